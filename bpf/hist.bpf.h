@@ -1,0 +1,30 @@
+/* BPF side of log2 histograms (layout in include/hist.h). */
+#ifndef DAXTRACE_HIST_BPF_H
+#define DAXTRACE_HIST_BPF_H
+
+#include "hist.h"
+
+static __always_inline unsigned int log2_slot(__u64 v)
+{
+	unsigned int r = 0;
+
+	/* Branch-light log2; r ends as floor(log2(v)) + 1, 0 for v == 0. */
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8)  { v >>= 8;  r += 8; }
+	if (v >> 4)  { v >>= 4;  r += 4; }
+	if (v >> 2)  { v >>= 2;  r += 2; }
+	if (v >> 1)  { v >>= 1;  r += 1; }
+	return r + (unsigned int)v;
+}
+
+static __always_inline void hist_add(struct hist *h, __u64 v)
+{
+	unsigned int s = log2_slot(v);
+
+	if (s >= HIST_SLOTS)
+		s = HIST_SLOTS - 1;
+	__sync_fetch_and_add(&h->slots[s], 1);
+}
+
+#endif

@@ -1,0 +1,65 @@
+/* daxtop: per-process, per-file DAX activity; shared by BPF and user space. */
+#ifndef DAXTRACE_DAXTOP_H
+#define DAXTRACE_DAXTOP_H
+
+#include "hist.h"
+
+#define DAXTOP_COMM_LEN 16
+
+/* Counters kept per (pid, file) row. */
+enum daxtop_counter {
+	DT_PTE,		/* PTE faults that completed */
+	DT_PMD,		/* PMD faults that mapped 2 MiB */
+	DT_PMD_FALLBACK,/* PMD faults that fell back to PTEs */
+	DT_WRITE,	/* completed faults with FAULT_FLAG_WRITE */
+	DT_MKWRITE,	/* dax_insert_pfn_mkwrite: write to a read-mapped page */
+	DT_HOLE,	/* reads of sparse ranges mapped to the zero page */
+	DT_WB_PAGES,	/* pages written back by dax_writeback_one */
+	DT_UNMAP,	/* zaps of DAX mapping ranges (munmap, truncate, exit) */
+	DT_BL_WAITS,	/* break_layouts waits that ended */
+	DT_NR_COUNTERS,
+};
+
+/* Why a PMD fault fell back, as far as the fault's arguments tell. */
+enum daxtop_fallback {
+	FB_MISALIGNED,	/* file offset and address differ modulo 2 MiB */
+	FB_COW,		/* write to a private mapping */
+	FB_VMA_BOUNDS,	/* the 2 MiB range does not fit in the VMA */
+	FB_EOF,		/* the 2 MiB range reaches past end of file */
+	FB_OTHER,	/* extent not 2 MiB (block allocation), entry conflict, ... */
+	FB_NR,
+};
+
+/* Global histograms, indexed in daxtop's .bss. */
+enum daxtop_hist {
+	H_PTE_LAT,	/* PTE fault latency, ns */
+	H_PMD_LAT,	/* PMD fault latency (including fallbacks), ns */
+	H_BL_WAIT,	/* break_layouts wait, ns */
+	H_NR,
+};
+
+/* Error/overflow counters, never silent. */
+enum daxtop_drop {
+	DROP_ROW_FULL,		/* row map full: event not attributed */
+	DROP_LAT_NO_START,	/* fault end without a start (attached mid-fault) */
+	DROP_WAIT_FULL,		/* wait-state map full */
+	DROP_NR,
+};
+
+struct daxtop_key {
+	unsigned int pid;
+	unsigned int dev;	/* kernel dev_t encoding: major << 20 | minor */
+	unsigned long long ino;
+};
+
+struct daxtop_row {
+	unsigned long long cnt[DT_NR_COUNTERS];
+	unsigned long long bl_wait_ns;
+	unsigned long long bl_wait_max_ns;
+	unsigned long long lat_ns;		/* sum of fault latencies */
+	unsigned long long first_ns, last_ns;	/* first and last event */
+	struct hist lat;			/* fault latency, PTE and PMD */
+	char comm[DAXTOP_COMM_LEN];
+};
+
+#endif

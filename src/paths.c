@@ -1,0 +1,93 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mounts.h"
+#include "paths.h"
+
+#define PATH_CACHE 1024
+
+struct path_entry {
+	uint32_t dev;
+	uint64_t ino;
+	char *path;
+};
+
+static struct path_entry cache[PATH_CACHE];
+static int cache_n, cache_next;
+
+static const char *cache_find(uint32_t dev, uint64_t ino)
+{
+	for (int i = 0; i < cache_n; i++)
+		if (cache[i].dev == dev && cache[i].ino == ino)
+			return cache[i].path;
+	return NULL;
+}
+
+static const char *cache_put(uint32_t dev, uint64_t ino, const char *path)
+{
+	struct path_entry *e = &cache[cache_next];
+
+	/* Round-robin replacement keeps the cache bounded. */
+	free(e->path);
+	e->dev = dev;
+	e->ino = ino;
+	e->path = strdup(path);
+	cache_next = (cache_next + 1) % PATH_CACHE;
+	if (cache_n < PATH_CACHE)
+		cache_n++;
+	return e->path;
+}
+
+static const char *scan_maps(uint32_t pid, uint32_t dev, uint64_t ino)
+{
+	char fn[64], line[4200];
+	FILE *f;
+	const char *res = NULL;
+
+	snprintf(fn, sizeof(fn), "/proc/%u/maps", pid);
+	f = fopen(fn, "r");
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned int ma, mi;
+		unsigned long long i;
+		int off = 0;
+
+		if (sscanf(line, "%*s %*s %*s %x:%x %llu %n", &ma, &mi, &i, &off) < 3 || !off)
+			continue;
+		if (i != ino || kdev_make(ma, mi) != dev)
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		res = cache_put(dev, ino, line + off);
+		break;
+	}
+	fclose(f);
+	return res;
+}
+
+const char *path_lookup(uint32_t pid, uint32_t dev, uint64_t ino)
+{
+	const char *p = cache_find(dev, ino);
+
+	return p ? p : (pid ? scan_maps(pid, dev, ino) : NULL);
+}
+
+void path_label(uint32_t pid, uint32_t dev, uint64_t ino, char *buf, size_t len)
+{
+	const char *p = path_lookup(pid, dev, ino);
+
+	if (p)
+		snprintf(buf, len, "%s", p);
+	else
+		snprintf(buf, len, "dev %u:%u ino %llu", kdev_major(dev), kdev_minor(dev),
+			 (unsigned long long)ino);
+}
+
+void paths_clear(void)
+{
+	for (int i = 0; i < cache_n; i++) {
+		free(cache[i].path);
+		cache[i].path = NULL;
+	}
+	cache_n = cache_next = 0;
+}

@@ -1,0 +1,15 @@
+/* (dev, inode) -> path, learned from /proc/PID/maps of processes that map
+ * the file, cached so rows keep their path after the process exits. */
+#ifndef DAXTRACE_PATHS_H
+#define DAXTRACE_PATHS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Path of the file, or NULL if no live mapping names it. */
+const char *path_lookup(uint32_t pid, uint32_t dev, uint64_t ino);
+/* Label for display: the path, else "dev MAJ:MIN ino N". */
+void path_label(uint32_t pid, uint32_t dev, uint64_t ino, char *buf, size_t len);
+void paths_clear(void);
+
+#endif

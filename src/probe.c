@@ -1,0 +1,319 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include "ksyms.h"
+#include "probe.h"
+#include "util.h"
+
+static struct btf *vmlinux_btf;
+
+static struct btf *get_vmlinux_btf(void)
+{
+	if (!vmlinux_btf) {
+		vmlinux_btf = btf__load_vmlinux_btf();
+		if (libbpf_get_error(vmlinux_btf))
+			vmlinux_btf = NULL;
+	}
+	return vmlinux_btf;
+}
+
+static bool btf_has(struct btf *btf, const char *name, int kind)
+{
+	return btf && btf__find_by_name_kind(btf, name, kind) > 0;
+}
+
+/* Load `r0 = 0; exit` as fentry on a vmlinux function: the cheapest proof
+ * that this kernel and this process may use fentry at all. */
+static int try_fentry(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
+	struct btf *btf = get_vmlinux_btf();
+	int id, fd;
+
+	if (!btf)
+		return -ENOENT;
+	id = btf__find_by_name_kind(btf, "vfs_read", BTF_KIND_FUNC);
+	if (id <= 0)
+		return -ENOENT;
+	opts.attach_btf_id = id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "daxtrace_probe", "GPL", insns, 2, &opts);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+static void read_lockdown(char *out, size_t len)
+{
+	char line[128], *a, *b;
+
+	snprintf(out, len, "?");
+	if (read_line("/sys/kernel/security/lockdown", line, sizeof(line)))
+		return;
+	a = strchr(line, '[');
+	b = a ? strchr(a, ']') : NULL;
+	if (a && b) {
+		*b = 0;
+		snprintf(out, len, "%s", a + 1);
+	}
+}
+
+void probe_env_detect(struct probe_env *env)
+{
+	bool ff = env->forbid_fentry, fk = env->forbid_kprobe;
+	int err;
+
+	memset(env, 0, sizeof(*env));
+	env->forbid_fentry = ff;
+	env->forbid_kprobe = fk;
+	env->root = is_root();
+	env->btf = path_exists("/sys/kernel/btf/vmlinux");
+	env->kprobes = path_exists("/sys/bus/event_source/devices/kprobe/type");
+	read_lockdown(env->lockdown, sizeof(env->lockdown));
+	err = try_fentry();
+	env->fentry = err == 0;
+	env->fentry_err = -err;
+}
+
+static void set_autoload(struct hook *h)
+{
+	if (h->tp)
+		bpf_program__set_autoload(h->tp, h->method == PM_TRACEPOINT);
+	if (h->fentry)
+		bpf_program__set_autoload(h->fentry, h->method == PM_FENTRY);
+	for (int i = 0; i < HOOK_MAX_PROGS; i++)
+		if (h->kprobe[i])
+			bpf_program__set_autoload(h->kprobe[i], h->method == PM_KPROBE);
+}
+
+/* fentry needs the exact function in BTF (clones have none), in vmlinux or its module. */
+static bool fentry_target_ok(const struct hook *h)
+{
+	struct btf *vm = get_vmlinux_btf(), *mod;
+	bool ok;
+
+	if (strcmp(h->symbol, h->func))
+		return false;
+	if (!h->module)
+		return btf_has(vm, h->func, BTF_KIND_FUNC);
+	mod = btf__load_module_btf(h->module, vm);
+	if (libbpf_get_error(mod))
+		return false;
+	ok = btf_has(mod, h->func, BTF_KIND_FUNC);
+	btf__free(mod);
+	return ok;
+}
+
+static void choose_function(struct hook *h, const struct probe_env *env)
+{
+	char fentry_why[160] = "", kprobe_why[64] = "";
+
+	if (!h->symbol[0]) {
+		snprintf(h->why, sizeof(h->why), "not in kallsyms: inlined or absent in this kernel%s%s%s",
+			 h->module ? " (or module " : "", h->module ? h->module : "",
+			 h->module ? " not loaded)" : "");
+		return;
+	}
+	if (!h->fentry)
+		snprintf(fentry_why, sizeof(fentry_why), "no fentry program");
+	else if (env->forbid_fentry)
+		snprintf(fentry_why, sizeof(fentry_why), "fentry disabled");
+	else if (!env->fentry)
+		snprintf(fentry_why, sizeof(fentry_why), "fentry refused by kernel (%s)",
+			 strerror(env->fentry_err));
+	else if (!fentry_target_ok(h))
+		snprintf(fentry_why, sizeof(fentry_why), "no BTF for %s", h->symbol);
+	else {
+		h->method = PM_FENTRY;
+		return;
+	}
+	if (!h->kprobe[0])
+		snprintf(kprobe_why, sizeof(kprobe_why), "no kprobe program");
+	else if (env->forbid_kprobe)
+		snprintf(kprobe_why, sizeof(kprobe_why), "kprobes disabled");
+	else if (!env->kprobes)
+		snprintf(kprobe_why, sizeof(kprobe_why), "kernel has no kprobes");
+	else {
+		h->method = PM_KPROBE;
+		if (strcmp(h->symbol, h->func))
+			snprintf(h->why, sizeof(h->why), "compiler clone %s", h->symbol);
+		return;
+	}
+	snprintf(h->why, sizeof(h->why), "%s; %s", fentry_why, kprobe_why);
+}
+
+int probe_select(struct hook *hooks, int n, const struct probe_env *env)
+{
+	const char **names = calloc(n, sizeof(*names));
+	char (*found)[128] = calloc(n, sizeof(*found));
+	struct btf *btf = get_vmlinux_btf();
+	int usable = 0;
+
+	if (!names || !found) {
+		free(names);
+		free(found);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++)
+		names[i] = hooks[i].func;
+	ksym_resolve_names(NULL, names, n, found);
+	for (int i = 0; i < n; i++) {
+		struct hook *h = &hooks[i];
+		char tp[160];
+
+		h->method = PM_NONE;
+		h->why[0] = 0;
+		snprintf(h->symbol, sizeof(h->symbol), "%s", found[i]);
+		if (h->is_tracepoint) {
+			snprintf(tp, sizeof(tp), "btf_trace_%s", h->func);
+			if (btf_has(btf, tp, BTF_KIND_TYPEDEF))
+				h->method = PM_TRACEPOINT;
+			else
+				snprintf(h->why, sizeof(h->why), "tracepoint not in this kernel");
+			snprintf(h->symbol, sizeof(h->symbol), "%s", h->func);
+		} else {
+			choose_function(h, env);
+		}
+		set_autoload(h);
+		usable += h->method != PM_NONE;
+	}
+	free(names);
+	free(found);
+	/* libbpf parses its own copy at load; do not hold ours meanwhile. */
+	btf__free(vmlinux_btf);
+	vmlinux_btf = NULL;
+	return usable;
+}
+
+static bool is_retprobe(struct bpf_program *p)
+{
+	return !strncmp(bpf_program__section_name(p), "kretprobe", 9);
+}
+
+int probe_attach(struct hook *hooks, int n)
+{
+	int attached = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct hook *h = &hooks[i];
+		struct bpf_program *progs[HOOK_MAX_PROGS] = {};
+		int err = 0;
+
+		if (h->method == PM_TRACEPOINT)
+			progs[0] = h->tp;
+		else if (h->method == PM_FENTRY)
+			progs[0] = h->fentry;
+		else if (h->method == PM_KPROBE)
+			memcpy(progs, h->kprobe, sizeof(progs));
+		for (int k = 0; k < HOOK_MAX_PROGS && progs[k]; k++) {
+			if (h->method == PM_KPROBE)
+				h->links[k] = bpf_program__attach_kprobe(progs[k], is_retprobe(progs[k]),
+									 h->symbol);
+			else
+				h->links[k] = bpf_program__attach(progs[k]);
+			err = libbpf_get_error(h->links[k]);
+			if (err) {
+				h->links[k] = NULL;
+				break;
+			}
+		}
+		if (h->method == PM_NONE)
+			continue;
+		if (err) {
+			for (int k = 0; k < HOOK_MAX_PROGS; k++) {
+				bpf_link__destroy(h->links[k]);
+				h->links[k] = NULL;
+			}
+			snprintf(h->why, sizeof(h->why), "%s attach failed: %s",
+				 probe_method_name(h->method), strerror(-err));
+			h->method = PM_NONE;
+			continue;
+		}
+		attached++;
+	}
+	return attached;
+}
+
+void probe_detach(struct hook *hooks, int n)
+{
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < HOOK_MAX_PROGS; k++) {
+			bpf_link__destroy(hooks[i].links[k]);
+			hooks[i].links[k] = NULL;
+		}
+}
+
+const char *probe_method_name(enum probe_method m)
+{
+	switch (m) {
+	case PM_TRACEPOINT: return "tracepoint";
+	case PM_FENTRY: return "fentry";
+	case PM_KPROBE: return "kprobe";
+	default: return "unavailable";
+	}
+}
+
+int probe_count(const struct hook *hooks, int n, enum probe_method m)
+{
+	int c = 0;
+
+	for (int i = 0; i < n; i++)
+		c += hooks[i].method == m;
+	return c;
+}
+
+void probe_warn_unavailable(const struct hook *hooks, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (hooks[i].method == PM_NONE)
+			warn_msg("%s: unavailable (%s); lost: %s", hooks[i].func, hooks[i].why,
+				 hooks[i].lost ? hooks[i].lost : "nothing shown");
+}
+
+void probe_print_table(FILE *out, const char *tool, const struct hook *hooks, int n)
+{
+	fprintf(out, "%s hooks:\n", tool);
+	for (int i = 0; i < n; i++) {
+		const struct hook *h = &hooks[i];
+
+		fprintf(out, "  %-34s %-11s %s%s%s\n", h->func, probe_method_name(h->method),
+			h->method == PM_NONE ? "" : h->symbol,
+			h->why[0] ? (h->method == PM_NONE ? "" : " ") : "",
+			h->why[0] ? h->why : "");
+		if (h->method == PM_NONE && h->lost)
+			fprintf(out, "  %-34s %-11s lost: %s\n", "", "", h->lost);
+	}
+}
+
+void probe_json(struct json *j, const struct hook *hooks, int n)
+{
+	json_arr_begin(j);
+	for (int i = 0; i < n; i++) {
+		const struct hook *h = &hooks[i];
+
+		json_obj_begin(j);
+		json_kv_str(j, "hook", h->func);
+		json_kv_str(j, "method", probe_method_name(h->method));
+		json_kv_str(j, "symbol", h->symbol);
+		json_kv_str(j, "note", h->why);
+		if (h->method == PM_NONE)
+			json_kv_str(j, "lost", h->lost ? h->lost : "");
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+void probe_summary(char *buf, size_t len, const struct hook *hooks, int n)
+{
+	snprintf(buf, len, "tp %d, fentry %d, kprobe %d, n/a %d",
+		 probe_count(hooks, n, PM_TRACEPOINT), probe_count(hooks, n, PM_FENTRY),
+		 probe_count(hooks, n, PM_KPROBE), probe_count(hooks, n, PM_NONE));
+}

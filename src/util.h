@@ -1,0 +1,32 @@
+/* Small shared helpers: errors, time, signals, number parsing. */
+#ifndef DAXTRACE_UTIL_H
+#define DAXTRACE_UTIL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit codes shared by every subcommand. */
+enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2 };
+
+extern const char *prog_name;		/* "daxtop", "daxleak" or "daxtrace" */
+extern volatile sig_atomic_t exiting;	/* set by SIGINT/SIGTERM/SIGHUP */
+
+void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define warn_msg(...) warnx_(__VA_ARGS__)
+
+void install_exit_signals(void);
+uint64_t mono_ns(void);		/* CLOCK_MONOTONIC, same clock as bpf_ktime_get_ns */
+double wall_seconds(void);
+void sleep_interruptible(double seconds);
+
+/* Strict parsers: whole string must be a number in range; return 0 or -1. */
+int parse_u64(const char *s, uint64_t *out);
+int parse_seconds(const char *s, double *out);	/* "1", "0.5", "2s", "500ms" */
+
+bool is_root(void);
+bool path_exists(const char *path);
+/* Read a small file's first line (newline stripped) into buf; -1 if unreadable. */
+int read_line(const char *path, char *buf, size_t len);
+
+#endif
