@@ -89,7 +89,7 @@ void json_double(struct json *j, double v)
 {
 	sep(j);
 	if (isfinite(v))
-		fprintf(j->out, "%.6g", v);
+		fprintf(j->out, "%.15g", v);
 	else
 		fputs("null", j->out);	/* JSON has no NaN or Inf */
 }

@@ -1,0 +1,372 @@
+/* daxtop: live DAX activity per process and per file.
+ * open -> configure -> choose hooks -> load -> attach -> poll. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <bpf/libbpf.h>
+#include "daxtop_print.h"
+#include "commands.h"
+#include "mounts.h"
+#include "paths.h"
+#include "preflight.h"
+#include "daxtop.skel.h"	/* after daxtop.h: the skeleton uses its types */
+
+struct top_args {
+	bool batch, hist, json, no_fentry, no_kprobe;
+	double interval_s, duration_s;
+	uint64_t count, pid, max_rows;
+	uint64_t cgroup_id;
+	long dev;
+	struct view_opts vo;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: daxtop [OPTIONS]            (also: daxtrace top)\n"
+"Live DAX activity per process and file: PTE/PMD faults, PMD fallbacks,\n"
+"write and mkwrite faults, hole loads, writeback, unmaps, break_layouts\n"
+"waits and fault latency.\n\n"
+"  -b, --batch            plain text per interval (default when not a terminal)\n"
+"  -o, --output FMT       text (default) or json (one object per interval)\n"
+"  -i, --interval SECS    update interval (default 1)\n"
+"  -d, --duration SECS    stop after SECS, printing a TOTAL block\n"
+"  -n, --count N          stop after N intervals\n"
+"  -p, --pid PID          only this process\n"
+"  -c, --comm NAME        only processes with this comm\n"
+"      --cgroup PATH      only tasks in this cgroup v2 directory\n"
+"      --dev DEV          only this device (MAJ:MIN, /dev/pmemN or a DAX mount point)\n"
+"      --path PREFIX      only files whose path starts with PREFIX\n"
+"  -g, --group MODE       pidfile (default), pid or file\n"
+"  -s, --sort COL         faults (default), pid, comm, pte, pmd, pmdfb, write, mkwr,\n"
+"                         hole, wb, unmap, blwait, blwms, latp50, latp99, file\n"
+"  -a, --ascending        sort ascending\n"
+"  -N, --top N            show at most N rows\n"
+"      --hist             log2 histograms of fault latency and break_layouts waits\n"
+"      --max-rows N       size of the in-kernel row table (default 4096)\n"
+"      --no-fentry        do not use fentry/fexit (use kprobes)\n"
+"      --no-kprobe        do not use kprobes\n"
+"  -h, --help             this help\n"
+"Keys in the interactive screen: q quit, space pause, < > sort column,\n"
+"r reverse, g grouping, h histograms.\n");
+}
+
+static int bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "%s: ", prog_name);
+	fprintf(stderr, fmt, arg);
+	fputs(" (see --help)\n", stderr);
+	return EXIT_USAGE;
+}
+
+static int parse_args(int argc, char **argv, struct top_args *a)
+{
+	enum { O_CGROUP = 256, O_DEV, O_PATH, O_HIST, O_MAXROWS, O_NOFENTRY, O_NOKPROBE };
+	static const struct option opts[] = {
+		{ "batch", no_argument, NULL, 'b' }, { "output", required_argument, NULL, 'o' },
+		{ "interval", required_argument, NULL, 'i' }, { "duration", required_argument, NULL, 'd' },
+		{ "count", required_argument, NULL, 'n' }, { "pid", required_argument, NULL, 'p' },
+		{ "comm", required_argument, NULL, 'c' }, { "cgroup", required_argument, NULL, O_CGROUP },
+		{ "dev", required_argument, NULL, O_DEV }, { "path", required_argument, NULL, O_PATH },
+		{ "group", required_argument, NULL, 'g' }, { "sort", required_argument, NULL, 's' },
+		{ "ascending", no_argument, NULL, 'a' }, { "top", required_argument, NULL, 'N' },
+		{ "hist", no_argument, NULL, O_HIST }, { "max-rows", required_argument, NULL, O_MAXROWS },
+		{ "no-fentry", no_argument, NULL, O_NOFENTRY }, { "no-kprobe", no_argument, NULL, O_NOKPROBE },
+		{ "help", no_argument, NULL, 'h' }, {}
+	};
+	uint64_t v;
+	struct stat st;
+	int o, col;
+
+	a->interval_s = 1;
+	a->max_rows = 4096;
+	a->dev = -1;
+	a->vo.sort = COL_FAULTS;
+	opterr = 0;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, ":bo:i:d:n:p:c:g:s:aN:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'b': a->batch = true; break;
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
+				return bad("unknown output format '%s': use text or json", optarg);
+			a->json = !strcmp(optarg, "json");
+			break;
+		case 'i':
+			if (parse_seconds(optarg, &a->interval_s) || a->interval_s < 0.01)
+				return bad("bad interval '%s': give seconds >= 0.01", optarg);
+			break;
+		case 'd':
+			if (parse_seconds(optarg, &a->duration_s) || a->duration_s <= 0)
+				return bad("bad duration '%s': give seconds > 0", optarg);
+			break;
+		case 'n':
+			if (parse_u64(optarg, &a->count) || !a->count)
+				return bad("bad count '%s': give a whole number > 0", optarg);
+			break;
+		case 'p': {
+			char proc[64];
+
+			if (parse_u64(optarg, &a->pid) || !a->pid || a->pid > 0x3fffffff)
+				return bad("bad pid '%s': give a process id", optarg);
+			snprintf(proc, sizeof(proc), "/proc/%llu", (unsigned long long)a->pid);
+			if (!path_exists(proc))
+				return bad("no process with pid %s", optarg);
+			break;
+		}
+		case 'c': a->vo.comm = optarg; break;
+		case O_CGROUP:
+			/* On cgroup v2 the directory's inode number is the cgroup id. */
+			if (stat(optarg, &st) || !S_ISDIR(st.st_mode))
+				return bad("cgroup '%s' is not a directory (give a cgroup v2 path)", optarg);
+			a->cgroup_id = st.st_ino;
+			break;
+		case O_DEV:
+			a->dev = dev_from_spec(optarg);
+			if (a->dev < 0)
+				return bad("device '%s' not found: give MAJ:MIN, /dev/pmemN or a mount point", optarg);
+			if (!dev_is_dax_mounted(a->dev))
+				return bad("'%s' is not a DAX-mounted filesystem", optarg);
+			break;
+		case O_PATH:
+			if (!path_exists(optarg))
+				return bad("path '%s' does not exist", optarg);
+			a->vo.path_prefix = optarg;
+			break;
+		case 'g':
+			if (!strcmp(optarg, "pid")) a->vo.group = GROUP_PID;
+			else if (!strcmp(optarg, "file")) a->vo.group = GROUP_FILE;
+			else if (!strcmp(optarg, "pidfile")) a->vo.group = GROUP_PIDFILE;
+			else return bad("unknown grouping '%s': use pidfile, pid or file", optarg);
+			break;
+		case 's':
+			col = col_by_name(optarg);
+			if (col < 0)
+				return bad("unknown sort column '%s'", optarg);
+			a->vo.sort = col;
+			break;
+		case 'a': a->vo.ascending = true; break;
+		case 'N':
+			if (parse_u64(optarg, &v) || !v || v > 1000000)
+				return bad("bad row count '%s'", optarg);
+			a->vo.top = v;
+			break;
+		case O_HIST: a->hist = true; break;
+		case O_MAXROWS:
+			if (parse_u64(optarg, &a->max_rows) || a->max_rows < 16 || a->max_rows > 1 << 20)
+				return bad("bad --max-rows '%s': give 16..1048576", optarg);
+			break;
+		case O_NOFENTRY: a->no_fentry = true; break;
+		case O_NOKPROBE: a->no_kprobe = true; break;
+		case 'h': usage(stdout); exit(EXIT_OK);
+		case ':': return bad("option '%s' needs a value", argv[optind - 1]);
+		default: return bad("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad("unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+#define NHOOKS 10
+
+static void fill_hooks(struct hook *h, struct daxtop_bpf *s)
+{
+	struct bpf_program *tps[] = {
+		s->progs.pte_fault, s->progs.pte_fault_done, s->progs.pmd_fault, s->progs.pmd_fault_done,
+		s->progs.mkwrite, s->progs.load_hole, s->progs.pmd_load_hole, s->progs.writeback_one,
+	};
+	static const char *const tp_names[] = {
+		"dax_pte_fault", "dax_pte_fault_done", "dax_pmd_fault", "dax_pmd_fault_done",
+		"dax_insert_pfn_mkwrite", "dax_load_hole", "dax_pmd_load_hole", "dax_writeback_one",
+	};
+	static const char *const tp_lost[] = {
+		"PTE fault latency", "PTE faults", "PMD fault latency", "PMD faults and fallbacks",
+		"MKWR column", "HOLE column (PTE)", "HOLE column (PMD)", "WB column",
+	};
+
+	memset(h, 0, NHOOKS * sizeof(*h));
+	for (int i = 0; i < 8; i++)
+		h[i] = (struct hook){ .func = tp_names[i], .is_tracepoint = true, .tp = tps[i],
+				      .lost = tp_lost[i] };
+	h[8] = (struct hook){ .func = "unmap_page_range", .fentry = s->progs.unmap_fentry,
+			      .kprobe = { s->progs.unmap_kprobe }, .lost = "UNMAP column" };
+	h[9] = (struct hook){ .func = "dax_layout_busy_page_range", .fentry = s->progs.busy_fexit,
+			      .kprobe = { s->progs.busy_kprobe, s->progs.busy_kretprobe },
+			      .lost = "BLWAIT/BLWMS columns and the wait histogram" };
+}
+
+/* Open, size, choose hooks and load; retries once without fentry when a
+ * kernel accepts the probe program but rejects a real one. */
+static int open_and_load(struct daxtop_ctx *c, struct hook *hooks, const struct top_args *a,
+			 struct probe_env *env)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int err;
+
+		c->skel = daxtop_bpf__open();
+		if (!c->skel) {
+			warn_msg("cannot open the BPF object: %s", strerror(errno));
+			return -1;
+		}
+		c->skel->rodata->targ_tgid = a->pid;
+		c->skel->rodata->targ_cgroup = a->cgroup_id;
+		c->skel->rodata->targ_dev = a->dev < 0 ? 0 : a->dev;
+		bpf_map__set_max_entries(c->skel->maps.rows, a->max_rows);
+		fill_hooks(hooks, c->skel);
+		if (probe_select(hooks, NHOOKS, env) <= 0) {
+			warn_msg("no DAX hook is available on this kernel (fs_dax tracepoints missing: "
+				 "is CONFIG_FS_DAX set?)");
+			return -1;
+		}
+		err = daxtop_bpf__load(c->skel);
+		if (!err)
+			return 0;
+		daxtop_bpf__destroy(c->skel);
+		c->skel = NULL;
+		if (probe_count(hooks, NHOOKS, PM_FENTRY) && !env->forbid_fentry) {
+			env->forbid_fentry = true;
+			continue;
+		}
+		warn_msg("loading BPF programs failed: %s; run with LIBBPF_LOG=debug for the "
+			 "verifier log", strerror(-err));
+		return -1;
+	}
+	return -1;
+}
+
+static void ctx_describe(struct daxtop_ctx *c)
+{
+	struct utsname u;
+	struct dax_mount m[8];
+	int n = mounts_read(m, 8, true), used = 0;
+
+	uname(&u);
+	snprintf(c->host, sizeof(c->host), "%s", u.nodename);
+	snprintf(c->kernel, sizeof(c->kernel), "%s", u.release);
+	c->mounts[0] = 0;
+	for (int i = 0; i < n; i++)
+		used += snprintf(c->mounts + used, used < (int)sizeof(c->mounts) ? sizeof(c->mounts) - used : 0,
+				 "%s%s on %s %s dax=%s", i ? "; " : "", m[i].source, m[i].target,
+				 m[i].fstype, m[i].dax);
+	if (!n)
+		snprintf(c->mounts, sizeof(c->mounts), "none found");
+	pmem_devices(c->pmem, sizeof(c->pmem));
+	probe_summary(c->hooksum, sizeof(c->hooksum), c->hooks, c->nhooks);
+	c->avail.unmap = c->hooks[8].method != PM_NONE;
+	c->avail.blwait = c->hooks[9].method != PM_NONE;
+}
+
+int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct top_args *a)
+{
+	struct probe_env env = { .forbid_fentry = a->no_fentry, .forbid_kprobe = a->no_kprobe };
+
+	memset(c, 0, sizeof(*c));
+	c->hooks = hooks;
+	c->nhooks = NHOOKS;
+	c->vo = a->vo;
+	c->interval_s = a->interval_s;
+	probe_env_detect(&env);
+	era_detect(&c->era);
+	if (open_and_load(c, hooks, a, &env))
+		return -1;
+	if (probe_attach(hooks, NHOOKS) <= 0) {
+		warn_msg("no hook could be attached");
+		return -1;
+	}
+	c->attach_ns = mono_ns();
+	ctx_describe(c);
+	return 0;
+}
+
+void daxtop_stop(struct daxtop_ctx *c)
+{
+	probe_detach(c->hooks, c->nhooks);
+	daxtop_bpf__destroy(c->skel);
+	snapshot_free(&c->prev);
+	snapshot_free(&c->cur);
+	paths_clear();
+}
+
+static int run_batch(struct daxtop_ctx *c, const struct top_args *a)
+{
+	uint64_t start = mono_ns(), n = 0;
+	bool have_prev = false;
+	void (*print)(FILE *, const struct daxtop_ctx *, const struct snapshot *,
+		      const struct snapshot *, bool, bool) =
+		a->json ? daxtop_print_json : daxtop_print_text;
+
+	while (!exiting) {
+		double left = a->duration_s ? a->duration_s - (mono_ns() - start) / 1e9 : a->interval_s;
+
+		sleep_interruptible(left < a->interval_s ? left : a->interval_s);
+		if (snapshot_take(c, &c->cur))
+			return EXIT_ERR;
+		print(stdout, c, &c->cur, have_prev ? &c->prev : NULL, false, a->hist);
+		snapshot_free(&c->prev);
+		c->prev = c->cur;
+		memset(&c->cur, 0, sizeof(c->cur));
+		have_prev = true;
+		if ((a->count && ++n >= a->count) ||
+		    (a->duration_s && (mono_ns() - start) / 1e9 >= a->duration_s - 1e-3))
+			break;
+	}
+	/* Totals since attach: the last snapshot against nothing. */
+	if (have_prev)
+		print(stdout, c, &c->prev, NULL, true, a->hist);
+	return EXIT_OK;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	struct top_args a = {};
+	struct daxtop_ctx c;
+	struct hook hooks[NHOOKS];
+	int rc;
+
+	rc = parse_args(argc, argv, &a);
+	if (rc)
+		return rc;
+	if (preflight_check())
+		return EXIT_ERR;
+	install_exit_signals();
+	if (daxtop_start(&c, hooks, &a)) {
+		daxtop_stop(&c);
+		return EXIT_ERR;
+	}
+	probe_warn_unavailable(hooks, NHOOKS);
+	fprintf(stderr, "%s: ready (%s)\n", prog_name, c.hooksum);
+	if (!a.batch && !a.json && isatty(STDOUT_FILENO))
+		rc = daxtop_tui(&c, a.duration_s);
+	else
+		rc = run_batch(&c, &a);
+	daxtop_stop(&c);
+	return rc;
+}
+
+int daxtop_features(struct json *j, FILE *out)
+{
+	struct top_args a = { .interval_s = 1, .max_rows = 64, .dev = -1 };
+	struct daxtop_ctx c;
+	struct hook hooks[NHOOKS];
+	int rc = daxtop_start(&c, hooks, &a);
+
+	if (j) {
+		json_key(j, "daxtop");
+		if (rc)
+			json_null(j);
+		else
+			probe_json(j, hooks, NHOOKS);
+	} else if (rc) {
+		fprintf(out, "daxtop hooks: none loaded (see the error above)\n");
+	} else {
+		probe_print_table(out, "daxtop", hooks, NHOOKS);
+	}
+	daxtop_stop(&c);
+	return rc;
+}

@@ -1,0 +1,132 @@
+/* daxtop's interactive screen (ncurses): rates per second, sort and
+ * grouping keys, pause; restores the terminal on every exit path. */
+#include <stdlib.h>
+#include <string.h>
+#include <ncurses.h>
+#include "daxtop_print.h"
+#include "hist_user.h"
+
+static const enum col sort_cycle[] = {
+	COL_FAULTS, COL_PID, COL_COMM, COL_PTE, COL_PMD, COL_PMDFB, COL_WRITE, COL_MKWR,
+	COL_HOLE, COL_WB, COL_UNMAP, COL_BLWAIT, COL_BLWMS, COL_LATP50, COL_LATP99, COL_FILE,
+};
+#define NSORT (int)(sizeof(sort_cycle) / sizeof(sort_cycle[0]))
+
+static int sort_index(enum col c)
+{
+	for (int i = 0; i < NSORT; i++)
+		if (sort_cycle[i] == c)
+			return i;
+	return 0;
+}
+
+static const char *group_name(enum group_by g)
+{
+	return g == GROUP_PID ? "pid" : g == GROUP_FILE ? "file" : "pid+file";
+}
+
+static void draw(struct daxtop_ctx *c, const struct snapshot *base, bool paused, bool hist)
+{
+	struct view_row *v;
+	char line[1024];
+	double secs = base ? (c->cur.t_ns - base->t_ns) / 1e9 : 0;
+	int n, rows = LINES, y = 0;
+
+	erase();
+	mvprintw(y++, 0, "daxtop - %s  kernel %s  era %s (idle=%d)%s", c->host, c->kernel,
+		 era_name(c->era.era), c->era.idle, paused ? "  [PAUSED]" : "");
+	mvprintw(y++, 0, "DAX mounts: %.*s", COLS - 12, c->mounts);
+	mvprintw(y++, 0, "pmem: %s   hooks: %s", c->pmem, c->hooksum);
+	daxtop_header_line(c, &c->cur, NULL, line, sizeof(line));
+	mvprintw(y++, 0, "totals: events %llu lost %llu   interval %.1fs  sort %s%s  group %s",
+		 (unsigned long long)c->cur.events, (unsigned long long)total_drops(&c->cur, NULL),
+		 c->interval_s, col_name(c->vo.sort), c->vo.ascending ? " (asc)" : "",
+		 group_name(c->vo.group));
+	mvprintw(y++, 0, "counts per interval of %.1fs (rates: divide by the interval); "
+		 "q quit, space pause, <> sort, r reverse, g group, h hist", secs);
+	attron(A_REVERSE);
+	mvprintw(y++, 0, "%-*.*s", COLS, COLS, daxtop_columns());
+	attroff(A_REVERSE);
+	n = view_build(c, &c->cur, base, &v);
+	for (int i = 0; i < n && y < rows - (hist ? 8 : 0); i++) {
+		daxtop_format_row(c, &v[i], line, sizeof(line));
+		mvprintw(y++, 0, "%.*s", COLS, line);
+	}
+	free(v);
+	if (hist && y < rows - 2) {
+		struct hist h;
+
+		snapshot_hist_diff(&h, &c->cur, base, H_PTE_LAT);
+		mvprintw(y++, 0, "PTE latency p50 %llu us p99 %llu us (n=%llu)",
+			 (unsigned long long)hist_percentile(&h, 50) / 1000,
+			 (unsigned long long)hist_percentile(&h, 99) / 1000,
+			 (unsigned long long)hist_total(&h));
+		snapshot_hist_diff(&h, &c->cur, base, H_PMD_LAT);
+		mvprintw(y++, 0, "PMD latency p50 %llu us p99 %llu us (n=%llu)",
+			 (unsigned long long)hist_percentile(&h, 50) / 1000,
+			 (unsigned long long)hist_percentile(&h, 99) / 1000,
+			 (unsigned long long)hist_total(&h));
+	}
+	refresh();
+}
+
+int daxtop_tui(struct daxtop_ctx *c, double duration_s)
+{
+	SCREEN *scr = newterm(NULL, stdout, stdin);
+	uint64_t start = mono_ns(), next;
+	bool paused = false, hist = false, have_prev = false;
+	int rc = EXIT_OK;
+
+	if (!scr) {
+		warn_msg("cannot start the interactive screen (TERM=%s unknown?); use -b",
+			 getenv("TERM") ? getenv("TERM") : "unset");
+		return EXIT_ERR;
+	}
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	timeout(100);
+	next = mono_ns();
+	while (!exiting) {
+		int ch = getch();
+		bool redraw = false;
+
+		if (duration_s && (mono_ns() - start) / 1e9 >= duration_s)
+			break;
+		switch (ch) {
+		case 'q': case 'Q': exiting = 1; continue;
+		case ' ': paused = !paused; redraw = true; break;
+		case '<': case KEY_LEFT:
+			c->vo.sort = sort_cycle[(sort_index(c->vo.sort) + NSORT - 1) % NSORT];
+			redraw = true; break;
+		case '>': case KEY_RIGHT:
+			c->vo.sort = sort_cycle[(sort_index(c->vo.sort) + 1) % NSORT];
+			redraw = true; break;
+		case 'r': c->vo.ascending = !c->vo.ascending; redraw = true; break;
+		case 'g': c->vo.group = (c->vo.group + 1) % 3; redraw = true; break;
+		case 'h': hist = !hist; redraw = true; break;
+		case KEY_RESIZE: redraw = true; break;
+		default: break;
+		}
+		if (!paused && mono_ns() >= next) {
+			if (have_prev) {
+				snapshot_free(&c->prev);
+				c->prev = c->cur;
+				memset(&c->cur, 0, sizeof(c->cur));
+			}
+			if (snapshot_take(c, &c->cur)) {
+				rc = EXIT_ERR;
+				break;
+			}
+			have_prev = true;
+			next = mono_ns() + (uint64_t)(c->interval_s * 1e9);
+			redraw = true;
+		}
+		if (redraw && have_prev)
+			draw(c, c->prev.rows ? &c->prev : NULL, paused, hist);
+	}
+	endwin();
+	delscreen(scr);
+	return rc;
+}

@@ -1,0 +1,78 @@
+/* daxtop's data model: snapshots of the BPF row map, interval deltas,
+ * grouping, sorting; shared by the batch, JSON and interactive views. */
+#ifndef DAXTRACE_DAXTOP_VIEW_H
+#define DAXTRACE_DAXTOP_VIEW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "daxtop.h"
+#include "era.h"
+#include "probe.h"
+
+enum group_by { GROUP_PIDFILE, GROUP_PID, GROUP_FILE };
+
+/* Sortable columns, in display order. */
+enum col {
+	COL_PID, COL_COMM, COL_PTE, COL_PMD, COL_PMDFB, COL_WRITE, COL_MKWR, COL_HOLE,
+	COL_WB, COL_UNMAP, COL_BLWAIT, COL_BLWMS, COL_LATP50, COL_LATP99, COL_FILE,
+	COL_FAULTS,	/* PTE + PMD + PMDFB: the default sort key, not a column */
+	COL_NR,
+};
+
+struct view_row {
+	struct daxtop_key key;	/* pid 0 when grouped by file; dev/ino 0 when by pid */
+	struct daxtop_row r;
+	int nfiles;		/* files folded into a per-pid row */
+};
+
+struct snapshot {
+	struct view_row *rows;
+	int n;
+	uint64_t t_ns;
+	struct hist hists[H_NR];
+	uint64_t fallback[FB_NR];
+	uint64_t drops[DROP_NR];
+	uint64_t events;
+};
+
+struct view_opts {
+	enum group_by group;
+	enum col sort;
+	bool ascending;
+	int top;		/* 0 = all rows */
+	const char *comm;	/* exact comm filter, user side */
+	const char *path_prefix;
+};
+
+/* Which columns have data on this kernel (hooks that attached). */
+struct col_avail {
+	bool unmap, blwait;
+};
+
+struct daxtop_ctx {
+	struct daxtop_bpf *skel;
+	struct hook *hooks;
+	int nhooks;
+	struct era_info era;
+	struct col_avail avail;
+	struct view_opts vo;
+	struct snapshot first, prev, cur;
+	double interval_s;
+	uint64_t attach_ns;	/* when the probes went live: start of totals */
+	char host[64], kernel[64], mounts[256], pmem[128], hooksum[64];
+};
+
+int snapshot_take(struct daxtop_ctx *c, struct snapshot *s);
+void snapshot_free(struct snapshot *s);
+/* rows = group(cur - base) filtered and sorted; caller frees *out. base may be NULL. */
+int view_build(const struct daxtop_ctx *c, const struct snapshot *cur,
+	       const struct snapshot *base, struct view_row **out);
+void snapshot_hist_diff(struct hist *out, const struct snapshot *cur,
+			const struct snapshot *base, int id);
+
+int col_by_name(const char *name);
+const char *col_name(int col);
+uint64_t row_value(const struct view_row *v, int col);
+uint64_t total_drops(const struct snapshot *s, const struct snapshot *base);
+
+#endif

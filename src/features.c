@@ -1,0 +1,120 @@
+/* daxtrace features: what this kernel lets daxtrace see, and how. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include "commands.h"
+#include "era.h"
+#include "json.h"
+#include "mounts.h"
+#include "preflight.h"
+#include "probe.h"
+#include "util.h"
+
+static const char *const module_btf[] = { "ext4", "xfs", "fuse" };
+
+static void print_text(const struct probe_env *env, const struct era_info *era)
+{
+	struct utsname u;
+	struct dax_mount m[16];
+	char pmem[256];
+	int n = mounts_read(m, 16, true);
+
+	uname(&u);
+	pmem_devices(pmem, sizeof(pmem));
+	printf("kernel:       %s %s\n", u.release, u.machine);
+	printf("root:         %s\n", env->root ? "yes" : "no (BPF needs root)");
+	printf("btf:          %s\n", env->btf ? "/sys/kernel/btf/vmlinux" : "missing (no CO-RE: nothing can load)");
+	printf("module btf:  ");
+	for (size_t i = 0; i < sizeof(module_btf) / sizeof(*module_btf); i++) {
+		char p[64];
+
+		snprintf(p, sizeof(p), "/sys/kernel/btf/%s", module_btf[i]);
+		printf(" %s=%s", module_btf[i], path_exists(p) ? "yes" : "no");
+	}
+	printf("\n");
+	printf("lockdown:     %s\n", env->lockdown);
+	printf("fentry:       %s\n", env->fentry ? "yes" : strerror(env->fentry_err));
+	printf("kprobes:      %s\n", env->kprobes ? "yes" : "no (kernel built without kprobes)");
+	printf("refcount era: %s [%s]\n", era_name(era->era), era->evidence);
+	printf("pmem:         %s\n", pmem);
+	printf("dax mounts:   %s\n", n ? "" : "none");
+	for (int i = 0; i < n; i++)
+		printf("  %s on %s type %s dax=%s (dev %u:%u)\n", m[i].source, m[i].target,
+		       m[i].fstype, m[i].dax, kdev_major(m[i].dev), kdev_minor(m[i].dev));
+}
+
+static void print_json(struct json *j, const struct probe_env *env, const struct era_info *era)
+{
+	struct utsname u;
+	struct dax_mount m[16];
+	int n = mounts_read(m, 16, true);
+
+	uname(&u);
+	json_kv_str(j, "kernel", u.release);
+	json_kv_bool(j, "root", env->root);
+	json_kv_bool(j, "btf", env->btf);
+	json_kv_str(j, "lockdown", env->lockdown);
+	json_kv_bool(j, "fentry", env->fentry);
+	json_kv_bool(j, "kprobes", env->kprobes);
+	json_kv_str(j, "era", era->era == ERA_ZERO_BASED ? "zero-based" :
+		    era->era == ERA_ONE_BASED ? "one-based" : "unknown");
+	json_kv_i64(j, "idle_refcount", era->idle);
+	json_kv_str(j, "era_evidence", era->evidence);
+	json_key(j, "dax_mounts");
+	json_arr_begin(j);
+	for (int i = 0; i < n; i++) {
+		json_obj_begin(j);
+		json_kv_str(j, "source", m[i].source);
+		json_kv_str(j, "target", m[i].target);
+		json_kv_str(j, "fstype", m[i].fstype);
+		json_kv_str(j, "dax", m[i].dax);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+int cmd_features(int argc, char **argv)
+{
+	struct probe_env env = {};
+	struct era_info era;
+	struct json j;
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-o") && i + 1 < argc && !strcmp(argv[i + 1], "json")) {
+			json = true;
+			i++;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("Usage: daxtrace features [-o json]\n");
+			return EXIT_OK;
+		} else {
+			fprintf(stderr, "daxtrace: features: unknown argument '%s'\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	libbpf_setup_logging();
+	probe_env_detect(&env);
+	era_detect(&era);
+	if (json) {
+		json_init(&j, stdout);
+		json_obj_begin(&j);
+		print_json(&j, &env, &era);
+		if (env.root && env.btf) {
+			json_key(&j, "hooks");
+			json_obj_begin(&j);
+			daxtop_features(&j, NULL);
+			daxleak_features(&j, NULL);
+			json_obj_end(&j);
+		}
+		json_obj_end(&j);
+		json_line_end(&j);
+		return EXIT_OK;
+	}
+	print_text(&env, &era);
+	if (preflight_check())
+		return EXIT_ERR;
+	daxtop_features(NULL, stdout);
+	daxleak_features(NULL, stdout);
+	return EXIT_OK;
+}
