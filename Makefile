@@ -31,6 +31,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 DAXLOAD_SRCS := $(wildcard tools/daxload/*.c)
 LINKS     := daxtop daxleak
 
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 .PHONY: all clean install check unit-test host-test vm-test demo bench deps
 all: $(BUILD)/daxtrace $(BUILD)/daxload
 

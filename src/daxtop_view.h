@@ -59,7 +59,7 @@ struct daxtop_ctx {
 	struct snapshot first, prev, cur;
 	double interval_s;
 	uint64_t attach_ns;	/* when the probes went live: start of totals */
-	char host[64], kernel[64], mounts[256], pmem[128], hooksum[64];
+	char host[128], kernel[128], mounts[512], pmem[128], hooksum[64];
 };
 
 int snapshot_take(struct daxtop_ctx *c, struct snapshot *s);

@@ -103,12 +103,12 @@ int ksym_resolve_names(const char *path, const char *const *bases, int n, char (
 	return found;
 }
 
-static const char *intern(struct ksyms *ks, const char *s)
+/* Returns the string's offset in ks->strs (pointers move on realloc), or -1. */
+static long intern(struct ksyms *ks, const char *s)
 {
 	size_t l = strlen(s) + 1;
 
 	if (ks->strs_len + l > ks->strs_cap) {
-		/* Offsets, not pointers, until the table is final (realloc moves). */
 		size_t cap = ks->strs_cap ? ks->strs_cap * 2 : 1 << 20;
 		char *n;
 
@@ -116,13 +116,13 @@ static const char *intern(struct ksyms *ks, const char *s)
 			cap *= 2;
 		n = realloc(ks->strs, cap);
 		if (!n)
-			return NULL;
+			return -1;
 		ks->strs = n;
 		ks->strs_cap = cap;
 	}
 	memcpy(ks->strs + ks->strs_len, s, l);
 	ks->strs_len += l;
-	return (const char *)(uintptr_t)(ks->strs_len - l);
+	return (long)(ks->strs_len - l);
 }
 
 static int cmp_addr(const void *a, const void *b)
@@ -146,7 +146,7 @@ struct ksyms *ksyms_load(const char *path)
 	while (fgets(line, sizeof(line), f)) {
 		uint64_t addr;
 		char type, *name, *mod;
-		const char *n, *m = NULL;
+		long n, m = -1;
 
 		if (parse_line(line, &addr, &type, &name, &mod) || !is_text(type) || !addr)
 			continue;
@@ -162,15 +162,17 @@ struct ksyms *ksyms_load(const char *path)
 		n = intern(ks, name);
 		if (mod)
 			m = intern(ks, mod);
-		if (!n || (mod && !m))
+		if (n < 0 || (mod && m < 0))
 			goto fail;
-		ks->syms[ks->nr++] = (struct ksym){ addr, n, mod ? m : (const char *)(uintptr_t)-1 };
+		/* Offsets stand in for pointers until the string table stops moving. */
+		ks->syms[ks->nr++] = (struct ksym){ addr, (const char *)n, (const char *)m };
 	}
 	fclose(f);
 	for (size_t i = 0; i < ks->nr; i++) {
-		ks->syms[i].name = ks->strs + (uintptr_t)ks->syms[i].name;
-		ks->syms[i].module = (uintptr_t)ks->syms[i].module == (uintptr_t)-1 ? NULL :
-				     ks->strs + (uintptr_t)ks->syms[i].module;
+		long n = (long)ks->syms[i].name, m = (long)ks->syms[i].module;
+
+		ks->syms[i].name = ks->strs + n;
+		ks->syms[i].module = m < 0 ? NULL : ks->strs + m;
 	}
 	qsort(ks->syms, ks->nr, sizeof(*ks->syms), cmp_addr);
 	return ks;

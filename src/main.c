@@ -73,15 +73,3 @@ int main(int argc, char **argv)
 	fprintf(stderr, "daxtrace: unknown command '%s' (try daxtrace help)\n", argv[1]);
 	return EXIT_USAGE;
 }
-
-/* Placeholders until the daxleak subcommand is linked in. */
-__attribute__((weak)) int cmd_leak(int argc, char **argv)
-{
-	warn_msg("daxleak is not part of this build");
-	return EXIT_ERR;
-}
-
-__attribute__((weak)) int daxleak_features(struct json *j, FILE *out)
-{
-	return 0;
-}

@@ -10,7 +10,7 @@
 /* DAX mode from the mount options: "dax", "dax=always", "dax=inode", ... */
 static void dax_mode(const char *opts, char *out, size_t len)
 {
-	char buf[1024], *save, *tok;
+	char buf[2048], *save, *tok;
 
 	out[0] = 0;
 	snprintf(buf, sizeof(buf), "%s", opts);
