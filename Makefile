@@ -72,10 +72,15 @@ host-test: all
 vm-test: all
 	./tools/vm/matrix
 
-check: all
+# On a fresh machine these two install what they need first.
+check:
+	./tools/install-deps.sh
+	$(MAKE) all
 	./tests/check.sh
 
-demo: all
+demo:
+	./tools/install-deps.sh
+	$(MAKE) all
 	./tools/vm/demo
 
 bench: all

@@ -1,0 +1,108 @@
+#!/bin/bash
+# Host tests: run the real static binary on this machine's kernel. Here
+# (restricted production kernel) only tracepoints attach: the tool must say
+# why the rest is unavailable and still run.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/host/lib.sh
+BIN=$PWD/build/daxtrace
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"; tmux kill-session -t daxtest 2>/dev/null' EXIT
+
+# --- the binary ---
+check "binary is static" sh -c "file '$BIN' | grep -q 'statically linked'"
+check "ldd calls it not dynamic" sh -c "! ldd '$BIN' >/dev/null 2>&1"
+check "daxtop link runs top" sh -c "build/daxtop --help | grep -q 'Usage: daxtop'"
+check "daxleak link exists" test -L build/daxleak
+expect_rc "unknown subcommand exits 2" 2 "$BIN" bogus
+
+# --- features ---
+"$BIN" features >"$TMP/feat" 2>&1
+check "features exits 0" test $? = 0
+check "features names the refcount era" grep -Eq '^refcount era: +(one|zero)-based' "$TMP/feat"
+check "features lists 8 fs_dax tracepoints attached" \
+	test "$(grep -cE '^  dax_[a-z_]+ +tracepoint ' "$TMP/feat")" -ge 8
+# Every function hook attaches by some method or says why not.
+check "every unavailable hook has a reason" awk '
+	/^  [a-z_0-9]+ +unavailable/ { n++; if (NF < 3) bad++ }
+	END { exit bad ? 1 : 0 }' "$TMP/feat"
+"$BIN" features -o json >"$TMP/feat.json" 2>/dev/null
+check "features -o json parses" sh -c "jq -e '.hooks.daxtop | length >= 10' '$TMP/feat.json' >/dev/null"
+check "json era matches text era" sh -c "grep -q \"refcount era: \$(jq -r .era '$TMP/feat.json')\" '$TMP/feat'"
+
+# --- daxtop batch ---
+"$BIN" top -b -i 1 -d 2 >"$TMP/top" 2>"$TMP/top.err"
+check "top -b -d 2 exits 0" test $? = 0
+check "top prints ready on stderr" grep -q ': ready (tp ' "$TMP/top.err"
+check "top prints 2 intervals and a TOTAL" test "$(grep -c ' daxtop host=' "$TMP/top")" = 3
+check "TOTAL block is last" sh -c "grep ' daxtop host=' '$TMP/top' | tail -1 | grep -q '^TOTAL '"
+check "header carries the column names" grep -Eq 'PID COMM .* PTE +PMD PMDFB +WRITE' "$TMP/top"
+check "header shows lost events" grep -q 'lost=0' "$TMP/top"
+"$BIN" top -o json -i 0.5 -d 1 --hist >"$TMP/top.json" 2>/dev/null
+check "top -o json: every line parses" sh -c "jq -e . '$TMP/top.json' >/dev/null"
+check "top -o json: last object is the total" sh -c "tail -1 '$TMP/top.json' | jq -e '.type == \"total\" and (.hist.pte_latency.total >= 0)' >/dev/null"
+
+# --- bad input: one line, exit 2 ---
+expect_rc "unknown flag" 2 "$BIN" top --bogus
+expect_rc "bad pid" 2 "$BIN" top -p abc
+expect_rc "missing pid" 2 "$BIN" top -p 4000000
+expect_rc "missing path" 2 "$BIN" top --path /nonexistent/dax
+expect_rc "non-DAX mount filter" 2 "$BIN" top --dev /tmp
+expect_rc "bad output format" 2 "$BIN" top -o xml
+expect_rc "bad interval" 2 "$BIN" top -i 0
+check "bad input says it in one line" test "$("$BIN" top -p abc 2>&1 | wc -l)" = 1
+
+# --- not root: clear message, exit 1 ---
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN" top -b -d 1 >/dev/null 2>"$TMP/nr"
+	rc=$?
+	check "not root exits 1" test $rc = 1
+	check "not root says root is needed" grep -q 'needs root' "$TMP/nr"
+fi
+
+# --- signals: clean exit, probes detached ---
+for sig in INT TERM HUP; do
+	"$BIN" top -b -i 1 >"$TMP/sig.out" 2>"$TMP/sig.err" &
+	pid=$!
+	wait_for "$TMP/sig.err" ': ready' 10
+	kill -$sig $pid
+	wait $pid
+	rc=$?
+	check "SIG$sig: exit 0" test $rc = 0
+	check "SIG$sig: totals printed" grep -q '^TOTAL ' "$TMP/sig.out"
+done
+# The kernel frees programs asynchronously after the last fd closes.
+gone() {
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		bpftool prog show 2>/dev/null | grep -q 'name pte_fault_done' || return 0
+		sleep 0.3
+	done
+	return 1
+}
+check "no daxtop programs left loaded" gone
+
+# --- interactive screen under tmux ---
+if command -v tmux >/dev/null; then
+	tmux kill-session -t daxtest 2>/dev/null
+	tmux new-session -d -s daxtest -x 160 -y 40 "TERM=screen $PWD/build/daxtop -i 0.5; echo EXITED rc=\$?; sleep 30"
+	sleep 2.5
+	tmux capture-pane -p -t daxtest >"$TMP/tui1"
+	check "tui shows header and columns" sh -c "grep -q 'daxtop - ' '$TMP/tui1' && grep -q 'PID COMM' '$TMP/tui1'"
+	check "tui shows default sort" grep -q 'sort faults' "$TMP/tui1"
+	tmux send-keys -t daxtest '>'
+	sleep 1
+	tmux capture-pane -p -t daxtest >"$TMP/tui2"
+	check "tui: > changes the sort column" grep -q 'sort pid' "$TMP/tui2"
+	tmux send-keys -t daxtest 'g'
+	sleep 1
+	tmux capture-pane -p -t daxtest >"$TMP/tui3"
+	check "tui: g changes the grouping" grep -Eq 'group pid( |$)' "$TMP/tui3"
+	tmux send-keys -t daxtest 'q'
+	sleep 1.5
+	tmux capture-pane -p -t daxtest >"$TMP/tui4"
+	check "tui: q quits with exit 0" grep -q 'EXITED rc=0' "$TMP/tui4"
+	check "tui: screen restored (no table left)" sh -c "! grep -q 'PID COMM' '$TMP/tui4'"
+	tmux kill-session -t daxtest 2>/dev/null
+fi
+
+summary
