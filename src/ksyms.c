@@ -16,9 +16,10 @@ bool ksym_name_matches(const char *sym, const char *base)
 	p = sym + n;
 	if (!*p)
 		return true;
-	/* Every remaining component must be a known clone suffix. */
+	/* Every remaining component must be a known clone suffix. A ".cold"
+	 * block is split-off code, not an entry point: never match it. */
 	while (*p == '.') {
-		static const char *const sfx[] = { "isra", "constprop", "part", "cold", "llvm", "lto_priv" };
+		static const char *const sfx[] = { "isra", "constprop", "part", "llvm", "lto_priv" };
 		bool ok = false;
 
 		p++;

@@ -21,7 +21,7 @@ struct ksyms {
 };
 
 /* True if `sym` is `base` or a GCC clone of it: base.isra.N, base.constprop.N,
- * base.part.N, base.cold, or chains of those. */
+ * base.part.N, or chains of those; never a .cold block. */
 bool ksym_name_matches(const char *sym, const char *base);
 
 /* One streaming pass over a kallsyms-format file (NULL = /proc/kallsyms):

@@ -13,7 +13,9 @@ static void test_clone_suffixes(void **state)
 	assert_true(ksym_name_matches("dax_insert_entry", "dax_insert_entry"));
 	assert_true(ksym_name_matches("dax_disassociate_entry.isra.0", "dax_disassociate_entry"));
 	assert_true(ksym_name_matches("insert_pmd.constprop.0", "insert_pmd"));
-	assert_true(ksym_name_matches("dax_folio_put.isra.0.cold", "dax_folio_put"));
+	assert_true(ksym_name_matches("dax_folio_put.isra.0", "dax_folio_put"));
+	assert_false(ksym_name_matches("dax_folio_put.isra.0.cold", "dax_folio_put"));
+	assert_false(ksym_name_matches("unmap_page_range.cold", "unmap_page_range"));
 	assert_true(ksym_name_matches("foo.part.12", "foo"));
 	assert_false(ksym_name_matches("dax_insert_entryx", "dax_insert_entry"));
 	assert_false(ksym_name_matches("dax_insert", "dax_insert_entry"));
@@ -23,16 +25,18 @@ static void test_clone_suffixes(void **state)
 static void test_resolve(void **state)
 {
 	const char *names[] = { "dax_disassociate_entry", "dax_insert_entry", "insert_pmd",
-				"dax_break_layout", "xfs_break_dax_layouts", "unmap_data" };
-	char out[6][128];
+				"dax_break_layout", "xfs_break_dax_layouts", "unmap_data",
+				"unmap_page_range" };
+	char out[7][128];
 
-	assert_int_equal(ksym_resolve_names(FIXTURE, names, 6, out), 4);
+	assert_int_equal(ksym_resolve_names(FIXTURE, names, 7, out), 5);
 	assert_string_equal(out[0], "dax_disassociate_entry.isra.0");
 	assert_string_equal(out[1], "dax_insert_entry");	/* exact, not the x-suffixed one */
 	assert_string_equal(out[2], "insert_pmd.constprop.0");	/* first clone wins */
 	assert_string_equal(out[3], "");
 	assert_string_equal(out[4], "xfs_break_dax_layouts");
 	assert_string_equal(out[5], "");			/* data, not text */
+	assert_string_equal(out[6], "unmap_page_range");	/* exact, after its .cold block */
 	assert_true(ksym_resolve_names("/nonexistent", names, 1, out) < 0);
 }
 
