@@ -293,6 +293,37 @@ void daxtop_stop(struct daxtop_ctx *c)
 	paths_clear();
 }
 
+/* Once at start: what was found and how each hook attached. */
+static void print_preamble(const struct daxtop_ctx *c, bool json)
+{
+	struct json j;
+
+	if (!json) {
+		printf("# daxtop %s on %s, kernel %s, era %s\n", DAXTRACE_VERSION, c->host,
+		       c->kernel, era_name(c->era.era));
+		printf("# dax mounts: %s; pmem: %s\n", c->mounts, c->pmem);
+		printf("# hooks:");
+		for (int i = 0; i < c->nhooks; i++)
+			printf(" %s=%s", c->hooks[i].func, probe_method_name(c->hooks[i].method));
+		printf("\n");
+		return;
+	}
+	json_init(&j, stdout);
+	json_obj_begin(&j);
+	json_kv_str(&j, "type", "start");
+	json_kv_str(&j, "version", DAXTRACE_VERSION);
+	json_kv_str(&j, "host", c->host);
+	json_kv_str(&j, "kernel", c->kernel);
+	json_kv_str(&j, "era", era_name(c->era.era));
+	json_kv_i64(&j, "idle_refcount", c->era.idle);
+	json_kv_str(&j, "dax_mounts", c->mounts);
+	json_kv_str(&j, "pmem", c->pmem);
+	json_key(&j, "hooks");
+	probe_json(&j, c->hooks, c->nhooks);
+	json_obj_end(&j);
+	json_line_end(&j);
+}
+
 static int run_batch(struct daxtop_ctx *c, const struct top_args *a)
 {
 	uint64_t start = mono_ns(), n = 0;
@@ -301,6 +332,7 @@ static int run_batch(struct daxtop_ctx *c, const struct top_args *a)
 		      const struct snapshot *, bool, bool) =
 		a->json ? daxtop_print_json : daxtop_print_text;
 
+	print_preamble(c, a->json);
 	while (!exiting) {
 		double left = a->duration_s ? a->duration_s - (mono_ns() - start) / 1e9 : a->interval_s;
 

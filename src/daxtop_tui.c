@@ -25,7 +25,20 @@ static const char *group_name(enum group_by g)
 	return g == GROUP_PID ? "pid" : g == GROUP_FILE ? "file" : "pid+file";
 }
 
-static void draw(struct daxtop_ctx *c, const struct snapshot *base, bool paused, bool hist)
+/* Counts of one interval -> per-second rates. */
+static void to_rates(struct view_row *v, int n, double secs)
+{
+	if (secs <= 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < DT_NR_COUNTERS; k++)
+			v[i].r.cnt[k] = (uint64_t)(v[i].r.cnt[k] / secs + 0.5);
+		v[i].r.bl_wait_ns = (uint64_t)(v[i].r.bl_wait_ns / secs);
+	}
+}
+
+static void draw(struct daxtop_ctx *c, const struct snapshot *base, bool paused, bool hist,
+		 bool totals)
 {
 	struct view_row *v;
 	char line[1024];
@@ -42,12 +55,14 @@ static void draw(struct daxtop_ctx *c, const struct snapshot *base, bool paused,
 		 (unsigned long long)c->cur.events, (unsigned long long)total_drops(&c->cur, NULL),
 		 c->interval_s, col_name(c->vo.sort), c->vo.ascending ? " (asc)" : "",
 		 group_name(c->vo.group));
-	mvprintw(y++, 0, "counts per interval of %.1fs (rates: divide by the interval); "
-		 "q quit, space pause, <> sort, r reverse, g group, h hist", secs);
+	mvprintw(y++, 0, "%s; q quit, space pause, <> sort, r reverse, g group, h hist, "
+		 "t totals/rates", totals ? "TOTALS since start" : "RATES per second");
 	attron(A_REVERSE);
 	mvprintw(y++, 0, "%-*.*s", COLS, COLS, daxtop_columns());
 	attroff(A_REVERSE);
-	n = view_build(c, &c->cur, base, &v);
+	n = view_build(c, &c->cur, totals ? NULL : base, &v);
+	if (!totals)
+		to_rates(v, n, secs);
 	for (int i = 0; i < n && y < rows - (hist ? 8 : 0); i++) {
 		daxtop_format_row(c, &v[i], line, sizeof(line));
 		mvprintw(y++, 0, "%.*s", COLS, line);
@@ -74,7 +89,7 @@ int daxtop_tui(struct daxtop_ctx *c, double duration_s)
 {
 	SCREEN *scr = newterm(NULL, stdout, stdin);
 	uint64_t start = mono_ns(), next;
-	bool paused = false, hist = false, have_prev = false;
+	bool paused = false, hist = false, have_prev = false, totals = false;
 	int rc = EXIT_OK;
 
 	if (!scr) {
@@ -106,6 +121,7 @@ int daxtop_tui(struct daxtop_ctx *c, double duration_s)
 		case 'r': c->vo.ascending = !c->vo.ascending; redraw = true; break;
 		case 'g': c->vo.group = (c->vo.group + 1) % 3; redraw = true; break;
 		case 'h': hist = !hist; redraw = true; break;
+		case 't': totals = !totals; redraw = true; break;
 		case KEY_RESIZE: redraw = true; break;
 		default: break;
 		}
@@ -124,7 +140,7 @@ int daxtop_tui(struct daxtop_ctx *c, double duration_s)
 			redraw = true;
 		}
 		if (redraw && have_prev)
-			draw(c, c->prev.rows ? &c->prev : NULL, paused, hist);
+			draw(c, c->prev.rows ? &c->prev : NULL, paused, hist, totals);
 	}
 	endwin();
 	delscreen(scr);

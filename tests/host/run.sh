@@ -38,8 +38,10 @@ check "top prints 2 intervals and a TOTAL" test "$(grep -c ' daxtop host=' "$TMP
 check "TOTAL block is last" sh -c "grep ' daxtop host=' '$TMP/top' | tail -1 | grep -q '^TOTAL '"
 check "header carries the column names" grep -Eq 'PID COMM .* PTE +PMD PMDFB +WRITE' "$TMP/top"
 check "header shows lost events" grep -q 'lost=0' "$TMP/top"
+check "preamble lists each hook's method" grep -q '^# hooks: dax_pte_fault=tracepoint' "$TMP/top"
 "$BIN" top -o json -i 0.5 -d 1 --hist >"$TMP/top.json" 2>/dev/null
 check "top -o json: every line parses" sh -c "jq -e . '$TMP/top.json' >/dev/null"
+check "top -o json: first object is the start record with hooks" sh -c "head -1 '$TMP/top.json' | jq -e '.type == \"start\" and (.hooks | length == 10)' >/dev/null"
 check "top -o json: last object is the total" sh -c "tail -1 '$TMP/top.json' | jq -e '.type == \"total\" and (.hist.pte_latency.total >= 0)' >/dev/null"
 
 # --- bad input: one line, exit 2 ---
@@ -97,6 +99,10 @@ if command -v tmux >/dev/null; then
 	sleep 1
 	tmux capture-pane -p -t daxtest >"$TMP/tui3"
 	check "tui: g changes the grouping" grep -Eq 'group pid( |$)' "$TMP/tui3"
+	tmux send-keys -t daxtest 't'
+	sleep 1
+	tmux capture-pane -p -t daxtest >"$TMP/tui3b"
+	check "tui: t switches to totals" grep -q 'TOTALS since start' "$TMP/tui3b"
 	tmux send-keys -t daxtest 'q'
 	sleep 1.5
 	tmux capture-pane -p -t daxtest >"$TMP/tui4"
