@@ -17,11 +17,10 @@
 #include "daxtop.skel.h"	/* after daxtop.h: the skeleton uses its types */
 
 struct top_args {
-	bool batch, hist, json, no_fentry, no_kprobe;
+	bool batch, hist, json;
 	double interval_s, duration_s;
-	uint64_t count, pid, max_rows;
-	uint64_t cgroup_id;
-	long dev;
+	uint64_t count;
+	struct daxtop_config cfg;
 	struct view_opts vo;
 };
 
@@ -79,13 +78,13 @@ static int parse_args(int argc, char **argv, struct top_args *a)
 		{ "no-fentry", no_argument, NULL, O_NOFENTRY }, { "no-kprobe", no_argument, NULL, O_NOKPROBE },
 		{ "help", no_argument, NULL, 'h' }, {}
 	};
-	uint64_t v;
+	uint64_t v, pid;
 	struct stat st;
 	int o, col;
 
 	a->interval_s = 1;
-	a->max_rows = 4096;
-	a->dev = -1;
+	a->cfg.max_rows = 4096;
+	a->cfg.dev = -1;
 	a->vo.sort = COL_FAULTS;
 	opterr = 0;
 	optind = 1;
@@ -112,9 +111,10 @@ static int parse_args(int argc, char **argv, struct top_args *a)
 		case 'p': {
 			char proc[64];
 
-			if (parse_u64(optarg, &a->pid) || !a->pid || a->pid > 0x3fffffff)
+			if (parse_u64(optarg, &pid) || !pid || pid > 0x3fffffff)
 				return bad("bad pid '%s': give a process id", optarg);
-			snprintf(proc, sizeof(proc), "/proc/%llu", (unsigned long long)a->pid);
+			a->cfg.pid = pid;
+			snprintf(proc, sizeof(proc), "/proc/%llu", (unsigned long long)pid);
 			if (!path_exists(proc))
 				return bad("no process with pid %s", optarg);
 			break;
@@ -124,13 +124,13 @@ static int parse_args(int argc, char **argv, struct top_args *a)
 			/* On cgroup v2 the directory's inode number is the cgroup id. */
 			if (stat(optarg, &st) || !S_ISDIR(st.st_mode))
 				return bad("cgroup '%s' is not a directory (give a cgroup v2 path)", optarg);
-			a->cgroup_id = st.st_ino;
+			a->cfg.cgroup_id = st.st_ino;
 			break;
 		case O_DEV:
-			a->dev = dev_from_spec(optarg);
-			if (a->dev < 0)
+			a->cfg.dev = dev_from_spec(optarg);
+			if (a->cfg.dev < 0)
 				return bad("device '%s' not found: give MAJ:MIN, /dev/pmemN or a mount point", optarg);
-			if (!dev_is_dax_mounted(a->dev))
+			if (!dev_is_dax_mounted(a->cfg.dev))
 				return bad("'%s' is not a DAX-mounted filesystem", optarg);
 			break;
 		case O_PATH:
@@ -158,11 +158,12 @@ static int parse_args(int argc, char **argv, struct top_args *a)
 			break;
 		case O_HIST: a->hist = true; break;
 		case O_MAXROWS:
-			if (parse_u64(optarg, &a->max_rows) || a->max_rows < 16 || a->max_rows > 1 << 20)
+			if (parse_u64(optarg, &v) || v < 16 || v > 1 << 20)
 				return bad("bad --max-rows '%s': give 16..1048576", optarg);
+			a->cfg.max_rows = v;
 			break;
-		case O_NOFENTRY: a->no_fentry = true; break;
-		case O_NOKPROBE: a->no_kprobe = true; break;
+		case O_NOFENTRY: a->cfg.no_fentry = true; break;
+		case O_NOKPROBE: a->cfg.no_kprobe = true; break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		case ':': return bad("option '%s' needs a value", argv[optind - 1]);
 		default: return bad("unknown option '%s'", argv[optind - 1]);
@@ -173,7 +174,7 @@ static int parse_args(int argc, char **argv, struct top_args *a)
 	return 0;
 }
 
-#define NHOOKS 10
+#define NHOOKS DAXTOP_NHOOKS
 
 static void fill_hooks(struct hook *h, struct daxtop_bpf *s)
 {
@@ -203,8 +204,8 @@ static void fill_hooks(struct hook *h, struct daxtop_bpf *s)
 
 /* Open, size, choose hooks and load; retries once without fentry when a
  * kernel accepts the probe program but rejects a real one. */
-static int open_and_load(struct daxtop_ctx *c, struct hook *hooks, const struct top_args *a,
-			 struct probe_env *env)
+static int open_and_load(struct daxtop_ctx *c, struct hook *hooks,
+			 const struct daxtop_config *a, struct probe_env *env)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int err;
@@ -262,15 +263,13 @@ static void ctx_describe(struct daxtop_ctx *c)
 	c->avail.blwait = c->hooks[9].method != PM_NONE;
 }
 
-int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct top_args *a)
+int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct daxtop_config *a)
 {
 	struct probe_env env = { .forbid_fentry = a->no_fentry, .forbid_kprobe = a->no_kprobe };
 
 	memset(c, 0, sizeof(*c));
 	c->hooks = hooks;
 	c->nhooks = NHOOKS;
-	c->vo = a->vo;
-	c->interval_s = a->interval_s;
 	probe_env_detect(&env);
 	era_detect(&c->era);
 	if (open_and_load(c, hooks, a, &env))
@@ -367,10 +366,12 @@ int cmd_top(int argc, char **argv)
 	if (preflight_check())
 		return EXIT_ERR;
 	install_exit_signals();
-	if (daxtop_start(&c, hooks, &a)) {
+	if (daxtop_start(&c, hooks, &a.cfg)) {
 		daxtop_stop(&c);
 		return EXIT_ERR;
 	}
+	c.vo = a.vo;
+	c.interval_s = a.interval_s;
 	probe_warn_unavailable(hooks, NHOOKS);
 	fprintf(stderr, "%s: ready (%s)\n", prog_name, c.hooksum);
 	if (!a.batch && !a.json && isatty(STDOUT_FILENO))
@@ -383,10 +384,10 @@ int cmd_top(int argc, char **argv)
 
 int daxtop_features(struct json *j, FILE *out)
 {
-	struct top_args a = { .interval_s = 1, .max_rows = 64, .dev = -1 };
+	struct daxtop_config cfg = { .max_rows = 64, .dev = -1 };
 	struct daxtop_ctx c;
 	struct hook hooks[NHOOKS];
-	int rc = daxtop_start(&c, hooks, &a);
+	int rc = daxtop_start(&c, hooks, &cfg);
 
 	if (j) {
 		json_key(j, "daxtop");

@@ -62,6 +62,22 @@ struct daxtop_ctx {
 	char host[128], kernel[128], mounts[512], pmem[128], hooksum[64];
 };
 
+/* What to trace: kernel-side filters and sizes. dev -1 = any device. */
+struct daxtop_config {
+	uint32_t pid;
+	uint64_t cgroup_id;
+	long dev;
+	uint32_t max_rows;
+	bool no_fentry, no_kprobe;
+};
+
+#define DAXTOP_NHOOKS 10
+
+/* open -> configure -> choose hooks -> load -> attach; hooks has DAXTOP_NHOOKS
+ * entries. On failure the message is printed; call daxtop_stop either way. */
+int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct daxtop_config *cfg);
+void daxtop_stop(struct daxtop_ctx *c);
+
 int snapshot_take(struct daxtop_ctx *c, struct snapshot *s);
 void snapshot_free(struct snapshot *s);
 /* rows = group(cur - base) filtered and sorted; caller frees *out. base may be NULL. */

@@ -64,6 +64,7 @@ fi
 
 # --- signals: clean exit, probes detached ---
 for sig in INT TERM HUP; do
+	rm -f "$TMP/sig.err"	# else the last round's "ready" races the new process
 	"$BIN" top -b -i 1 >"$TMP/sig.out" 2>"$TMP/sig.err" &
 	pid=$!
 	wait_for "$TMP/sig.err" ': ready' 10
