@@ -1,0 +1,744 @@
+// SPDX-License-Identifier: GPL-2.0
+/* daxleak: who holds extra references on FS DAX pages, and who waits for
+ * them in break_layouts.
+ *
+ *  acquisition  exits of the exported GUP entry points (pages out-array)
+ *  release      one-based era (<= 6.14): __put_devmap_managed_{page,folio}_refs
+ *               zero-based era (6.15+): free_zone_device_folio (final put
+ *               only) + the scan iterator reading the live refcount
+ *  waiters      dax_layout_busy_page_range return value (the busy page)
+ *
+ * Each function hook has an fentry/fexit and a kprobe/kretprobe variant;
+ * user space (src/probe.c) enables one per hook before load. */
+#include "dax_common.bpf.h"
+#include "hist.bpf.h"
+#include "daxleak.h"
+
+#define EINVAL_ 22
+#define E2BIG_ 7
+#define ENOMEM_ 12
+
+const volatile __u32 targ_tgid = 0;
+const volatile __s32 idle_ref = 1;		/* 1 up to 6.14, 0 from 6.15 */
+const volatile __u8 zero_based = 0;		/* mappings hold references (6.15+) */
+const volatile __u64 vmemmap_base_addr = 0;	/* &vmemmap_base from kallsyms, 0 = unknown */
+const volatile __u8 check_range = 1;		/* pfn within pgmap range as extra DAX check */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DL_DEF_MAX_FOLIOS);		/* --max-folios */
+	__type(key, __u64);
+	__type(value, struct dl_page_val);
+} tracked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, DL_DEF_MAX_STACKS);		/* --max-stacks */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, DL_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DL_MAX_WAITERS);
+	__type(key, __u32);
+	__type(value, struct dl_waiter);
+} waiters SEC(".maps");
+
+/* Per-thread GUP nesting: 6.1's get_user_pages_fast falls back to the
+ * exported get_user_pages_unlocked, so only the outermost exit counts. */
+struct gup_state {
+	__u64 start;
+	__u64 pages;
+	__u32 depth;
+	__u32 id;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct gup_state);
+} gup_tid SEC(".maps");
+
+/* dax_layout_busy_page_range argument for the kretprobe variant. */
+struct busy_arg {
+	__u64 mapping, start, end;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct busy_arg);
+} busy_args SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} anomalies SEC(".maps");
+
+__u64 counters[DLC_NR] = {};
+__u64 anomaly_counts[DLA_NR] = {};
+struct hist hold_hist = {};		/* ns, exact releases seen in BPF */
+
+/* Layouts of older kernels (CO-RE flavours). */
+struct page___old {
+	struct dev_pagemap *pgmap;		/* <= 6.14: pgmap in page */
+	unsigned long index;			/* <= 6.17: page->index */
+} __attribute__((preserve_access_index));
+
+struct folio___new {
+	struct dev_pagemap *pgmap;		/* 6.15+: pgmap in folio */
+	unsigned long _flags_1;			/* order in the low byte */
+	atomic_t _large_mapcount;
+} __attribute__((preserve_access_index));
+
+struct dev_pagemap___old {
+	struct range range;
+} __attribute__((preserve_access_index));
+
+static __always_inline void count(int c)
+{
+	if (c >= 0 && c < DLC_NR)
+		__sync_fetch_and_add(&counters[c], 1);
+}
+
+static __always_inline void count_n(int c, __u64 n)
+{
+	if (c >= 0 && c < DLC_NR)
+		__sync_fetch_and_add(&counters[c], n);
+}
+
+static __always_inline __u64 page_size_bytes(void)
+{
+	return bpf_core_type_size(struct page);
+}
+
+static __always_inline struct page *page_head(struct page *p)
+{
+	unsigned long ch = 0;
+
+	if (bpf_core_field_exists(p->compound_head))
+		ch = BPF_CORE_READ(p, compound_head);
+	if (ch & 1)
+		return (struct page *)(ch - 1);
+	return p;
+}
+
+static __always_inline __u64 page_pfn(struct page *p)
+{
+	__u64 base = 0, sz = page_size_bytes();
+
+	if (!vmemmap_base_addr || !sz)
+		return ~0ULL;
+	if (bpf_probe_read_kernel(&base, sizeof(base), (void *)vmemmap_base_addr) || !base)
+		return ~0ULL;
+	if ((__u64)p < base)
+		return ~0ULL;
+	return ((__u64)p - base) / sz;
+}
+
+static __always_inline struct dev_pagemap *page_pgmap(struct page *head)
+{
+	struct folio___new *f = (void *)head;
+	struct page___old *po = (void *)head;
+
+	if (bpf_core_field_exists(f->pgmap))
+		return BPF_CORE_READ(f, pgmap);
+	if (bpf_core_field_exists(po->pgmap))
+		return BPF_CORE_READ(po, pgmap);
+	return NULL;
+}
+
+static __always_inline bool pgmap_is_fsdax(struct dev_pagemap *pgmap, __u64 pfn)
+{
+	int type;
+
+	if (!pgmap)
+		return false;
+	type = BPF_CORE_READ(pgmap, type);
+	if (type != bpf_core_enum_value(enum memory_type, MEMORY_DEVICE_FS_DAX))
+		return false;
+	/* pgmap shares its slot with lru/compound_head in ordinary pages: ask
+	 * the pgmap whether it really covers this pfn. */
+	if (check_range && pfn != ~0ULL) {
+		struct range r = {};
+		struct dev_pagemap___old *o = (void *)pgmap;
+
+		if (bpf_core_field_exists(pgmap->range))
+			r = BPF_CORE_READ(pgmap, range);
+		else if (bpf_core_field_exists(o->range))
+			r = BPF_CORE_READ(o, range);
+		if (r.end && ((pfn << 12) < r.start || (pfn << 12) > r.end))
+			return false;
+	}
+	return true;
+}
+
+static __always_inline int page_refcount(struct page *head)
+{
+	return BPF_CORE_READ(head, _refcount.counter);
+}
+
+static __always_inline bool page_is_head(struct page *head)
+{
+	unsigned long flags = 0;
+	int bit = bpf_core_enum_value(enum pageflags, PG_head);
+
+	/* page->flags is unsigned long or memdesc_flags_t: 8 bytes either way */
+	bpf_probe_read_kernel(&flags, sizeof(flags), &head->flags);
+	return bit >= 0 && bit < 64 && (flags >> bit) & 1;
+}
+
+static __always_inline __u8 folio_order_of(struct page *head)
+{
+	struct folio___new *f = (void *)head;
+
+	if (!page_is_head(head))
+		return 0;
+	if (bpf_core_field_exists(f->_flags_1))
+		return BPF_CORE_READ(f, _flags_1) & 0xff;
+	return 0;
+}
+
+/* Mappings of the folio: only meaningful in the zero-based era. */
+static __always_inline int folio_mapcount_of(struct page *head)
+{
+	struct folio___new *f = (void *)head;
+
+	if (page_is_head(head) && bpf_core_field_exists(f->_large_mapcount))
+		return BPF_CORE_READ(f, _large_mapcount.counter) + 1;
+	return BPF_CORE_READ(head, _mapcount.counter) + 1;
+}
+
+static __always_inline __u64 folio_index_of(struct page *head)
+{
+	struct folio *f = (void *)head;
+	struct page___old *po = (void *)head;
+
+	if (bpf_core_field_exists(f->index))
+		return BPF_CORE_READ(f, index);
+	if (bpf_core_field_exists(po->index))
+		return BPF_CORE_READ(po, index);
+	return 0;
+}
+
+static __always_inline void fill_owner(struct page *head, struct page *page, __u32 *dev,
+				       __u64 *ino, __u64 *index, __u8 *shared)
+{
+	struct folio *f = (void *)head;
+	unsigned long mapping = (unsigned long)BPF_CORE_READ(f, mapping);
+	struct address_space *as;
+	struct inode *host;
+
+	*dev = 0;
+	*ino = 0;
+	*index = 0;
+	*shared = 0;
+	/* 6.1: PAGE_MAPPING_DAX_COW (1), 6.12: PAGE_MAPPING_DAX_SHARED (1),
+	 * 6.15+: NULL with ->share set: the page backs several files. */
+	if (mapping <= 1 || (mapping & 1)) {
+		*shared = 1;
+		return;
+	}
+	as = (void *)mapping;
+	host = BPF_CORE_READ(as, host);
+	if (!host)
+		return;
+	*dev = inode_dev(host);
+	*ino = inode_ino(host);
+	*index = folio_index_of(head) + ((__u64)page - (__u64)head) / page_size_bytes();
+}
+
+static __always_inline void emit_anomaly(int type, struct page *page, struct page *head,
+					 __u64 pfn, int ref, int map, int refs, void *ctx)
+{
+	struct dl_anomaly *a;
+	__u8 shared;
+
+	if (type >= 0 && type < DLA_NR)
+		__sync_fetch_and_add(&anomaly_counts[type], 1);
+	count(DLC_ANOMALIES);
+	a = bpf_ringbuf_reserve(&anomalies, sizeof(*a), 0);
+	if (!a) {
+		count(DLC_ANOMALY_LOST);
+		return;
+	}
+	a->ts = bpf_ktime_get_ns();
+	a->type = type;
+	a->page = (__u64)page;
+	a->folio = (__u64)head;
+	a->pfn = pfn;
+	a->refcount = ref;
+	a->mapcount = map;
+	a->refs = refs;
+	a->pid = current_tgid();
+	a->tid = current_tid();
+	bpf_get_current_comm(a->comm, sizeof(a->comm));
+	fill_owner(head, page, &a->dev, &a->ino, &a->index, &shared);
+	a->kstack = ctx ? bpf_get_stackid(ctx, &stacks, 0) : -1;
+	bpf_ringbuf_submit(a, 0);
+}
+
+/* ---- acquisition ---------------------------------------------------- */
+
+struct batch_ctx {
+	__u64 pages;		/* struct page ** in kernel memory */
+	__u64 start;		/* user address of pages[0] */
+	__u64 now;
+	__s32 kstack, ustack;
+	__u32 pid, tid;
+	__u32 gup;
+	__u32 dax;
+	char comm[DL_COMM_LEN];
+};
+
+static long track_one(__u32 i, struct batch_ctx *b)
+{
+	struct page *page = NULL, *head;
+	struct dl_page_val *v, nv = {};
+	__u64 key, pfn;
+	int ref;
+
+	if (bpf_probe_read_kernel(&page, sizeof(page), (void *)(b->pages + i * 8ULL)) || !page)
+		return 0;
+	head = page_head(page);
+	pfn = page_pfn(page);
+	if (!pgmap_is_fsdax(page_pgmap(head), pfn))
+		return 0;
+	b->dax++;
+	key = (__u64)page;
+	fill_owner(head, page, &nv.dev, &nv.ino, &nv.index, &nv.shared);
+	ref = page_refcount(head);
+	v = bpf_map_lookup_elem(&tracked, &key);
+	if (v) {
+		if (v->refs > 0 && !v->shared && !nv.shared &&
+		    (v->ino != nv.ino || v->dev != nv.dev || v->index != nv.index))
+			emit_anomaly(DLA_REUSED, page, head, pfn, ref, -1, v->refs, NULL);
+		if (v->refs <= 0) {
+			/* a stale episode (release not seen): start over */
+			v->first_ns = b->now;
+			v->pid = b->pid;
+			v->tid = b->tid;
+			v->kstack = b->kstack;
+			v->ustack = b->ustack;
+			v->refs = 0;
+			v->nacq = 0;
+			v->uaddr = b->start + i * 4096ULL;
+			__builtin_memcpy(v->comm, b->comm, sizeof(v->comm));
+		}
+		__sync_fetch_and_add(&v->refs, 1);
+		v->nacq++;
+		v->last_ns = b->now;
+		v->last_pid = b->pid;
+		v->cur_ref = ref;
+		return 0;
+	}
+	nv.folio = (__u64)head;
+	nv.first_ns = nv.last_ns = b->now;
+	nv.uaddr = b->start + i * 4096ULL;
+	nv.pfn = pfn;
+	nv.refs = 1;
+	nv.pid = b->pid;
+	nv.tid = b->tid;
+	nv.last_pid = b->pid;
+	nv.nacq = 1;
+	nv.kstack = b->kstack;
+	nv.ustack = b->ustack;
+	nv.order = folio_order_of(head);
+	nv.gup = b->gup;
+	nv.cur_ref = ref;
+	nv.cur_map = zero_based ? folio_mapcount_of(head) : 0;
+	nv.scan_ns = b->now;
+	__builtin_memcpy(nv.comm, b->comm, sizeof(nv.comm));
+	if (ref < 0)
+		emit_anomaly(DLA_NEGATIVE, page, head, pfn, ref, nv.cur_map, 1, NULL);
+	if (bpf_map_update_elem(&tracked, &key, &nv, BPF_NOEXIST)) {
+		/* EEXIST from a racing CPU is rare; anything else is a full map */
+		v = bpf_map_lookup_elem(&tracked, &key);
+		if (v)
+			__sync_fetch_and_add(&v->refs, 1);
+		else
+			count(DLC_TRACK_OVERFLOW);
+	}
+	return 0;
+}
+
+static __always_inline void gup_enter(__u32 id, __u64 start, __u64 pages)
+{
+	__u32 tid = current_tid();
+	struct gup_state *s, ns = {};
+
+	s = bpf_map_lookup_elem(&gup_tid, &tid);
+	if (s) {
+		s->depth++;
+		return;
+	}
+	ns.depth = 1;
+	ns.id = id;
+	ns.start = start;
+	ns.pages = pages;
+	bpf_map_update_elem(&gup_tid, &tid, &ns, BPF_ANY);
+}
+
+/* Returns false when this exit is nested in another GUP call. With
+ * have_args == false the outermost call's saved arguments are used. */
+static __always_inline bool gup_leave(__u64 *start, __u64 *pages, bool have_args)
+{
+	__u32 tid = current_tid();
+	struct gup_state *s = bpf_map_lookup_elem(&gup_tid, &tid);
+
+	if (!s) {
+		if (have_args) {
+			count(DLC_GUP_UNGUARDED);
+			return true;
+		}
+		return false;
+	}
+	if (s->depth > 1) {
+		s->depth--;
+		count(DLC_GUP_NESTED);
+		return false;
+	}
+	if (!have_args) {
+		*start = s->start;
+		*pages = s->pages;
+	}
+	bpf_map_delete_elem(&gup_tid, &tid);
+	return true;
+}
+
+static __always_inline void gup_done(void *ctx, __u32 id, __u64 start, __u64 pages, long ret)
+{
+	struct batch_ctx b = {};
+	__u32 n;
+
+	if (ret <= 0 || !pages)
+		return;
+	if (targ_tgid && current_tgid() != targ_tgid)
+		return;
+	count(DLC_GUP_CALLS);
+	count_n(DLC_PAGES_SEEN, ret);
+	n = ret;
+	if (n > DL_MAX_BATCH) {
+		count_n(DLC_BATCH_TRUNC, n - DL_MAX_BATCH);
+		n = DL_MAX_BATCH;
+	}
+	b.pages = pages;
+	b.start = start & ~4095ULL;
+	b.now = bpf_ktime_get_ns();
+	b.pid = current_tgid();
+	b.tid = current_tid();
+	b.gup = id;
+	bpf_get_current_comm(b.comm, sizeof(b.comm));
+	/* Stacks are taken before we know a page is DAX: a failed stack is
+	 * only counted when a DAX page is tracked with it. */
+	b.kstack = bpf_get_stackid(ctx, &stacks, 0);
+	b.ustack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	bpf_loop(n, track_one, &b, 0);
+	if (b.dax) {
+		count_n(DLC_DAX_PAGES, b.dax);
+		if (b.kstack < 0)
+			count(DLC_STACK_LOST);
+		if (b.ustack < 0)
+			count(DLC_STACK_LOST);
+	}
+}
+
+/* Arguments: where `start` and `pages` sit for each entry point. */
+#define IDX_START_PLAIN 0
+#define IDX_PAGES_PLAIN 3
+#define IDX_START_REMOTE 1
+#define IDX_PAGES_REMOTE 4
+#define IDX_PAGES_UNLOCKED 2
+
+static __always_inline __u64 kp_arg(struct pt_regs *ctx, int n)
+{
+	switch (n) {
+	case 0: return PT_REGS_PARM1_CORE(ctx);
+	case 1: return PT_REGS_PARM2_CORE(ctx);
+	case 2: return PT_REGS_PARM3_CORE(ctx);
+	case 3: return PT_REGS_PARM4_CORE(ctx);
+	case 4: return PT_REGS_PARM5_CORE(ctx);
+	default: return 0;
+	}
+}
+
+static __always_inline __u64 fn_arg(void *ctx, int n)
+{
+	__u64 v = 0;
+
+	bpf_get_func_arg(ctx, n, &v);
+	return v;
+}
+
+#define GUP_PROGS(fn, ID, SI, PI)						\
+SEC("fentry/" #fn)								\
+int fn##_fentry(void *ctx)							\
+{										\
+	gup_enter(ID, fn_arg(ctx, SI), fn_arg(ctx, PI));			\
+	return 0;								\
+}										\
+SEC("fexit/" #fn)								\
+int fn##_fexit(void *ctx)							\
+{										\
+	__u64 start = fn_arg(ctx, SI), pages = fn_arg(ctx, PI), ret = 0;	\
+	bpf_get_func_ret(ctx, &ret);						\
+	if (gup_leave(&start, &pages, true))					\
+		gup_done(ctx, ID, start, pages, (long)ret);			\
+	return 0;								\
+}										\
+SEC("kprobe/" #fn)								\
+int fn##_kprobe(struct pt_regs *ctx)						\
+{										\
+	gup_enter(ID, kp_arg(ctx, SI), kp_arg(ctx, PI));			\
+	return 0;								\
+}										\
+SEC("kretprobe/" #fn)								\
+int fn##_kretprobe(struct pt_regs *ctx)					\
+{										\
+	__u64 start = 0, pages = 0;						\
+	long ret = PT_REGS_RC_CORE(ctx);					\
+	if (gup_leave(&start, &pages, false))					\
+		gup_done(ctx, ID, start, pages, ret);				\
+	return 0;								\
+}
+
+/* get_user_pages_unlocked(start, nr_pages, pages, gup_flags) */
+GUP_PROGS(get_user_pages_fast, DL_GUP_FAST, IDX_START_PLAIN, IDX_PAGES_PLAIN)
+GUP_PROGS(pin_user_pages_fast, DL_PIN_FAST, IDX_START_PLAIN, IDX_PAGES_PLAIN)
+GUP_PROGS(get_user_pages_fast_only, DL_GUP_FAST_ONLY, IDX_START_PLAIN, IDX_PAGES_PLAIN)
+GUP_PROGS(pin_user_pages_fast_only, DL_PIN_FAST_ONLY, IDX_START_PLAIN, IDX_PAGES_PLAIN)
+GUP_PROGS(get_user_pages, DL_GUP, IDX_START_PLAIN, IDX_PAGES_PLAIN)
+GUP_PROGS(pin_user_pages, DL_PIN, IDX_START_PLAIN, IDX_PAGES_PLAIN)
+GUP_PROGS(get_user_pages_remote, DL_GUP_REMOTE, IDX_START_REMOTE, IDX_PAGES_REMOTE)
+GUP_PROGS(pin_user_pages_remote, DL_PIN_REMOTE, IDX_START_REMOTE, IDX_PAGES_REMOTE)
+GUP_PROGS(get_user_pages_unlocked, DL_GUP_UNLOCKED, IDX_START_PLAIN, IDX_PAGES_UNLOCKED)
+GUP_PROGS(pin_user_pages_unlocked, DL_PIN_UNLOCKED, IDX_START_PLAIN, IDX_PAGES_UNLOCKED)
+
+/* ---- release -------------------------------------------------------- */
+
+static __always_inline void forget(__u64 key, struct dl_page_val *v, __u64 now, int done_counter)
+{
+	hist_add(&hold_hist, now - v->first_ns);
+	count(done_counter);
+	bpf_map_delete_elem(&tracked, &key);
+}
+
+/* One-based era: every put of an FS DAX page passes here with the number
+ * of references dropped; the count is read before the subtraction. */
+static __always_inline void put_refs(void *ctx, struct page *page, int refs)
+{
+	struct page *head = page_head(page);
+	struct dl_page_val *v;
+	__u64 key = (__u64)page, pfn;
+	int before, after;
+
+	pfn = page_pfn(page);
+	if (!pgmap_is_fsdax(page_pgmap(head), pfn))
+		return;
+	count(DLC_RELEASES);
+	before = page_refcount(head);
+	after = before - refs;
+	if (after < idle_ref)
+		emit_anomaly(after < 0 ? DLA_NEGATIVE : DLA_UNDERFLOW, page, head, pfn, before, -1,
+			     refs, ctx);
+	v = bpf_map_lookup_elem(&tracked, &key);
+	if (!v)
+		return;
+	count(DLC_RELEASE_MATCHED);
+	__sync_fetch_and_add(&v->refs, -refs);
+	v->cur_ref = after;
+	if (v->refs <= 0 || after <= idle_ref)
+		forget(key, v, bpf_ktime_get_ns(), DLC_RELEASE_DONE);
+}
+
+SEC("fentry/__put_devmap_managed_page_refs")
+int BPF_PROG(put_page_refs_fentry, struct page *page, int refs)
+{
+	put_refs(ctx, page, refs);
+	return 0;
+}
+
+SEC("kprobe/__put_devmap_managed_page_refs")
+int BPF_KPROBE(put_page_refs_kprobe, struct page *page, int refs)
+{
+	put_refs(ctx, page, refs);
+	return 0;
+}
+
+/* 6.12: same thing on the folio (its first member is the page). */
+SEC("fentry/__put_devmap_managed_folio_refs")
+int BPF_PROG(put_folio_refs_fentry, struct folio *folio, int refs)
+{
+	put_refs(ctx, (struct page *)folio, refs);
+	return 0;
+}
+
+SEC("kprobe/__put_devmap_managed_folio_refs")
+int BPF_KPROBE(put_folio_refs_kprobe, struct folio *folio, int refs)
+{
+	put_refs(ctx, (struct page *)folio, refs);
+	return 0;
+}
+
+/* Zero-based era: the count reached zero. Non-final puts are inline
+ * atomics; the scan iterator sees those. */
+static __always_inline void folio_freed(void *ctx, struct page *head)
+{
+	struct dl_page_val *v;
+	__u64 key = (__u64)head, pfn = page_pfn(head);
+	int map;
+
+	if (!pgmap_is_fsdax(page_pgmap(head), pfn))
+		return;
+	count(DLC_FREES);
+	map = folio_mapcount_of(head);
+	if (map > 0)
+		emit_anomaly(DLA_FREED_MAPPED, head, head, pfn, 0, map, 0, ctx);
+	v = bpf_map_lookup_elem(&tracked, &key);
+	if (!v)
+		return;
+	count(DLC_FREE_MATCHED);
+	forget(key, v, bpf_ktime_get_ns(), DLC_RELEASE_DONE);
+}
+
+SEC("fentry/free_zone_device_folio")
+int BPF_PROG(free_folio_fentry, struct folio *folio)
+{
+	folio_freed(ctx, (struct page *)folio);
+	return 0;
+}
+
+SEC("kprobe/free_zone_device_folio")
+int BPF_KPROBE(free_folio_kprobe, struct folio *folio)
+{
+	folio_freed(ctx, (struct page *)folio);
+	return 0;
+}
+
+/* ---- waiters -------------------------------------------------------- */
+
+static __always_inline void busy_done(void *ctx, struct address_space *mapping, __u64 start,
+				      __u64 end, struct page *page)
+{
+	__u32 tid = current_tid();
+	struct dl_waiter *w, nw = {};
+	struct page *head;
+	struct inode *host;
+	__u64 now;
+
+	count(DLC_BUSY_CALLS);
+	if (!page) {
+		/* layout broken (or nothing was busy): this task waits no more */
+		bpf_map_delete_elem(&waiters, &tid);
+		return;
+	}
+	count(DLC_BUSY_FOUND);
+	now = bpf_ktime_get_ns();
+	head = page_head(page);
+	w = bpf_map_lookup_elem(&waiters, &tid);
+	if (w) {
+		w->last_ns = now;
+		w->nbusy++;
+		w->busy_page = (__u64)page;
+		w->busy_folio = (__u64)head;
+		w->cur_ref = page_refcount(head);
+		w->cur_map = zero_based ? folio_mapcount_of(head) : 0;
+		return;
+	}
+	nw.start_ns = nw.last_ns = now;
+	nw.busy_page = (__u64)page;
+	nw.busy_folio = (__u64)head;
+	nw.range_start = start;
+	nw.range_end = end;
+	host = BPF_CORE_READ(mapping, host);
+	if (host) {
+		nw.dev = inode_dev(host);
+		nw.ino = inode_ino(host);
+	}
+	nw.pid = current_tgid();
+	nw.tid = tid;
+	nw.nbusy = 1;
+	nw.kstack = bpf_get_stackid(ctx, &stacks, 0);
+	nw.cur_ref = page_refcount(head);
+	nw.cur_map = zero_based ? folio_mapcount_of(head) : 0;
+	bpf_get_current_comm(nw.comm, sizeof(nw.comm));
+	if (bpf_map_update_elem(&waiters, &tid, &nw, BPF_ANY))
+		count(DLC_WAITER_OVERFLOW);
+}
+
+SEC("fexit/dax_layout_busy_page_range")
+int BPF_PROG(busy_fexit, struct address_space *mapping, loff_t start, loff_t end,
+	     struct page *ret)
+{
+	busy_done(ctx, mapping, start, end, ret);
+	return 0;
+}
+
+SEC("kprobe/dax_layout_busy_page_range")
+int BPF_KPROBE(busy_kprobe, struct address_space *mapping, loff_t start, loff_t end)
+{
+	__u32 tid = current_tid();
+	struct busy_arg a = { (__u64)mapping, start, end };
+
+	bpf_map_update_elem(&busy_args, &tid, &a, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/dax_layout_busy_page_range")
+int BPF_KRETPROBE(busy_kretprobe, struct page *ret)
+{
+	__u32 tid = current_tid();
+	struct busy_arg *a = bpf_map_lookup_elem(&busy_args, &tid);
+
+	if (!a)
+		return 0;
+	busy_done(ctx, (void *)a->mapping, a->start, a->end, ret);
+	bpf_map_delete_elem(&busy_args, &tid);
+	return 0;
+}
+
+/* ---- tracepoints (liveness on kernels where nothing else attaches) ---- */
+
+SEC("tp_btf/dax_pte_fault_done")
+int BPF_PROG(tp_pte_fault_done, struct inode *inode, struct vm_fault *vmf, int result)
+{
+	count(DLC_FAULTS);
+	return 0;
+}
+
+SEC("tp_btf/dax_pmd_fault_done")
+int BPF_PROG(tp_pmd_fault_done, struct inode *inode, struct vm_fault *vmf, unsigned long max_pgoff,
+	     int result)
+{
+	count(DLC_FAULTS);
+	return 0;
+}
+
+/* ---- scan: the live count of every tracked page --------------------- */
+
+/* Run by user space each interval over the tracked map. Writes the current
+ * refcount and mapcount into the value; user space decides what is still
+ * held (count above idle + mappings) and drops what is not. */
+SEC("iter/bpf_map_elem")
+int scan_tracked(struct bpf_iter__bpf_map_elem *ctx)
+{
+	struct dl_page_val *v = ctx->value;
+	__u64 *key = ctx->key;
+	struct page *head;
+	int ref = 0;
+
+	if (!key || !v)
+		return 0;
+	head = (struct page *)v->folio;
+	if (bpf_probe_read_kernel(&ref, sizeof(ref), &head->_refcount.counter)) {
+		count(DLC_READ_ERR);
+		return 0;
+	}
+	v->cur_ref = ref;
+	v->cur_map = zero_based ? folio_mapcount_of(head) : 0;
+	v->scan_ns = bpf_ktime_get_ns();
+	return 0;
+}
