@@ -1,0 +1,562 @@
+/* daxleak: outstanding extra references on FS DAX pages, who took them,
+ * and who waits for them in break_layouts.
+ * open -> size/configure -> choose hooks -> load -> attach -> poll. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "commands.h"
+#include "daxleak_int.h"
+#include "daxleak.skel.h"
+#include "paths.h"
+#include "preflight.h"
+#include "util.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: %s [OPTIONS]\n"
+"Report extra references held on FS DAX pages (get_user_pages, vmsplice,\n"
+"O_DIRECT, drivers), the task that took them, and tasks stuck waiting for\n"
+"them in break_layouts (truncate, punch hole, reflink, inode eviction).\n\n"
+"  -i, --interval SEC     report every SEC seconds (default 5)\n"
+"  -m, --min-age SEC      report references older than SEC (default 5)\n"
+"  -d, --duration SEC     stop after SEC seconds, then print the summary\n"
+"  -c, --count N          stop after N reports\n"
+"  -p, --pid PID          only references taken by process PID\n"
+"  -o, --output FMT       text (default) or json (one JSON object per line)\n"
+"      --folded           print culprit stacks folded (flame graph input)\n"
+"  -T, --top N            culprit groups shown per report (default 10)\n"
+"      --rows N           pages listed per group (default 32, 0 = all)\n"
+"      --max-folios N     tracked pages (default %d); overflow is counted\n"
+"      --max-stacks N     stack table size (default %d); overflow is counted\n"
+"      --no-fentry        use kprobes even where fentry works\n"
+"      --no-kprobe        never use kprobes\n"
+"      --no-scan          do not run the refcount scan iterator\n"
+"  -v, --verbose          list every page and every hook\n"
+"  -h, --help             this text\n"
+"Exit: 0 ok, 1 error, 2 bad usage. See daxleak(8).\n",
+		prog_name, DL_DEF_MAX_FOLIOS, DL_DEF_MAX_STACKS);
+}
+
+static int bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "%s: ", prog_name);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (try --help)\n");
+	return EXIT_USAGE;
+}
+
+enum { OPT_FOLDED = 256, OPT_MAX_FOLIOS, OPT_MAX_STACKS, OPT_NO_FENTRY, OPT_NO_KPROBE,
+       OPT_NO_SCAN, OPT_ROWS };
+
+static int parse_args(int argc, char **argv, struct leak_args *a)
+{
+	static const struct option opts[] = {
+		{ "interval", required_argument, 0, 'i' },
+		{ "min-age", required_argument, 0, 'm' },
+		{ "duration", required_argument, 0, 'd' },
+		{ "count", required_argument, 0, 'c' },
+		{ "pid", required_argument, 0, 'p' },
+		{ "output", required_argument, 0, 'o' },
+		{ "top", required_argument, 0, 'T' },
+		{ "rows", required_argument, 0, OPT_ROWS },
+		{ "folded", no_argument, 0, OPT_FOLDED },
+		{ "max-folios", required_argument, 0, OPT_MAX_FOLIOS },
+		{ "max-stacks", required_argument, 0, OPT_MAX_STACKS },
+		{ "no-fentry", no_argument, 0, OPT_NO_FENTRY },
+		{ "no-kprobe", no_argument, 0, OPT_NO_KPROBE },
+		{ "no-scan", no_argument, 0, OPT_NO_SCAN },
+		{ "verbose", no_argument, 0, 'v' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 }
+	};
+	uint64_t u;
+	int o;
+
+	*a = (struct leak_args){ .interval_s = 5, .min_age_s = 5, .max_folios = DL_DEF_MAX_FOLIOS,
+				 .max_stacks = DL_DEF_MAX_STACKS, .top = 10, .max_rows = 32 };
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, ":i:m:d:c:p:o:T:vh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'i':
+			if (parse_seconds(optarg, &a->interval_s) || a->interval_s <= 0)
+				return bad("bad interval '%s'", optarg);
+			break;
+		case 'm':
+			if (parse_seconds(optarg, &a->min_age_s) || a->min_age_s < 0)
+				return bad("bad --min-age '%s'", optarg);
+			break;
+		case 'd':
+			if (parse_seconds(optarg, &a->duration_s) || a->duration_s <= 0)
+				return bad("bad duration '%s'", optarg);
+			break;
+		case 'c':
+			if (parse_u64(optarg, &a->count) || !a->count)
+				return bad("bad count '%s'", optarg);
+			break;
+		case 'p':
+			if (parse_u64(optarg, &u) || !u || u > 0x3fffffff)
+				return bad("bad pid '%s'", optarg);
+			a->pid = u;
+			break;
+		case 'o':
+			if (!strcmp(optarg, "json"))
+				a->json = true;
+			else if (strcmp(optarg, "text"))
+				return bad("unknown output format '%s' (text or json)", optarg);
+			break;
+		case 'T':
+			if (parse_u64(optarg, &u) || !u || u > 100000)
+				return bad("bad --top '%s'", optarg);
+			a->top = u;
+			break;
+		case OPT_ROWS:
+			if (parse_u64(optarg, &u) || u > 1000000)
+				return bad("bad --rows '%s'", optarg);
+			a->max_rows = u;
+			break;
+		case OPT_FOLDED:
+			a->folded = true;
+			break;
+		case OPT_MAX_FOLIOS:
+			if (parse_u64(optarg, &a->max_folios) || !a->max_folios ||
+			    a->max_folios > (1u << 24))
+				return bad("bad --max-folios '%s' (1..16777216)", optarg);
+			break;
+		case OPT_MAX_STACKS:
+			if (parse_u64(optarg, &a->max_stacks) || !a->max_stacks ||
+			    a->max_stacks > (1u << 20))
+				return bad("bad --max-stacks '%s' (1..1048576)", optarg);
+			break;
+		case OPT_NO_FENTRY:
+			a->no_fentry = true;
+			break;
+		case OPT_NO_KPROBE:
+			a->no_kprobe = true;
+			break;
+		case OPT_NO_SCAN:
+			a->no_scan = true;
+			break;
+		case 'v':
+			a->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		case ':':
+			return bad("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return bad("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad("unexpected argument '%s'", argv[optind]);
+	if (a->json && a->folded)
+		return bad("%s", "--folded and -o json are exclusive");
+	return 0;
+}
+
+static const char *const gup_funcs[DL_GUP_NR] = {
+	"get_user_pages_fast", "pin_user_pages_fast", "get_user_pages_fast_only",
+	"pin_user_pages_fast_only", "get_user_pages", "pin_user_pages",
+	"get_user_pages_remote", "pin_user_pages_remote", "get_user_pages_unlocked",
+	"pin_user_pages_unlocked",
+};
+
+static const char *const gup_lost[DL_GUP_NR] = {
+	"references taken by vmsplice/iov_iter_get_pages and other get_user_pages_fast users",
+	"pins taken by O_DIRECT (iov_iter_extract_pages) and drivers via pin_user_pages_fast",
+	"references taken by get_user_pages_fast_only users",
+	"pins taken by pin_user_pages_fast_only users",
+	"references taken by get_user_pages (drivers, ptrace-like users)",
+	"pins taken by pin_user_pages",
+	"references taken in another process's mm (get_user_pages_remote)",
+	"pins taken in another process's mm (pin_user_pages_remote)",
+	"references taken by get_user_pages_unlocked (6.1 fast-GUP slow path)",
+	"pins taken by pin_user_pages_unlocked",
+};
+
+const char *gup_name(int g)
+{
+	return g >= 0 && g < DL_GUP_NR ? gup_funcs[g] : "?";
+}
+
+static void fill_hooks(struct hook *h, struct daxleak_bpf *s)
+{
+	struct bpf_program *fexit[DL_GUP_NR] = {
+		s->progs.get_user_pages_fast_fexit, s->progs.pin_user_pages_fast_fexit,
+		s->progs.get_user_pages_fast_only_fexit, s->progs.pin_user_pages_fast_only_fexit,
+		s->progs.get_user_pages_fexit, s->progs.pin_user_pages_fexit,
+		s->progs.get_user_pages_remote_fexit, s->progs.pin_user_pages_remote_fexit,
+		s->progs.get_user_pages_unlocked_fexit, s->progs.pin_user_pages_unlocked_fexit,
+	};
+	struct bpf_program *fentry[DL_GUP_NR] = {
+		s->progs.get_user_pages_fast_fentry, s->progs.pin_user_pages_fast_fentry,
+		s->progs.get_user_pages_fast_only_fentry, s->progs.pin_user_pages_fast_only_fentry,
+		s->progs.get_user_pages_fentry, s->progs.pin_user_pages_fentry,
+		s->progs.get_user_pages_remote_fentry, s->progs.pin_user_pages_remote_fentry,
+		s->progs.get_user_pages_unlocked_fentry, s->progs.pin_user_pages_unlocked_fentry,
+	};
+	struct bpf_program *kp[DL_GUP_NR] = {
+		s->progs.get_user_pages_fast_kprobe, s->progs.pin_user_pages_fast_kprobe,
+		s->progs.get_user_pages_fast_only_kprobe, s->progs.pin_user_pages_fast_only_kprobe,
+		s->progs.get_user_pages_kprobe, s->progs.pin_user_pages_kprobe,
+		s->progs.get_user_pages_remote_kprobe, s->progs.pin_user_pages_remote_kprobe,
+		s->progs.get_user_pages_unlocked_kprobe, s->progs.pin_user_pages_unlocked_kprobe,
+	};
+	struct bpf_program *krp[DL_GUP_NR] = {
+		s->progs.get_user_pages_fast_kretprobe, s->progs.pin_user_pages_fast_kretprobe,
+		s->progs.get_user_pages_fast_only_kretprobe,
+		s->progs.pin_user_pages_fast_only_kretprobe, s->progs.get_user_pages_kretprobe,
+		s->progs.pin_user_pages_kretprobe, s->progs.get_user_pages_remote_kretprobe,
+		s->progs.pin_user_pages_remote_kretprobe, s->progs.get_user_pages_unlocked_kretprobe,
+		s->progs.pin_user_pages_unlocked_kretprobe,
+	};
+
+	memset(h, 0, DL_NHOOKS * sizeof(*h));
+	for (int i = 0; i < DL_GUP_NR; i++) {
+		h[H_GUP_EXIT0 + i] = (struct hook){ .func = gup_funcs[i], .fentry = fexit[i],
+						    .kprobe = { kp[i], krp[i] }, .lost = gup_lost[i] };
+		h[H_GUP_GUARD0 + i] = (struct hook){
+			.func = gup_funcs[i], .fentry = fentry[i],
+			.lost = "nesting guard (only with fexit): a GUP call nested in another "
+				"could be counted twice" };
+	}
+	h[H_PUT_PAGE] = (struct hook){ .func = "__put_devmap_managed_page_refs",
+		.fentry = s->progs.put_page_refs_fentry, .kprobe = { s->progs.put_page_refs_kprobe },
+		.lost = "exact releases on 6.1-era kernels (the scan still sees them, at interval "
+			"granularity), release-underflow anomalies" };
+	h[H_PUT_FOLIO] = (struct hook){ .func = "__put_devmap_managed_folio_refs",
+		.fentry = s->progs.put_folio_refs_fentry, .kprobe = { s->progs.put_folio_refs_kprobe },
+		.lost = "exact releases on 6.12-era kernels (the scan still sees them, at interval "
+			"granularity), release-underflow anomalies" };
+	h[H_FREE] = (struct hook){ .func = "free_zone_device_folio",
+		.fentry = s->progs.free_folio_fentry, .kprobe = { s->progs.free_folio_kprobe },
+		.lost = "exact final release on 6.15+ (the scan still sees it), freed-while-mapped "
+			"anomalies" };
+	h[H_BUSY] = (struct hook){ .func = "dax_layout_busy_page_range",
+		.fentry = s->progs.busy_fexit,
+		.kprobe = { s->progs.busy_kprobe, s->progs.busy_kretprobe },
+		.lost = "busy page of each break_layouts waiter and the join to its holder "
+			"(waiters still found through /proc wchan, without the page)" };
+	h[H_TP_PTE] = (struct hook){ .func = "dax_pte_fault_done", .is_tracepoint = true,
+		.tp = s->progs.tp_pte_fault_done, .lost = "DAX fault count (liveness only)" };
+	h[H_TP_PMD] = (struct hook){ .func = "dax_pmd_fault_done", .is_tracepoint = true,
+		.tp = s->progs.tp_pmd_fault_done, .lost = "DAX fault count (liveness only)" };
+}
+
+static void hook_off(struct hook *h, const char *why)
+{
+	h->method = PM_NONE;
+	snprintf(h->why, sizeof(h->why), "%s", why);
+	if (h->tp)
+		bpf_program__set_autoload(h->tp, false);
+	if (h->fentry)
+		bpf_program__set_autoload(h->fentry, false);
+	for (int k = 0; k < HOOK_MAX_PROGS; k++)
+		if (h->kprobe[k])
+			bpf_program__set_autoload(h->kprobe[k], false);
+}
+
+/* Era and pairing rules on top of probe_select's per-hook choice. */
+static void adjust_hooks(struct leak_ctx *c)
+{
+	struct hook *h = c->hooks;
+
+	for (int i = 0; i < DL_GUP_NR; i++) {
+		struct hook *g = &h[H_GUP_GUARD0 + i];
+
+		/* The guard's fentry pairs with the fexit; the kprobe variant
+		 * carries its own entry program. */
+		if (g->method != PM_NONE && h[H_GUP_EXIT0 + i].method != PM_FENTRY)
+			hook_off(g, h[H_GUP_EXIT0 + i].method == PM_KPROBE ?
+				 "not needed: the kprobe pair saves the arguments itself" :
+				 "exit hook unavailable");
+	}
+	if (c->era.era == ERA_ZERO_BASED) {
+		hook_off(&h[H_PUT_PAGE], "not used: zero-based era has no out-of-line put");
+		hook_off(&h[H_PUT_FOLIO], "not used: zero-based era has no out-of-line put");
+	} else if (c->era.era == ERA_ONE_BASED) {
+		hook_off(&h[H_FREE], "not used: FS DAX pages are never freed in the one-based era");
+		/* only one of the two exists on a given kernel */
+		if (h[H_PUT_PAGE].method == PM_NONE && h[H_PUT_FOLIO].method != PM_NONE)
+			snprintf(h[H_PUT_PAGE].why, sizeof(h[H_PUT_PAGE].why),
+				 "absent (this kernel uses __put_devmap_managed_folio_refs)");
+		if (h[H_PUT_FOLIO].method == PM_NONE && h[H_PUT_PAGE].method != PM_NONE)
+			snprintf(h[H_PUT_FOLIO].why, sizeof(h[H_PUT_FOLIO].why),
+				 "absent (this kernel uses __put_devmap_managed_page_refs)");
+	}
+}
+
+static void configure(struct leak_ctx *c, const struct leak_args *a)
+{
+	struct daxleak_bpf *s = c->skel;
+	uint64_t vb = c->ks ? ksyms_addr(c->ks, "vmemmap_base") : 0;
+
+	s->rodata->targ_tgid = a->pid;
+	s->rodata->idle_ref = c->era.era == ERA_ZERO_BASED ? 0 : 1;
+	s->rodata->zero_based = c->era.era == ERA_ZERO_BASED;
+	s->rodata->vmemmap_base_addr = vb;
+	bpf_map__set_max_entries(s->maps.tracked, a->max_folios);
+	bpf_map__set_max_entries(s->maps.stacks, a->max_stacks);
+}
+
+static int open_and_load(struct leak_ctx *c, struct probe_env *env)
+{
+	bool scan = !c->a.no_scan;
+
+	for (int attempt = 0; attempt < 4; attempt++) {
+		int err;
+
+		c->skel = daxleak_bpf__open();
+		if (!c->skel) {
+			warn_msg("cannot open the BPF object: %s", strerror(errno));
+			return -1;
+		}
+		configure(c, &c->a);
+		fill_hooks(c->hooks, c->skel);
+		probe_select(c->hooks, DL_NHOOKS, env);
+		adjust_hooks(c);
+		bpf_program__set_autoload(c->skel->progs.scan_tracked, scan);
+		err = daxleak_bpf__load(c->skel);
+		if (!err) {
+			if (!scan && !c->a.no_scan && !c->caps.scan_why[0])
+				snprintf(c->caps.scan_why, sizeof(c->caps.scan_why),
+					 "iterator program refused by this kernel");
+			else if (c->a.no_scan)
+				snprintf(c->caps.scan_why, sizeof(c->caps.scan_why), "--no-scan");
+			return 0;
+		}
+		daxleak_bpf__destroy(c->skel);
+		c->skel = NULL;
+		if (probe_count(c->hooks, DL_NHOOKS, PM_FENTRY) && !env->forbid_fentry) {
+			env->forbid_fentry = true;
+			continue;
+		}
+		if (scan) {
+			scan = false;
+			snprintf(c->caps.scan_why, sizeof(c->caps.scan_why),
+				 "iterator program failed to load (%s)", strerror(-err));
+			continue;
+		}
+		warn_msg("loading BPF programs failed: %s; run with LIBBPF_LOG=debug for the "
+			 "verifier log", strerror(-err));
+		return -1;
+	}
+	return -1;
+}
+
+static void attach_scan(struct leak_ctx *c)
+{
+	union bpf_iter_link_info linfo = {};
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	long err;
+
+	if (!bpf_program__autoload(c->skel->progs.scan_tracked))
+		return;
+	linfo.map.map_fd = c->tracked_fd;
+	opts.link_info = &linfo;
+	opts.link_info_len = sizeof(linfo);
+	c->iter_link = bpf_program__attach_iter(c->skel->progs.scan_tracked, &opts);
+	err = libbpf_get_error(c->iter_link);
+	if (err) {
+		c->iter_link = NULL;
+		snprintf(c->caps.scan_why, sizeof(c->caps.scan_why), "iterator attach failed: %s",
+			 strerror(-err));
+		return;
+	}
+	c->caps.scan = true;
+}
+
+static int on_anomaly(void *ctx, void *data, size_t len)
+{
+	struct leak_ctx *c = ctx;
+	struct anomaly_rec *r;
+
+	if (len < sizeof(struct dl_anomaly))
+		return 0;
+	if (c->nanoms == c->cap_anoms) {
+		size_t n = c->cap_anoms ? c->cap_anoms * 2 : 16;
+		void *p = realloc(c->anoms, n * sizeof(*c->anoms));
+
+		if (!p)
+			return 0;
+		c->anoms = p;
+		c->cap_anoms = n;
+	}
+	r = &c->anoms[c->nanoms++];
+	memcpy(&r->a, data, sizeof(r->a));
+	r->from_scan = false;
+	if (r->a.type < DLA_NR)
+		c->anomaly_total[r->a.type]++;
+	return 0;
+}
+
+static void derive_caps(struct leak_ctx *c)
+{
+	struct hook *h = c->hooks;
+	struct leak_caps *k = &c->caps;
+
+	for (int i = 0; i < DL_GUP_NR; i++)
+		k->acquire |= h[H_GUP_EXIT0 + i].method != PM_NONE;
+	k->vmsplice = h[H_GUP_EXIT0 + DL_GUP_FAST].method != PM_NONE;
+	k->release_exact = h[H_PUT_PAGE].method != PM_NONE || h[H_PUT_FOLIO].method != PM_NONE;
+	k->free_hook = h[H_FREE].method != PM_NONE;
+	k->busy = h[H_BUSY].method != PM_NONE;
+	/* Never report a leak we could not have seen released. */
+	k->leaks = k->acquire && (k->scan || (k->release_exact && c->era.era == ERA_ONE_BASED));
+}
+
+int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
+{
+	struct probe_env env = { .forbid_fentry = a->no_fentry, .forbid_kprobe = a->no_kprobe };
+
+	memset(c, 0, sizeof(*c));
+	c->a = *a;
+	probe_env_detect(&env);
+	era_detect(&c->era);
+	c->ks = ksyms_load(NULL);
+	if (open_and_load(c, &env))
+		return -1;
+	c->tracked_fd = bpf_map__fd(c->skel->maps.tracked);
+	c->stacks_fd = bpf_map__fd(c->skel->maps.stacks);
+	c->waiters_fd = bpf_map__fd(c->skel->maps.waiters);
+	if (probe_attach(c->hooks, DL_NHOOKS) <= 0)
+		warn_msg("no kernel hook could be attached; only the /proc waiter scan runs");
+	/* A guard whose exit failed to attach would only inflate nesting depth. */
+	for (int i = 0; i < DL_GUP_NR; i++)
+		if (c->hooks[H_GUP_EXIT0 + i].method == PM_NONE &&
+		    c->hooks[H_GUP_GUARD0 + i].method != PM_NONE) {
+			for (int k = 0; k < HOOK_MAX_PROGS; k++) {
+				bpf_link__destroy(c->hooks[H_GUP_GUARD0 + i].links[k]);
+				c->hooks[H_GUP_GUARD0 + i].links[k] = NULL;
+			}
+			c->hooks[H_GUP_GUARD0 + i].method = PM_NONE;
+			snprintf(c->hooks[H_GUP_GUARD0 + i].why, sizeof(c->hooks[0].why),
+				 "exit hook unavailable");
+		}
+	attach_scan(c);
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.anomalies), on_anomaly, c, NULL);
+	if (!c->rb) {
+		warn_msg("cannot set up the anomaly ring buffer: %s", strerror(errno));
+		return -1;
+	}
+	derive_caps(c);
+	probe_summary(c->hooksum, sizeof(c->hooksum), c->hooks, DL_NHOOKS);
+	c->start_ns = mono_ns();
+	return 0;
+}
+
+void daxleak_stop(struct leak_ctx *c)
+{
+	ring_buffer__free(c->rb);
+	bpf_link__destroy(c->iter_link);
+	probe_detach(c->hooks, DL_NHOOKS);
+	daxleak_bpf__destroy(c->skel);
+	ksyms_free(c->ks);
+	free(c->ents);
+	free(c->waiters);
+	free(c->anoms);
+	paths_clear();
+	usym_reset();
+	memset(c, 0, sizeof(*c));
+}
+
+static void print_report(struct leak_ctx *c, bool final)
+{
+	if (c->a.json)
+		leak_print_json(stdout, c, final);
+	else if (c->a.folded)
+		leak_print_folded(stdout, c);
+	else
+		leak_print_text(stdout, c, final);
+	fflush(stdout);
+}
+
+int cmd_leak(int argc, char **argv)
+{
+	static struct leak_ctx c;
+	struct leak_args a;
+	uint64_t n = 0, start;
+	int rc;
+
+	rc = parse_args(argc, argv, &a);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	if (preflight_check())
+		return EXIT_ERR;
+	libbpf_setup_logging();
+	install_exit_signals();
+	if (daxleak_start(&c, &a)) {
+		daxleak_stop(&c);
+		return EXIT_ERR;
+	}
+	if (a.verbose)
+		probe_warn_unavailable(c.hooks, DL_NHOOKS);
+	leak_caps_explain(stderr, &c);
+	fprintf(stderr, "%s: ready (%s)\n", prog_name, c.hooksum);
+	if (a.json)
+		leak_print_start(stdout, &c);
+	start = mono_ns();
+	while (!exiting) {
+		double elapsed = (mono_ns() - start) / 1e9;
+		double left = a.duration_s ? a.duration_s - elapsed : a.interval_s;
+
+		sleep_interruptible(left < a.interval_s ? left : a.interval_s);
+		if (leak_collect(&c)) {
+			rc = EXIT_ERR;
+			break;
+		}
+		if (exiting)
+			break;
+		print_report(&c, false);
+		if ((a.count && ++n >= a.count) ||
+		    (a.duration_s && (mono_ns() - start) / 1e9 >= a.duration_s - 1e-3))
+			break;
+	}
+	if (rc == EXIT_OK && !leak_collect(&c))
+		print_report(&c, true);
+	daxleak_stop(&c);
+	return rc;
+}
+
+int daxleak_features(struct json *j, FILE *out)
+{
+	static struct leak_ctx c;
+	struct leak_args a = { .interval_s = 1, .min_age_s = 5, .max_folios = 64, .max_stacks = 64,
+			       .top = 1 };
+	int rc = daxleak_start(&c, &a);
+
+	if (j) {
+		json_key(j, "daxleak");
+		if (rc) {
+			json_null(j);
+		} else {
+			json_obj_begin(j);
+			json_kv_str(j, "era", era_name(c.era.era));
+			json_kv_bool(j, "acquisitions", c.caps.acquire);
+			json_kv_bool(j, "exact_releases", c.caps.release_exact);
+			json_kv_bool(j, "scan", c.caps.scan);
+			json_kv_str(j, "scan_note", c.caps.scan_why);
+			json_kv_bool(j, "leaks_reported", c.caps.leaks);
+			json_kv_bool(j, "waiter_busy_page", c.caps.busy);
+			json_key(j, "hooks");
+			probe_json(j, c.hooks, DL_NHOOKS);
+			json_obj_end(j);
+		}
+	} else if (rc) {
+		fprintf(out, "daxleak hooks: none loaded (see the error above)\n");
+	} else {
+		probe_print_table(out, "daxleak", c.hooks, DL_NHOOKS);
+		fprintf(out, "  %-34s %-11s %s\n", "scan iterator (iter/bpf_map_elem)",
+			c.caps.scan ? "iterator" : "unavailable", c.caps.scan ? "" : c.caps.scan_why);
+		leak_caps_explain(out, &c);
+	}
+	daxleak_stop(&c);
+	return rc;
+}

@@ -1,0 +1,122 @@
+/* daxleak internals shared by src/daxleak*.c. */
+#ifndef DAXTRACE_DAXLEAK_INT_H
+#define DAXTRACE_DAXLEAK_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <bpf/libbpf.h>
+#include "daxleak.h"
+#include "era.h"
+#include "hist.h"
+#include "json.h"
+#include "ksyms.h"
+#include "probe.h"
+
+struct leak_args {
+	double interval_s;	/* -i, default 5 */
+	double min_age_s;	/* --min-age, default 5 */
+	double duration_s;	/* -d, 0 = until a signal */
+	uint64_t count;		/* -c reports, 0 = unlimited */
+	uint32_t pid;		/* -p culprit filter */
+	uint64_t max_folios, max_stacks;
+	int top;		/* culprit groups printed, default 10 */
+	int max_rows;		/* page rows per group, default 32 */
+	bool json, folded, verbose;
+	bool no_fentry, no_kprobe, no_scan;
+};
+
+/* Hook table layout (see fill_hooks in daxleak.c). */
+enum {
+	H_GUP_EXIT0 = 0,			/* DL_GUP_NR exit hooks */
+	H_GUP_GUARD0 = DL_GUP_NR,		/* DL_GUP_NR entry guards (fentry only) */
+	H_PUT_PAGE = 2 * DL_GUP_NR,		/* __put_devmap_managed_page_refs (6.1) */
+	H_PUT_FOLIO,				/* __put_devmap_managed_folio_refs (6.12) */
+	H_FREE,					/* free_zone_device_folio (6.15+) */
+	H_BUSY,					/* dax_layout_busy_page_range */
+	H_TP_PTE,
+	H_TP_PMD,
+	DL_NHOOKS,
+};
+
+/* What this run can see, derived from the attached hooks. */
+struct leak_caps {
+	bool acquire;		/* at least one GUP exit attached */
+	bool vmsplice;		/* get_user_pages_fast attached */
+	bool release_exact;	/* one-based put hook attached */
+	bool free_hook;		/* zero-based final free attached */
+	bool scan;		/* scan iterator attached */
+	bool busy;		/* busy-page waiter hook attached */
+	bool leaks;		/* leaks may be reported: acquire && (release_exact || scan) */
+	char scan_why[160];
+};
+
+struct anomaly_rec {
+	struct dl_anomaly a;
+	bool from_scan;
+};
+
+struct leak_ctx;
+
+/* One tracked page as seen at a report. */
+struct leak_entry {
+	uint64_t page;
+	struct dl_page_val v;
+	int64_t extra;		/* references above idle (+ mappings on 6.15+) */
+	double age_s;
+};
+
+struct waiter_rec {
+	struct dl_waiter w;
+	char state;		/* /proc state: 'S', 'D', ... or '?' */
+	char wchan[64];
+	double waited_s;
+	const char *op;		/* truncate, punch, fallocate, reflink, evict, ... */
+	bool interruptible;
+	bool from_proc;		/* found by the /proc scan only (no BPF hook) */
+};
+
+struct leak_ctx {
+	struct daxleak_bpf *skel;
+	struct hook hooks[DL_NHOOKS];
+	struct leak_caps caps;
+	struct era_info era;
+	struct leak_args a;
+	struct ksyms *ks;
+	struct bpf_link *iter_link;
+	struct ring_buffer *rb;
+	int tracked_fd, stacks_fd, waiters_fd;
+	uint64_t start_ns;
+	char hooksum[128];
+	/* per report */
+	struct leak_entry *ents;
+	size_t nents, cap_ents;
+	struct waiter_rec *waiters;
+	size_t nwaiters, cap_waiters;
+	struct anomaly_rec *anoms;	/* this interval */
+	size_t nanoms, cap_anoms;
+	/* cumulative */
+	struct hist user_hist;		/* hold times of releases found by the scan (ns) */
+	uint64_t scan_released, scan_runs, scan_errors;
+	uint64_t anomaly_total[DLA_NR];
+	uint64_t reports, max_outstanding, waiters_seen;
+	uint64_t stacks_gc;
+	uint64_t counters[DLC_NR];
+};
+
+/* daxleak_report.c */
+int leak_collect(struct leak_ctx *c);
+void leak_print_text(FILE *out, struct leak_ctx *c, bool final);
+void leak_print_json(FILE *out, struct leak_ctx *c, bool final);
+void leak_print_folded(FILE *out, struct leak_ctx *c);
+void leak_print_start(FILE *out, struct leak_ctx *c);
+void leak_caps_explain(FILE *out, const struct leak_ctx *c);
+const char *anomaly_name(int t);
+const char *gup_name(int g);
+
+/* daxleak_usym.c: user stacks through the ELF symbols of the process's files */
+void usym_format(uint32_t pid, uint64_t addr, char *buf, size_t len);
+void usym_reset(void);
+void usym_forget_pids(void);	/* each report: processes change */
+
+#endif

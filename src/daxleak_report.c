@@ -1,0 +1,1059 @@
+/* daxleak: collect one report from the BPF maps and /proc, then print it
+ * as text, JSON (shared writer) or folded stacks. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <bpf/bpf.h>
+#include "daxleak_int.h"
+#include "daxleak.skel.h"
+#include "hist_user.h"
+#include "mounts.h"
+#include "paths.h"
+#include "util.h"
+
+static const char *const anomaly_names[DLA_NR] = {
+	"release-underflow", "negative-refcount", "below-idle", "freed-while-mapped",
+	"reused-while-held",
+};
+
+const char *anomaly_name(int t)
+{
+	return t >= 0 && t < DLA_NR ? anomaly_names[t] : "?";
+}
+
+static const char *const anomaly_help[DLA_NR] = {
+	"a put would take the count below the era's idle value (kernel would WARN)",
+	"refcount read below zero",
+	"refcount below idle (one-based) or below the mapping count (zero-based)",
+	"final free of a folio that still has mappings",
+	"a held page was taken again for another file offset",
+};
+
+static int idle_of(const struct leak_ctx *c)
+{
+	return c->era.era == ERA_ZERO_BASED ? 0 : 1;
+}
+
+static double now_age(const struct leak_ctx *c, uint64_t ns)
+{
+	uint64_t now = mono_ns();
+
+	return ns && now > ns ? (now - ns) / 1e9 : 0;
+}
+
+/* ---- collection ----------------------------------------------------- */
+
+static void run_scan(struct leak_ctx *c)
+{
+	char buf[256];
+	int fd;
+
+	if (!c->caps.scan)
+		return;
+	fd = bpf_iter_create(bpf_link__fd(c->iter_link));
+	if (fd < 0) {
+		c->scan_errors++;
+		return;
+	}
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	c->scan_runs++;
+}
+
+static void add_scan_anomaly(struct leak_ctx *c, uint64_t page, const struct dl_page_val *v, int type)
+{
+	struct dl_anomaly a = {
+		.ts = v->scan_ns, .page = page, .folio = v->folio, .pfn = v->pfn, .ino = v->ino,
+		.index = v->index, .type = type, .dev = v->dev, .pid = v->pid, .tid = v->tid,
+		.refcount = v->cur_ref, .mapcount = v->cur_map, .refs = v->refs, .kstack = v->kstack,
+	};
+	struct anomaly_rec *r;
+
+	if (c->nanoms == c->cap_anoms) {
+		size_t n = c->cap_anoms ? c->cap_anoms * 2 : 16;
+		void *p = realloc(c->anoms, n * sizeof(*c->anoms));
+
+		if (!p)
+			return;
+		c->anoms = p;
+		c->cap_anoms = n;
+	}
+	memcpy(a.comm, v->comm, sizeof(a.comm));
+	r = &c->anoms[c->nanoms++];
+	r->a = a;
+	r->from_scan = true;
+	c->anomaly_total[type]++;
+}
+
+static int push_entry(struct leak_ctx *c, const struct leak_entry *e)
+{
+	if (c->nents == c->cap_ents) {
+		size_t n = c->cap_ents ? c->cap_ents * 2 : 256;
+		void *p = realloc(c->ents, n * sizeof(*c->ents));
+
+		if (!p)
+			return -1;
+		c->ents = p;
+		c->cap_ents = n;
+	}
+	c->ents[c->nents++] = *e;
+	return 0;
+}
+
+static int read_tracked(struct leak_ctx *c, uint64_t scan_start)
+{
+	uint64_t key, next, *prev = NULL;
+	int idle = idle_of(c);
+
+	c->nents = 0;
+	while (!bpf_map_get_next_key(c->tracked_fd, prev, &next)) {
+		struct leak_entry e = { .page = next };
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(c->tracked_fd, &key, &e.v))
+			continue;
+		if (c->caps.scan && e.v.scan_ns >= scan_start) {
+			int floor = idle + (c->era.era == ERA_ZERO_BASED ? e.v.cur_map : 0);
+
+			if (e.v.cur_ref < 0)
+				add_scan_anomaly(c, key, &e.v, DLA_NEGATIVE);
+			else if (e.v.cur_ref < floor)
+				add_scan_anomaly(c, key, &e.v, DLA_BELOW_IDLE);
+			e.extra = (int64_t)e.v.cur_ref - floor;
+			if (e.extra <= 0) {
+				/* released between scans: the hold time is known to
+				 * within one interval */
+				struct hist h = {};
+				uint64_t d = e.v.scan_ns - e.v.first_ns;
+				int s = 0;
+
+				while (s < HIST_SLOTS - 1 && (d >> s))
+					s++;
+				h.slots[s] = 1;
+				hist_merge(&c->user_hist, &h);
+				c->scan_released++;
+				bpf_map_delete_elem(c->tracked_fd, &key);
+				continue;
+			}
+		} else {
+			e.extra = e.v.refs;
+			if (e.extra <= 0)
+				continue;
+		}
+		e.age_s = now_age(c, e.v.first_ns);
+		if (push_entry(c, &e))
+			return -1;
+	}
+	return 0;
+}
+
+/* /proc/PID/task/TID: state letter and wchan. */
+static char task_state(uint32_t pid, uint32_t tid, char *wchan, size_t wlen)
+{
+	char fn[96], buf[512], *p;
+	FILE *f;
+	char st = '?';
+
+	wchan[0] = 0;
+	snprintf(fn, sizeof(fn), "/proc/%u/task/%u/stat", pid, tid);
+	f = fopen(fn, "r");
+	if (!f)
+		return 0;	/* gone */
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
+		st = p[2];
+	fclose(f);
+	snprintf(fn, sizeof(fn), "/proc/%u/task/%u/wchan", pid, tid);
+	if (read_line(fn, wchan, wlen))
+		wchan[0] = 0;
+	return st;
+}
+
+static bool wchan_is_dax_wait(const char *w)
+{
+	static const char *const pats[] = {
+		"wait_dax_page", "break_layouts", "break_dax_layouts", "dax_break_layout",
+		"wait_page_idle", "dax_layout_busy_page",
+	};
+
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+		if (strstr(w, pats[i]))
+			return true;
+	return false;
+}
+
+/* x86_64 syscall the waiter is in: a fallback operation name and the fd. */
+static const char *syscall_op(uint32_t pid, uint32_t tid, int *fd)
+{
+	char fn[96], buf[256];
+	long nr = -1;
+	unsigned long long a0 = 0, a1 = 0;
+
+	*fd = -1;
+	snprintf(fn, sizeof(fn), "/proc/%u/task/%u/syscall", pid, tid);
+	if (read_line(fn, buf, sizeof(buf)) || sscanf(buf, "%ld %llx %llx", &nr, &a0, &a1) < 1)
+		return NULL;
+	switch (nr) {
+	case 76: return "truncate";
+	case 77: *fd = a0; return "truncate";
+	case 285: *fd = a0; return "fallocate";
+	case 16: *fd = a0; return a1 == 0x40049409ULL || a1 == 0x4020940dULL ? "reflink" : "ioctl";
+	case 326: return "copy_file_range";
+	case 3: return "evict";			/* close */
+	case 87: case 263: return "evict";	/* unlink, unlinkat */
+	case 166: return "evict";		/* umount2 */
+	case 60: case 231: return "evict";	/* exit */
+	}
+	return NULL;
+}
+
+static void stack_ips(struct leak_ctx *c, int id, uint64_t *ips)
+{
+	memset(ips, 0, DL_STACK_DEPTH * sizeof(*ips));
+	if (id >= 0)
+		bpf_map_lookup_elem(c->stacks_fd, &id, ips);
+}
+
+static const char *op_from_stack(struct leak_ctx *c, int kstack, bool *final)
+{
+	static const struct { const char *sym, *op; } ops[] = {
+		{ "dax_break_layout_final", "evict" }, { "evict", "evict" },
+		{ "punch_hole", "punch" }, { "xfs_free_file_space", "punch" },
+		{ "collapse_range", "collapse" }, { "insert_range", "insert" },
+		{ "zero_range", "zero-range" },
+		{ "reflink", "reflink" }, { "remap_file_range", "reflink" },
+		{ "clone_file_range", "reflink" },
+		{ "fallocate", "fallocate" },
+		{ "setattr", "truncate" }, { "truncate", "truncate" },
+	};
+	uint64_t ips[DL_STACK_DEPTH], off;
+
+	*final = false;
+	if (kstack < 0 || !c->ks)
+		return NULL;
+	stack_ips(c, kstack, ips);
+	for (int i = 0; i < DL_STACK_DEPTH && ips[i]; i++) {
+		const struct ksym *s = ksyms_find(c->ks, ips[i], &off);
+
+		if (s && strstr(s->name, "dax_break_layout_final"))
+			*final = true;
+	}
+	for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++)
+		for (int i = 0; i < DL_STACK_DEPTH && ips[i]; i++) {
+			const struct ksym *s = ksyms_find(c->ks, ips[i], &off);
+
+			if (s && strstr(s->name, ops[o].sym))
+				return ops[o].op;
+		}
+	return NULL;
+}
+
+static int push_waiter(struct leak_ctx *c, const struct waiter_rec *w)
+{
+	if (c->nwaiters == c->cap_waiters) {
+		size_t n = c->cap_waiters ? c->cap_waiters * 2 : 16;
+		void *p = realloc(c->waiters, n * sizeof(*c->waiters));
+
+		if (!p)
+			return -1;
+		c->waiters = p;
+		c->cap_waiters = n;
+	}
+	c->waiters[c->nwaiters++] = *w;
+	return 0;
+}
+
+static void waiter_finish(struct leak_ctx *c, struct waiter_rec *r)
+{
+	bool final = false;
+	int fd;
+	const char *sop = syscall_op(r->w.pid, r->w.tid, &fd);
+
+	r->op = r->from_proc ? NULL : op_from_stack(c, r->w.kstack, &final);
+	if (!r->op && strstr(r->wchan, "final"))
+		final = true, r->op = "evict";
+	if (!r->op)
+		r->op = sop ? sop : "unknown";
+	if (final)
+		r->op = "evict";
+	r->interruptible = !final && r->state != 'D';
+	if (!r->w.ino && fd >= 0) {
+		char fn[96];
+		struct stat st;
+
+		snprintf(fn, sizeof(fn), "/proc/%u/fd/%d", r->w.pid, fd);
+		if (!stat(fn, &st)) {
+			r->w.ino = st.st_ino;
+			r->w.dev = kdev_make(major(st.st_dev), minor(st.st_dev));
+		}
+	}
+}
+
+static int read_waiters(struct leak_ctx *c)
+{
+	uint32_t key, next, *prev = NULL;
+	DIR *pd;
+	struct dirent *de;
+
+	c->nwaiters = 0;
+	while (!bpf_map_get_next_key(c->waiters_fd, prev, &next)) {
+		struct waiter_rec r = {};
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(c->waiters_fd, &key, &r.w))
+			continue;
+		r.state = task_state(r.w.pid, r.w.tid, r.wchan, sizeof(r.wchan));
+		/* Gone, or no longer sleeping in a DAX wait for a while: the
+		 * wait ended without a last busy-page call (signal). */
+		if (!r.state || (r.state != 'S' && r.state != 'D' && now_age(c, r.w.last_ns) > 1.0) ||
+		    ((r.state == 'S' || r.state == 'D') && r.wchan[0] && !wchan_is_dax_wait(r.wchan) &&
+		     now_age(c, r.w.last_ns) > 1.0)) {
+			bpf_map_delete_elem(c->waiters_fd, &key);
+			continue;
+		}
+		r.waited_s = now_age(c, r.w.start_ns);
+		waiter_finish(c, &r);
+		if (push_waiter(c, &r))
+			return -1;
+	}
+	/* Tasks asleep in a DAX layout wait that no hook reported. */
+	pd = opendir("/proc");
+	if (!pd)
+		return 0;
+	while ((de = readdir(pd))) {
+		char tdir[64];
+		DIR *td;
+		struct dirent *te;
+		uint32_t pid = strtoul(de->d_name, NULL, 10);
+
+		if (!pid)
+			continue;
+		snprintf(tdir, sizeof(tdir), "/proc/%u/task", pid);
+		td = opendir(tdir);
+		if (!td)
+			continue;
+		while ((te = readdir(td))) {
+			struct waiter_rec r = {};
+			uint32_t tid = strtoul(te->d_name, NULL, 10);
+			bool known = false;
+			char fn[96];
+
+			if (!tid)
+				continue;
+			r.state = task_state(pid, tid, r.wchan, sizeof(r.wchan));
+			if (!r.state || !wchan_is_dax_wait(r.wchan))
+				continue;
+			for (size_t i = 0; i < c->nwaiters; i++)
+				known |= c->waiters[i].w.tid == tid;
+			if (known)
+				continue;
+			r.from_proc = true;
+			r.w.pid = pid;
+			r.w.tid = tid;
+			r.w.kstack = -1;
+			snprintf(fn, sizeof(fn), "/proc/%u/task/%u/comm", pid, tid);
+			read_line(fn, r.w.comm, sizeof(r.w.comm));
+			waiter_finish(c, &r);
+			if (push_waiter(c, &r)) {
+				closedir(td);
+				closedir(pd);
+				return -1;
+			}
+		}
+		closedir(td);
+	}
+	closedir(pd);
+	return 0;
+}
+
+/* Drop stack ids no live entry uses once the table is 3/4 full; an id
+ * taken by a racing acquisition shows as "[stack lost]", and is counted. */
+static void stacks_gc(struct leak_ctx *c)
+{
+	uint32_t key, next, *prev = NULL, n = 0, *ids;
+	uint32_t max = bpf_map__max_entries(c->skel->maps.stacks);
+
+	while (!bpf_map_get_next_key(c->stacks_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	if (n < max / 4 * 3)
+		return;
+	ids = calloc(n + 1, sizeof(*ids));
+	if (!ids)
+		return;
+	prev = NULL;
+	n = 0;
+	while (!bpf_map_get_next_key(c->stacks_fd, prev, &next)) {
+		ids[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		bool used = false;
+
+		for (size_t e = 0; e < c->nents && !used; e++)
+			used = c->ents[e].v.kstack == (int)ids[i] || c->ents[e].v.ustack == (int)ids[i];
+		for (size_t w = 0; w < c->nwaiters && !used; w++)
+			used = c->waiters[w].w.kstack == (int)ids[i];
+		if (!used && !bpf_map_delete_elem(c->stacks_fd, &ids[i]))
+			c->stacks_gc++;
+	}
+	free(ids);
+}
+
+int leak_collect(struct leak_ctx *c)
+{
+	uint64_t scan_start = mono_ns();
+
+	c->nanoms = 0;
+	usym_forget_pids();
+	run_scan(c);
+	ring_buffer__consume(c->rb);
+	memcpy(c->counters, c->skel->bss->counters, sizeof(c->counters));
+	if (read_tracked(c, scan_start) || read_waiters(c)) {
+		warn_msg("out of memory while collecting");
+		return -1;
+	}
+	stacks_gc(c);
+	c->reports++;
+	return 0;
+}
+
+/* ---- grouping ------------------------------------------------------- */
+
+struct group {
+	int32_t kstack, ustack;
+	uint32_t pid;
+	size_t *idx, n;
+	size_t folios;
+	int64_t extra;
+	double oldest;
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct leak_entry *x = a, *y = b;
+
+	if (x->v.pid != y->v.pid)
+		return x->v.pid < y->v.pid ? -1 : 1;
+	if (x->v.kstack != y->v.kstack)
+		return x->v.kstack < y->v.kstack ? -1 : 1;
+	if (x->v.ustack != y->v.ustack)
+		return x->v.ustack < y->v.ustack ? -1 : 1;
+	if (x->v.dev != y->v.dev)
+		return x->v.dev < y->v.dev ? -1 : 1;
+	if (x->v.ino != y->v.ino)
+		return x->v.ino < y->v.ino ? -1 : 1;
+	return x->v.index < y->v.index ? -1 : x->v.index > y->v.index;
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return x->oldest > y->oldest ? -1 : x->oldest < y->oldest;
+}
+
+static bool entry_reported(const struct leak_ctx *c, const struct leak_entry *e)
+{
+	return c->caps.leaks && e->age_s >= c->a.min_age_s;
+}
+
+/* Groups of reported entries (sorted by pid/stack first). */
+static struct group *make_groups(struct leak_ctx *c, size_t *ng)
+{
+	struct group *g = NULL;
+	size_t n = 0;
+
+	qsort(c->ents, c->nents, sizeof(*c->ents), cmp_entry);
+	for (size_t i = 0; i < c->nents; i++) {
+		struct leak_entry *e = &c->ents[i];
+		struct group *cur = n ? &g[n - 1] : NULL;
+		bool new_folio = true;
+
+		if (!entry_reported(c, e))
+			continue;
+		if (!cur || cur->pid != e->v.pid || cur->kstack != e->v.kstack ||
+		    cur->ustack != e->v.ustack) {
+			void *p = realloc(g, (n + 1) * sizeof(*g));
+
+			if (!p)
+				break;
+			g = p;
+			cur = &g[n++];
+			*cur = (struct group){ .kstack = e->v.kstack, .ustack = e->v.ustack,
+					       .pid = e->v.pid };
+		}
+		cur->idx = realloc(cur->idx, (cur->n + 1) * sizeof(*cur->idx));
+		if (!cur->idx)
+			break;
+		for (size_t k = 0; k < cur->n; k++)
+			if (c->ents[cur->idx[k]].v.folio == e->v.folio)
+				new_folio = false;
+		cur->idx[cur->n++] = i;
+		cur->folios += new_folio;
+		cur->extra += e->extra;
+		if (e->age_s > cur->oldest)
+			cur->oldest = e->age_s;
+	}
+	if (g)
+		qsort(g, n, sizeof(*g), cmp_group);
+	*ng = n;
+	return g;
+}
+
+static void free_groups(struct group *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(g[i].idx);
+	free(g);
+}
+
+/* Who holds the busy folio a waiter waits on. */
+static const struct leak_entry *holder_of(const struct leak_ctx *c, const struct waiter_rec *w,
+					  size_t *nheld)
+{
+	const struct leak_entry *first = NULL;
+
+	*nheld = 0;
+	if (!w->w.busy_folio)
+		return NULL;
+	for (size_t i = 0; i < c->nents; i++) {
+		const struct leak_entry *e = &c->ents[i];
+
+		if (e->page == w->w.busy_page || e->v.folio == w->w.busy_folio) {
+			(*nheld)++;
+			if (!first || e->v.first_ns < first->v.first_ns)
+				first = e;
+		}
+	}
+	return first;
+}
+
+/* ---- symbolization -------------------------------------------------- */
+
+static void kframe(struct leak_ctx *c, uint64_t ip, char *buf, size_t len)
+{
+	uint64_t off;
+	const struct ksym *s = c->ks ? ksyms_find(c->ks, ip, &off) : NULL;
+
+	if (!s)
+		snprintf(buf, len, "0x%llx", (unsigned long long)ip);
+	else if (s->module)
+		snprintf(buf, len, "%s+0x%llx [%s]", s->name, (unsigned long long)off, s->module);
+	else
+		snprintf(buf, len, "%s+0x%llx", s->name, (unsigned long long)off);
+}
+
+static const char *path_of(uint32_t pid, uint32_t dev, uint64_t ino, const struct leak_ctx *c)
+{
+	const char *p;
+
+	if (!ino)
+		return NULL;
+	p = path_lookup(pid, dev, ino);
+	for (size_t i = 0; !p && i < c->nwaiters; i++)
+		if (c->waiters[i].w.ino == ino && c->waiters[i].w.dev == dev)
+			p = path_lookup(c->waiters[i].w.pid, dev, ino);
+	return p;
+}
+
+static void fmt_dev(uint32_t dev, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u:%u", kdev_major(dev), kdev_minor(dev));
+}
+
+static void fmt_pfn(uint64_t pfn, char *buf, size_t len)
+{
+	if (pfn == ~0ULL)
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf, len, "0x%llx", (unsigned long long)pfn);
+}
+
+/* ---- text ----------------------------------------------------------- */
+
+void leak_caps_explain(FILE *out, const struct leak_ctx *c)
+{
+	const struct leak_caps *k = &c->caps;
+
+	fprintf(out, "%s: refcount era: %s (%s)\n", prog_name, era_name(c->era.era), c->era.evidence);
+	if (!k->acquire)
+		fprintf(out, "%s: UNAVAILABLE: acquisitions (no get_user_pages/pin_user_pages hook "
+			"attached): cannot see extra references or name culprits; no leak will be "
+			"reported\n", prog_name);
+	else if (!k->vmsplice)
+		fprintf(out, "%s: UNAVAILABLE: get_user_pages_fast: vmsplice/iov_iter references "
+			"are not seen\n", prog_name);
+	if (k->acquire && !k->leaks)
+		fprintf(out, "%s: UNAVAILABLE: releases (no put hook for this era and no scan): "
+			"leaks are not reported, acquisitions are counted only\n", prog_name);
+	if (!k->scan)
+		fprintf(out, "%s: scan iterator unavailable (%s)%s\n", prog_name,
+			k->scan_why[0] ? k->scan_why : "not attached",
+			c->era.era == ERA_ZERO_BASED ?
+			": non-final releases on 6.15+ are invisible, a partly released folio "
+			"stays listed until its final free" : "");
+	if (!k->busy)
+		fprintf(out, "%s: UNAVAILABLE: dax_layout_busy_page_range: waiters found only "
+			"through /proc wchan, without their busy page or holder\n", prog_name);
+	if (c->era.era == ERA_ZERO_BASED && !k->free_hook && k->acquire)
+		fprintf(out, "%s: free_zone_device_folio unavailable: releases seen by the scan "
+			"only\n", prog_name);
+}
+
+static void print_stack_lines(FILE *out, struct leak_ctx *c, const struct group *g)
+{
+	uint64_t ips[DL_STACK_DEPTH];
+	char fr[256];
+
+	if (g->kstack < 0)
+		fprintf(out, "    kernel: [stack lost: %d]\n", g->kstack);
+	else {
+		stack_ips(c, g->kstack, ips);
+		for (int i = 0; i < DL_STACK_DEPTH && ips[i]; i++) {
+			kframe(c, ips[i], fr, sizeof(fr));
+			fprintf(out, "    %s %s\n", i ? "       " : "kernel:", fr);
+		}
+	}
+	if (g->ustack < 0)
+		fprintf(out, "    user:   [stack lost: %d]\n", g->ustack);
+	else {
+		stack_ips(c, g->ustack, ips);
+		for (int i = 0; i < DL_STACK_DEPTH && ips[i]; i++) {
+			usym_format(g->pid, ips[i], fr, sizeof(fr));
+			fprintf(out, "    %s %s\n", i ? "       " : "user:  ", fr);
+		}
+	}
+}
+
+static void print_counters_line(FILE *out, struct leak_ctx *c)
+{
+	uint64_t *k = c->counters;
+
+	if (k[DLC_TRACK_OVERFLOW] || k[DLC_STACK_LOST] || k[DLC_BATCH_TRUNC] ||
+	    k[DLC_ANOMALY_LOST] || k[DLC_WAITER_OVERFLOW] || k[DLC_READ_ERR])
+		fprintf(out, "OVERFLOW: tracked-map-full %llu (--max-folios %llu), stacks-lost %llu "
+			"(--max-stacks %llu), gup-batch-truncated %llu, anomalies-lost %llu, "
+			"waiters-lost %llu, read-errors %llu\n",
+			(unsigned long long)k[DLC_TRACK_OVERFLOW], (unsigned long long)c->a.max_folios,
+			(unsigned long long)k[DLC_STACK_LOST], (unsigned long long)c->a.max_stacks,
+			(unsigned long long)k[DLC_BATCH_TRUNC], (unsigned long long)k[DLC_ANOMALY_LOST],
+			(unsigned long long)k[DLC_WAITER_OVERFLOW], (unsigned long long)k[DLC_READ_ERR]);
+}
+
+void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
+{
+	size_t ng, held = 0;
+	struct group *g = make_groups(c, &ng);
+	char ts[32], dev[24], pfn[24];
+	time_t t = time(NULL);
+	int idle = idle_of(c);
+
+	for (size_t i = 0; i < ng; i++)
+		held += g[i].n;
+	if (held > c->max_outstanding)
+		c->max_outstanding = held;
+	strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
+	fprintf(out, "%s %s: %zu page%s held > %.1fs by %zu culprit stack%s, %zu waiter%s, %zu "
+		"anomal%s (tracked %zu, era %s idle=%d)\n",
+		final ? "SUMMARY" : ts, prog_name, held, held == 1 ? "" : "s", c->a.min_age_s, ng,
+		ng == 1 ? "" : "s", c->nwaiters, c->nwaiters == 1 ? "" : "s", c->nanoms,
+		c->nanoms == 1 ? "y" : "ies", c->nents,
+		c->era.era == ERA_ZERO_BASED ? "zero-based" : "one-based", idle);
+	if (!c->caps.leaks)
+		fprintf(out, "  (leak detection unavailable on this kernel: see the messages at start)\n");
+	for (size_t i = 0; i < ng && (int)i < c->a.top; i++) {
+		const struct leak_entry *e0 = &c->ents[g[i].idx[0]];
+		size_t rows = c->a.verbose || !c->a.max_rows ? g[i].n : (size_t)c->a.max_rows;
+
+		fprintf(out, "CULPRIT pid %u tid %u comm %.16s (via %s): %zu page%s in %zu folio%s, "
+			"%lld extra ref%s, oldest %.1fs\n",
+			e0->v.pid, e0->v.tid, e0->v.comm, gup_name(e0->v.gup), g[i].n,
+			g[i].n == 1 ? "" : "s", g[i].folios, g[i].folios == 1 ? "" : "s",
+			(long long)g[i].extra, g[i].extra == 1 ? "" : "s", g[i].oldest);
+		print_stack_lines(out, c, &g[i]);
+		fprintf(out, "    %-7s %-9s %-12s %-12s %-5s %-6s %-4s %-4s %-7s %s\n", "DEV", "INODE",
+			"OFFSET", "PFN", "ORDER", "REF", "IDLE", "MAP", "AGE", "PATH");
+		for (size_t k = 0; k < g[i].n && k < rows; k++) {
+			const struct leak_entry *e = &c->ents[g[i].idx[k]];
+			const char *p = path_of(e->v.pid, e->v.dev, e->v.ino, c);
+
+			fmt_dev(e->v.dev, dev, sizeof(dev));
+			fmt_pfn(e->v.pfn, pfn, sizeof(pfn));
+			fprintf(out, "    %-7s %-9llu 0x%-10llx %-12s %-5u %-6d %-4d %-4d %-7.1f %s\n",
+				e->v.shared ? "-" : dev, (unsigned long long)e->v.ino,
+				(unsigned long long)e->v.index * 4096ULL, pfn, e->v.order, e->v.cur_ref, idle,
+				e->v.cur_map, e->age_s,
+				e->v.shared ? "(shared extent: several files)" : p ? p : "?");
+		}
+		if (g[i].n > rows)
+			fprintf(out, "    ... %zu more (--rows 0 or -v lists all)\n", g[i].n - rows);
+	}
+	if (ng > (size_t)c->a.top)
+		fprintf(out, "  ... %zu more culprit stacks (-T)\n", ng - c->a.top);
+	if (c->nwaiters) {
+		fprintf(out, "WAITERS\n    %-7s %-7s %-16s %-9s %-5s %-9s %-7s %-9s %-18s %s\n", "PID",
+			"TID", "COMM", "OP", "STATE", "WAITED", "DEV", "INODE", "BUSY-PAGE", "HOLDER");
+		for (size_t i = 0; i < c->nwaiters; i++) {
+			struct waiter_rec *w = &c->waiters[i];
+			size_t nheld;
+			const struct leak_entry *h = holder_of(c, w, &nheld);
+			char holder[96], busy[32], waited[16];
+
+			if (h)
+				snprintf(holder, sizeof(holder), "pid %u comm %.16s (%zu page%s)", h->v.pid,
+					 h->v.comm, nheld, nheld == 1 ? "" : "s");
+			else
+				snprintf(holder, sizeof(holder), "%s",
+					 w->from_proc ? "? (no busy-page hook)" :
+					 c->caps.acquire ? "? (reference taken before start or "
+					 "through an unhooked path)" : "? (no acquisition hook)");
+			if (w->w.busy_page)
+				snprintf(busy, sizeof(busy), "0x%llx", (unsigned long long)w->w.busy_page);
+			else
+				snprintf(busy, sizeof(busy), "?");
+			if (w->from_proc)
+				snprintf(waited, sizeof(waited), "?");
+			else
+				snprintf(waited, sizeof(waited), "%.1fs", w->waited_s);
+			fmt_dev(w->w.dev, dev, sizeof(dev));
+			fprintf(out, "    %-7u %-7u %-16.16s %-9s %c%-4s %-9s %-7s %-9llu %-18s %s\n",
+				w->w.pid, w->w.tid, w->w.comm, w->op, w->state ? w->state : '?',
+				w->interruptible ? "" : "(U)", waited, w->w.ino ? dev : "?",
+				(unsigned long long)w->w.ino, busy, holder);
+		}
+	}
+	if (c->nanoms) {
+		fprintf(out, "ANOMALIES\n");
+		for (size_t i = 0; i < c->nanoms; i++) {
+			struct dl_anomaly *a = &c->anoms[i].a;
+
+			fmt_dev(a->dev, dev, sizeof(dev));
+			fmt_pfn(a->pfn, pfn, sizeof(pfn));
+			fprintf(out, "    %-19s pid %u comm %.16s dev %s ino %llu offset 0x%llx pfn %s "
+				"refcount %d mapcount %d refs %d: %s\n", anomaly_name(a->type), a->pid,
+				a->comm, dev, (unsigned long long)a->ino,
+				(unsigned long long)a->index * 4096ULL, pfn, a->refcount, a->mapcount,
+				a->refs, anomaly_help[a->type < DLA_NR ? a->type : 0]);
+		}
+	}
+	print_counters_line(out, c);
+	if (final) {
+		struct hist h = c->user_hist;
+		uint64_t *k = c->counters;
+
+		hist_merge(&h, &c->skel->bss->hold_hist);
+		fprintf(out, "totals: gup calls %llu, pages %llu, dax pages %llu, releases seen %llu "
+			"(matched %llu), final frees %llu, released by scan %llu, busy-page waits %llu, "
+			"fs_dax faults %llu, max held %llu\n",
+			(unsigned long long)k[DLC_GUP_CALLS], (unsigned long long)k[DLC_PAGES_SEEN],
+			(unsigned long long)k[DLC_DAX_PAGES], (unsigned long long)k[DLC_RELEASES],
+			(unsigned long long)k[DLC_RELEASE_MATCHED], (unsigned long long)k[DLC_FREES],
+			(unsigned long long)c->scan_released, (unsigned long long)k[DLC_BUSY_FOUND],
+			(unsigned long long)k[DLC_FAULTS], (unsigned long long)c->max_outstanding);
+		fprintf(out, "anomalies total:");
+		for (int t = 0; t < DLA_NR; t++)
+			fprintf(out, " %s %llu", anomaly_name(t),
+				(unsigned long long)(c->anomaly_total[t]));
+		fprintf(out, "\n");
+		if (hist_total(&h)) {
+			fprintf(out, "reference hold times (released references; scan-found releases "
+				"are rounded up to the interval):\n");
+			hist_print(out, &h, "msecs", 1000000);
+		}
+	}
+	free_groups(g, ng);
+}
+
+/* ---- folded --------------------------------------------------------- */
+
+void leak_print_folded(FILE *out, struct leak_ctx *c)
+{
+	size_t ng;
+	struct group *g = make_groups(c, &ng);
+	uint64_t ips[DL_STACK_DEPTH];
+	char fr[256];
+
+	for (size_t i = 0; i < ng; i++) {
+		const struct leak_entry *e0 = &c->ents[g[i].idx[0]];
+		int n;
+
+		fprintf(out, "%.16s", e0->v.comm);
+		/* outermost frame first */
+		if (g[i].ustack >= 0) {
+			stack_ips(c, g[i].ustack, ips);
+			for (n = 0; n < DL_STACK_DEPTH && ips[n]; n++)
+				;
+			while (n--) {
+				usym_format(g[i].pid, ips[n], fr, sizeof(fr));
+				fr[strcspn(fr, " ")] = 0;
+				fprintf(out, ";%s", fr);
+			}
+		} else {
+			fprintf(out, ";[user stack lost]");
+		}
+		if (g[i].kstack >= 0) {
+			stack_ips(c, g[i].kstack, ips);
+			for (n = 0; n < DL_STACK_DEPTH && ips[n]; n++)
+				;
+			while (n--) {
+				kframe(c, ips[n], fr, sizeof(fr));
+				fr[strcspn(fr, "+ ")] = 0;
+				fprintf(out, ";%s_[k]", fr);
+			}
+		} else {
+			fprintf(out, ";[kernel stack lost]");
+		}
+		fprintf(out, " %zu\n", g[i].n);
+	}
+	free_groups(g, ng);
+}
+
+/* ---- JSON ----------------------------------------------------------- */
+
+static void json_stack(struct json *j, struct leak_ctx *c, int id, bool user, uint32_t pid)
+{
+	uint64_t ips[DL_STACK_DEPTH];
+	char fr[256];
+
+	if (id < 0) {
+		json_null(j);
+		return;
+	}
+	stack_ips(c, id, ips);
+	json_arr_begin(j);
+	for (int i = 0; i < DL_STACK_DEPTH && ips[i]; i++) {
+		if (user)
+			usym_format(pid, ips[i], fr, sizeof(fr));
+		else
+			kframe(c, ips[i], fr, sizeof(fr));
+		json_str(j, fr);
+	}
+	json_arr_end(j);
+}
+
+void leak_print_start(FILE *out, struct leak_ctx *c)
+{
+	struct json j;
+
+	json_init(&j, out);
+	json_obj_begin(&j);
+	json_kv_str(&j, "type", "start");
+	json_kv_str(&j, "tool", "daxleak");
+	json_kv_str(&j, "era", c->era.era == ERA_ZERO_BASED ? "zero-based" :
+		    c->era.era == ERA_ONE_BASED ? "one-based" : "unknown");
+	json_kv_i64(&j, "idle", idle_of(c));
+	json_kv_str(&j, "era_evidence", c->era.evidence);
+	json_kv_bool(&j, "acquisitions", c->caps.acquire);
+	json_kv_bool(&j, "exact_releases", c->caps.release_exact);
+	json_kv_bool(&j, "scan", c->caps.scan);
+	json_kv_str(&j, "scan_note", c->caps.scan_why);
+	json_kv_bool(&j, "leaks_reported", c->caps.leaks);
+	json_kv_bool(&j, "waiter_busy_page", c->caps.busy);
+	json_kv_double(&j, "min_age_s", c->a.min_age_s);
+	json_kv_double(&j, "interval_s", c->a.interval_s);
+	json_kv_u64(&j, "max_folios", c->a.max_folios);
+	json_kv_u64(&j, "max_stacks", c->a.max_stacks);
+	json_key(&j, "hooks");
+	probe_json(&j, c->hooks, DL_NHOOKS);
+	json_obj_end(&j);
+	json_line_end(&j);
+}
+
+void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
+{
+	size_t ng, held = 0;
+	struct group *g = make_groups(c, &ng);
+	struct json j;
+	int idle = idle_of(c);
+	static const char *const cnames[DLC_NR] = {
+		"gup_calls", "gup_nested", "gup_unguarded", "pages_seen", "dax_pages",
+		"gup_batch_truncated", "tracked_map_full", "stacks_lost", "releases",
+		"releases_matched", "releases_done", "frees", "frees_matched", "anomalies",
+		"anomalies_lost", "busy_calls", "busy_found", "waiters_lost", "fs_dax_faults",
+		"read_errors",
+	};
+
+	for (size_t i = 0; i < ng; i++)
+		held += g[i].n;
+	if (held > c->max_outstanding)
+		c->max_outstanding = held;
+	json_init(&j, out);
+	json_obj_begin(&j);
+	json_kv_str(&j, "type", final ? "summary" : "report");
+	json_kv_double(&j, "time", wall_seconds());
+	json_kv_double(&j, "uptime_s", (mono_ns() - c->start_ns) / 1e9);
+	json_kv_bool(&j, "leaks_reported", c->caps.leaks);
+	json_kv_i64(&j, "idle", idle);
+	json_kv_u64(&j, "held_pages", held);
+	json_kv_u64(&j, "tracked", c->nents);
+	json_key(&j, "groups");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < ng; i++) {
+		const struct leak_entry *e0 = &c->ents[g[i].idx[0]];
+
+		json_obj_begin(&j);
+		json_kv_u64(&j, "pid", e0->v.pid);
+		json_kv_u64(&j, "tid", e0->v.tid);
+		json_kv_str(&j, "comm", e0->v.comm);
+		json_kv_str(&j, "via", gup_name(e0->v.gup));
+		json_kv_u64(&j, "pages", g[i].n);
+		json_kv_u64(&j, "folios", g[i].folios);
+		json_kv_i64(&j, "extra_refs", g[i].extra);
+		json_kv_double(&j, "oldest_s", g[i].oldest);
+		json_key(&j, "kernel_stack");
+		json_stack(&j, c, g[i].kstack, false, 0);
+		json_key(&j, "user_stack");
+		json_stack(&j, c, g[i].ustack, true, g[i].pid);
+		json_key(&j, "held");
+		json_arr_begin(&j);
+		for (size_t k = 0; k < g[i].n; k++) {
+			const struct leak_entry *e = &c->ents[g[i].idx[k]];
+			const char *p = path_of(e->v.pid, e->v.dev, e->v.ino, c);
+			char dev[24];
+
+			fmt_dev(e->v.dev, dev, sizeof(dev));
+			json_obj_begin(&j);
+			json_kv_str(&j, "dev", dev);
+			json_kv_u64(&j, "ino", e->v.ino);
+			if (p)
+				json_kv_str(&j, "path", p);
+			else {
+				json_key(&j, "path");
+				json_null(&j);
+			}
+			json_kv_bool(&j, "shared", e->v.shared);
+			json_kv_u64(&j, "offset", e->v.index * 4096ULL);
+			if (e->v.pfn == ~0ULL) {
+				json_key(&j, "pfn");
+				json_null(&j);
+			} else {
+				json_kv_u64(&j, "pfn", e->v.pfn);
+			}
+			json_kv_u64(&j, "order", e->v.order);
+			json_kv_i64(&j, "refcount", e->v.cur_ref);
+			json_kv_i64(&j, "mapcount", e->v.cur_map);
+			json_kv_i64(&j, "idle", idle);
+			json_kv_i64(&j, "extra", e->extra);
+			json_kv_double(&j, "age_s", e->age_s);
+			json_kv_u64(&j, "uaddr", e->v.uaddr);
+			json_kv_u64(&j, "acquisitions", e->v.nacq);
+			json_kv_u64(&j, "last_pid", e->v.last_pid);
+			json_kv_u64(&j, "page", e->page);
+			json_kv_u64(&j, "folio", e->v.folio);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_key(&j, "waiters");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < c->nwaiters; i++) {
+		struct waiter_rec *w = &c->waiters[i];
+		size_t nheld;
+		const struct leak_entry *h = holder_of(c, w, &nheld);
+		char st[2] = { w->state ? w->state : '?', 0 }, dev[24];
+
+		fmt_dev(w->w.dev, dev, sizeof(dev));
+		json_obj_begin(&j);
+		json_kv_u64(&j, "pid", w->w.pid);
+		json_kv_u64(&j, "tid", w->w.tid);
+		json_kv_str(&j, "comm", w->w.comm);
+		json_kv_str(&j, "op", w->op);
+		json_kv_str(&j, "state", st);
+		json_kv_bool(&j, "interruptible", w->interruptible);
+		json_kv_str(&j, "wchan", w->wchan);
+		json_kv_bool(&j, "from_proc_only", w->from_proc);
+		if (w->from_proc) {
+			json_key(&j, "waited_s");
+			json_null(&j);
+		} else {
+			json_kv_double(&j, "waited_s", w->waited_s);
+		}
+		json_kv_str(&j, "dev", dev);
+		json_kv_u64(&j, "ino", w->w.ino);
+		json_kv_u64(&j, "busy_page", w->w.busy_page);
+		json_kv_u64(&j, "busy_folio", w->w.busy_folio);
+		json_kv_i64(&j, "busy_refcount", w->w.cur_ref);
+		json_kv_u64(&j, "busy_returns", w->w.nbusy);
+		json_key(&j, "holder");
+		if (h) {
+			json_obj_begin(&j);
+			json_kv_u64(&j, "pid", h->v.pid);
+			json_kv_u64(&j, "tid", h->v.tid);
+			json_kv_str(&j, "comm", h->v.comm);
+			json_kv_u64(&j, "pages", nheld);
+			json_obj_end(&j);
+		} else {
+			json_null(&j);
+		}
+		json_key(&j, "kernel_stack");
+		json_stack(&j, c, w->w.kstack, false, 0);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_key(&j, "anomalies");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < c->nanoms; i++) {
+		struct dl_anomaly *a = &c->anoms[i].a;
+		char dev[24];
+
+		fmt_dev(a->dev, dev, sizeof(dev));
+		json_obj_begin(&j);
+		json_kv_str(&j, "type", anomaly_name(a->type));
+		json_kv_bool(&j, "from_scan", c->anoms[i].from_scan);
+		json_kv_u64(&j, "pid", a->pid);
+		json_kv_str(&j, "comm", a->comm);
+		json_kv_str(&j, "dev", dev);
+		json_kv_u64(&j, "ino", a->ino);
+		json_kv_u64(&j, "offset", a->index * 4096ULL);
+		json_kv_u64(&j, "page", a->page);
+		json_kv_i64(&j, "refcount", a->refcount);
+		json_kv_i64(&j, "mapcount", a->mapcount);
+		json_kv_i64(&j, "refs", a->refs);
+		json_key(&j, "kernel_stack");
+		json_stack(&j, c, a->kstack, false, 0);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_key(&j, "counters");
+	json_obj_begin(&j);
+	for (int i = 0; i < DLC_NR; i++)
+		json_kv_u64(&j, cnames[i], c->counters[i]);
+	json_kv_u64(&j, "released_by_scan", c->scan_released);
+	json_kv_u64(&j, "scan_runs", c->scan_runs);
+	json_kv_u64(&j, "scan_errors", c->scan_errors);
+	json_kv_u64(&j, "stacks_collected", c->stacks_gc);
+	json_obj_end(&j);
+	if (final) {
+		struct hist h = c->user_hist;
+
+		hist_merge(&h, &c->skel->bss->hold_hist);
+		json_key(&j, "anomalies_total");
+		json_obj_begin(&j);
+		for (int t = 0; t < DLA_NR; t++)
+			json_kv_u64(&j, anomaly_name(t), c->anomaly_total[t]);
+		json_obj_end(&j);
+		json_kv_u64(&j, "max_held_pages", c->max_outstanding);
+		json_key(&j, "hold_hist");
+		hist_json(&j, &h, "msecs", 1000000);
+	}
+	json_obj_end(&j);
+	json_line_end(&j);
+	free_groups(g, ng);
+}
