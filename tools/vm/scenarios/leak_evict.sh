@@ -1,0 +1,53 @@
+#!/bin/sh
+# leak_evict: on 6.15+ (era 7) unlinking a file whose pages are pinned leaves
+# the evicting task in uninterruptible sleep (dax_break_layout_final) until the
+# pin goes. daxleak must list it as an uninterruptible waiter (op evict) with
+# the culprit named. On 6.1/6.12 eviction does not wait: checked not to hang.
+. /daxtest/daxtest.sh
+
+OUT=/tmp/leak_evict.json
+ERR=/tmp/leak_evict.err
+F=$MNT/leak_evict.dat
+
+if ! have daxtrace || ! have daxload || ! have jq; then
+	fail tools "daxtrace, daxload and jq are needed in the guest"
+	exit 1
+fi
+daxtrace leak -o json -i 1 --min-age 1 >"$OUT" 2>"$ERR" &
+LEAK=$!
+if ! wait_for_line "$ERR" 'ready' 60; then
+	fail leak_ready "daxleak did not start: $(tail -n 3 "$ERR" | tr '\n' '|')"
+	exit 1
+fi
+daxload evict --pages 16 --hold 8 "$F" >/tmp/evict.out 2>&1 &
+EV=$!
+wait_for_line /tmp/evict.out 'op=evict event=pinned' 30 || fail evict_pinned "$(cat /tmp/evict.out)"
+EVPID=$(daxload_get /tmp/evict.out evict pid)
+HOLDER=$(daxload_get /tmp/evict.out evict holder_pid)
+info "evictor pid=$EVPID pipe holder pid=$HOLDER"
+sleep 4
+snap=$(grep '"type":"report"' "$OUT" | tail -n 1)
+info "waiters: $(echo "$snap" | jq -c '.waiters')"
+if [ "$DAXTEST_ERA" = 7 ]; then
+	w=$(echo "$snap" | jq -c --argjson t "$EVPID" '[.waiters[] | select(.pid == $t)]')
+	check_eq evict_waiter 1 "$(echo "$w" | jq 'length')"
+	check_eq evict_op evict "$(echo "$w" | jq -r '.[0].op')"
+	check_eq evict_uninterruptible false "$(echo "$w" | jq '.[0].interruptible')"
+	check_eq evict_state D "$(echo "$w" | jq -r '.[0].state')"
+	# The reference was taken by the evictor's vmsplice before it forked
+	# the pipe holder: the culprit is the evictor's pid.
+	check_eq evict_culprit "$EVPID" "$(echo "$w" | jq '.[0].holder.pid // 0')"
+	check_eq evict_held 16 "$(echo "$snap" | jq '.held_pages')"
+else
+	check_eq evict_no_waiter 0 "$(echo "$snap" | jq '.waiters | length')"
+fi
+wait $EV
+info "evict: $(grep 'event=done' /tmp/evict.out)"
+sleep 3
+last=$(grep '"type":"report"' "$OUT" | tail -n 1)
+check_eq cleared_pages 0 "$(echo "$last" | jq '.held_pages')"
+check_eq cleared_waiters 0 "$(echo "$last" | jq '.waiters | length')"
+kill -INT $LEAK
+wait $LEAK
+check_eq leak_exit 0 $?
+exit 0

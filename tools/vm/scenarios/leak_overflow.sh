@@ -1,0 +1,40 @@
+#!/bin/sh
+# leak_overflow: with --max-folios 4, pinning 16 pages overflows the tracked
+# map: the overflow is counted and shown, daxleak keeps running and exits 0.
+. /daxtest/daxtest.sh
+
+OUT=/tmp/leak_over.json
+ERR=/tmp/leak_over.err
+F=$MNT/leak_over.dat
+
+if ! have daxtrace || ! have daxload || ! have jq; then
+	fail tools "daxtrace, daxload and jq are needed in the guest"
+	exit 1
+fi
+daxtrace leak -o json -i 1 --min-age 1 --max-folios 4 --max-stacks 8 >"$OUT" 2>"$ERR" &
+LEAK=$!
+if ! wait_for_line "$ERR" 'ready' 60; then
+	fail leak_ready "daxleak did not start: $(tail -n 3 "$ERR" | tr '\n' '|')"
+	exit 1
+fi
+daxload pin --pages 16 --hold 4 "$F" >/tmp/pin.out 2>&1
+check_true pin_ok grep -q 'event=released' /tmp/pin.out
+sleep 2
+kill -0 $LEAK 2>/dev/null
+check_eq leak_alive 0 $?
+kill -INT $LEAK
+wait $LEAK
+check_eq leak_exit 0 $?
+sum=$(grep '"type":"summary"' "$OUT" | tail -n 1)
+info "summary counters: $(echo "$sum" | jq -c '.counters')"
+check_ge overflow_counted 12 "$(echo "$sum" | jq '.counters.tracked_map_full')"
+check_le max_held 4 "$(grep -E '"type":"(report|summary)"' "$OUT" | jq -s '[.[].held_pages] | max')"
+# text mode prints the overflow line
+daxtrace leak -i 1 -d 3 --min-age 1 --max-folios 2 >/tmp/leak_over.txt 2>&1 &
+T=$!
+sleep 1
+daxload pin --pages 8 --hold 1 "$F.2" >/dev/null 2>&1
+wait $T
+check_eq text_exit 0 $?
+check_true text_overflow_line grep -q 'OVERFLOW: tracked-map-full [1-9]' /tmp/leak_over.txt
+exit 0
