@@ -143,7 +143,8 @@ fetch_era() { era=$1
 unpack_deb() { deb=$1 root=$2 kver=$3
 	set -- "./boot/*" "./*lib/modules/$kver/vmlinuz" "./*lib/modules/$kver/config" \
 		"./*lib/modules/$kver/System.map" "./*lib/modules/$kver/modules.*"
-	for d in $MODDIRS; do set -- "$@" "./*lib/modules/$kver/kernel/$d/*"; done
+	# "$d*" also catches single-file modules such as fs/mbcache.ko.
+	for d in $MODDIRS; do set -- "$@" "./*lib/modules/$kver/kernel/$d*"; done
 	err=$(dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$root" --wildcards "$@" 2>&1) || true
 	# tar complains about patterns a package does not carry; anything else is real.
 	echo "$err" | grep -v -e 'Not found in archive' -e 'Exiting with failure' -e '^$' >&2 && die "unpack $deb" || true
