@@ -1,0 +1,40 @@
+/* daxload check PATH: is this file in DAX mode right now? */
+#include "daxload.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+static const char usage[] =
+"usage: daxload check PATH\n"
+"  Prints 'DAXLOAD op=check pid= dev= ino= file= dax=0|1 dax_attr=known|unknown\n"
+"  fs= mount_dax=always|inode|never|none'. Exit 0 if PATH is DAX, 1 if not.\n";
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct dfile f;
+	struct out o;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return EXIT_OK;
+		}
+		return bad_option(usage, argc, argv, c);
+	}
+	if (optind != argc - 1)
+		return usage_error(usage, "need exactly one PATH");
+	if (path_check(argv[optind], &f) < 0)
+		return EXIT_ERR;
+	out_begin(&o, "check", NULL);
+	out_file(&o, &f);
+	out_kv(&o, "dax_attr", "%s", f.dax_attr_known ? "known" : "unknown");
+	out_kv(&o, "fs", "%s", f.fs);
+	out_kv(&o, "mount_dax", "%s", f.mnt_dax);
+	out_emit(&o);
+	return f.dax ? EXIT_OK : EXIT_ERR;
+}

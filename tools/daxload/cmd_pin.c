@@ -1,0 +1,248 @@
+/* daxload pin: keep DAX pages referenced from a pipe (vmsplice), the
+ * classic way a page stays busy after its mapping is gone. */
+#include "daxload.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+static const char usage[] =
+"usage: daxload pin --pages N --hold SECONDS [--offset BYTES] [--ready-file PATH]\n"
+"                   [--handoff] [--no-drain] [--munmap] [--pfn] [--allow-non-dax] FILE\n"
+"  Maps N pages of FILE MAP_SHARED, writes them, vmsplice()s them into a pipe\n"
+"  sized to hold them all and does not read it: each page keeps an extra\n"
+"  reference. Prints op=pin event=ready, holds for SECONDS (inf: forever) or\n"
+"  until SIGUSR1/SIGINT/SIGTERM, drains the pipe and prints event=released.\n"
+"  --handoff    a child process holds the pipe; the parent exits after ready\n"
+"  --no-drain   exit without reading the pipe (closing it releases the pages too)\n"
+"  --munmap     unmap and close the file right after vmsplice (pin only in pipe)\n"
+"  --ready-file create PATH (content: holder pid) once the pin is in place\n";
+
+struct pin_opts {
+	uint64_t pages, offset;
+	double hold;
+	const char *ready_file;
+	bool handoff, no_drain, do_munmap, pfn, allow, hold_set;
+};
+
+/* The holder side: wait, then release (drain or just exit). */
+static int pin_hold(const struct dfile *f, struct pinpipe *pp, const struct pin_opts *po,
+		    uint64_t t_ready)
+{
+	const char *why = hold_wait(po->hold);
+	uint64_t drained = 0, t;
+	struct out o;
+
+	if (!po->no_drain)
+		drained = pinpipe_drain(pp);
+	t = now_ns();
+	out_begin(&o, "pin", "released");
+	out_file(&o, f);
+	out_kv(&o, "pages", "%llu", (unsigned long long)po->pages);
+	out_ms(&o, "held_ms", t - t_ready);
+	out_kv(&o, "reason", "%s", why);
+	out_kv(&o, "drain", "%d", !po->no_drain);
+	out_kv(&o, "drained_bytes", "%llu", (unsigned long long)drained);
+	out_kv(&o, "t_ns", "%llu", (unsigned long long)t);
+	out_emit(&o);
+	/* With --no-drain the pipe dies with the process: pages released then. */
+	pinpipe_close(pp);
+	return EXIT_OK;
+}
+
+/* Comma list of PFNs, read while the pages are still mapped; empty when
+ * pagemap hides them (no CAP_SYS_ADMIN) or there are too many for a line
+ * (op=pfn lines are printed instead). */
+static void pfn_list(const struct region *r, char *list, size_t len)
+{
+	uint64_t pages = r->len / PAGE_4K;
+	size_t n = 0;
+
+	list[0] = '\0';
+	for (uint64_t i = 0; i < pages; i++) {
+		uint64_t pfn = 0;
+		bool present = false, hidden = false;
+		int k;
+
+		if (pagemap_pfn(r->va + i * PAGE_4K, &pfn, &present, &hidden) < 0 || hidden) {
+			list[0] = '\0';
+			return;
+		}
+		k = snprintf(list + n, len - n, "%s0x%llx", i ? "," : "",
+			     present ? (unsigned long long)pfn : 0ULL);
+		if (k < 0 || (size_t)k >= len - n) {
+			list[0] = '\0';
+			return;
+		}
+		n += (size_t)k;
+	}
+}
+
+static void ready_line(const struct dfile *f, const struct region *r, const struct pinpipe *pp,
+		       const struct pin_opts *po, pid_t holder, uint64_t t_ready,
+		       const char *pfns)
+{
+	struct out o;
+	uint64_t pages = r->len / PAGE_4K;
+
+	out_begin(&o, "pin", "ready");
+	out_file(&o, f);
+	out_kv(&o, "pages", "%llu", (unsigned long long)pages);
+	out_kv(&o, "offset", "%llu", (unsigned long long)r->offset);
+	out_kv(&o, "len", "%llu", (unsigned long long)r->len);
+	out_kv(&o, "va", "0x%lx", (unsigned long)(uintptr_t)r->va);
+	out_kv(&o, "pipe_bytes", "%llu", (unsigned long long)pp->bytes);
+	out_kv(&o, "pipe_size", "%d", pp->pipe_size);
+	out_kv(&o, "pipe_rfd", "%d", pp->rfd);
+	out_kv(&o, "holder_pid", "%d", (int)holder);
+	out_kv(&o, "munmap", "%d", po->do_munmap);
+	if (pfns && *pfns)
+		out_kv(&o, "pfns", "%s", pfns);
+	out_kv(&o, "t_ns", "%llu", (unsigned long long)t_ready);
+	out_emit(&o);
+}
+
+static int make_ready_file(const char *path, pid_t holder)
+{
+	char txt[32];
+
+	if (!path)
+		return 0;
+	snprintf(txt, sizeof(txt), "%d\n", (int)holder);
+	if (write_file_atomic(path, txt) < 0) {
+		char what[4200];
+
+		snprintf(what, sizeof(what), "create --ready-file %s", path);
+		errsys(errno, what);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_pin(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pages", required_argument, NULL, 'p' },
+		{ "offset", required_argument, NULL, 'o' },
+		{ "hold", required_argument, NULL, 'H' },
+		{ "ready-file", required_argument, NULL, 'R' },
+		{ "handoff", no_argument, NULL, 'F' },
+		{ "no-drain", no_argument, NULL, 'N' },
+		{ "munmap", no_argument, NULL, 'u' },
+		{ "pfn", no_argument, NULL, 'f' },
+		{ "allow-non-dax", no_argument, NULL, 'A' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct pin_opts po = { .pages = 16 };
+	struct map_req m = { .pmd_colour = true, .write = true, .shared = true };
+	struct dfile f;
+	struct region r;
+	struct pinpipe pp;
+	uint64_t t_ready;
+	static char pfns[256 * 20];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_u64(optarg, &po.pages) < 0 || !po.pages || po.pages > (1u << 20))
+				return usage_error(usage, "bad --pages '%s'", optarg);
+			break;
+		case 'o':
+			if (parse_size(optarg, &po.offset) < 0 || po.offset % PAGE_4K)
+				return usage_error(usage, "bad --offset '%s' (a multiple of 4096)", optarg);
+			break;
+		case 'H':
+			if (parse_seconds(optarg, &po.hold) < 0)
+				return usage_error(usage, "bad --hold '%s' (seconds or inf)", optarg);
+			po.hold_set = true;
+			break;
+		case 'R': po.ready_file = optarg; break;
+		case 'F': po.handoff = true; break;
+		case 'N': po.no_drain = true; break;
+		case 'u': po.do_munmap = true; break;
+		case 'f': po.pfn = true; break;
+		case 'A': po.allow = true; break;
+		case 'h': fputs(usage, stdout); return EXIT_OK;
+		default: return bad_option(usage, argc, argv, c);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error(usage, "need exactly one FILE");
+	if (!po.hold_set)
+		return usage_error(usage, "--hold SECONDS is required (inf to hold until SIGUSR1)");
+	m.offset = po.offset;
+	m.len = po.pages * PAGE_4K;
+	hold_signals_block();	/* a SIGUSR1 sent right after ready must not kill us */
+
+	if (dfile_setup(&f, argv[optind], m.offset + m.len, po.allow, 0) < 0)
+		return EXIT_ERR;
+	if (region_map(&r, f.fd, &m) < 0)
+		return EXIT_ERR;
+	region_touch(&r, true, 0);
+	if (pinpipe_fill(&pp, r.va, r.len) < 0)
+		return EXIT_ERR;
+	if (pp.bytes != r.len) {
+		errmsg("vmsplice", "pipe holds %llu bytes, expected %llu",
+		       (unsigned long long)pp.bytes, (unsigned long long)r.len);
+		return EXIT_ERR;
+	}
+	if (po.pfn) {
+		if (po.pages <= 256)
+			pfn_list(&r, pfns, sizeof(pfns));
+		else
+			emit_pfn_lines("pin", &f, &r, true);
+	}
+
+	if (po.handoff) {
+		int sync[2];
+		pid_t child;
+		char b = 0;
+
+		if (pipe(sync) < 0) {
+			errsys(errno, "pipe");
+			return EXIT_ERR;
+		}
+		child = fork();
+		if (child < 0) {
+			errsys(errno, "fork");
+			return EXIT_ERR;
+		}
+		if (child == 0) {
+			/* Only the pipe should pin: drop the inherited mapping and fd. */
+			region_unmap(&r);
+			dfile_close(&f);
+			close(sync[0]);
+			t_ready = now_ns();
+			if (write_full(sync[1], &b, 1) < 0)
+				_exit(EXIT_ERR);
+			close(sync[1]);
+			_exit(pin_hold(&f, &pp, &po, t_ready));
+		}
+		close(sync[1]);
+		while (read(sync[0], &b, 1) < 0 && errno == EINTR)
+			;
+		close(sync[0]);
+		t_ready = now_ns();
+		ready_line(&f, &r, &pp, &po, child, t_ready, pfns);
+		if (make_ready_file(po.ready_file, child) < 0)
+			return EXIT_ERR;
+		pinpipe_close(&pp);
+		return EXIT_OK;	/* the child keeps holding */
+	}
+
+	if (po.do_munmap) {
+		region_unmap(&r);
+		dfile_close(&f);
+	}
+	t_ready = now_ns();
+	ready_line(&f, &r, &pp, &po, getpid(), t_ready, pfns);
+	if (make_ready_file(po.ready_file, getpid()) < 0)
+		return EXIT_ERR;
+	return pin_hold(&f, &pp, &po, t_ready);
+}
