@@ -133,6 +133,22 @@ int cmd_mixed(int argc, char **argv)
 	if (!procs)
 		return usage_error(usage, "--procs N is required");
 
+	/* Refuse once here rather than once per child when the whole mount
+	 * is plainly not DAX; the children still check each file. */
+	if (!allow) {
+		struct dfile d;
+
+		if (path_check(argv[optind], &d) < 0)
+			return EXIT_ERR;
+		if (!strcmp(d.mnt_dax, "none") || !strcmp(d.mnt_dax, "never")) {
+			errmsg("not a DAX directory", "%s (fs=%s, dev=%u:%u) is on a mount "
+			       "without the dax option; mount a pmem fsdax device with -o dax "
+			       "(ext4) or -o dax=always (xfs), or pass --allow-non-dax",
+			       d.path, d.fs, d.dev_major, d.dev_minor);
+			return EXIT_ERR;
+		}
+	}
+
 	/* Shared with the children so the parent can sum their work. */
 	st = mmap(NULL, procs * sizeof(*st), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);

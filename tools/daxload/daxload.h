@@ -71,7 +71,7 @@ struct dfile {
 	int dax;		/* 1 DAX, 0 not */
 	bool dax_attr_known;	/* kernel reported STATX_ATTR_DAX in mask */
 	char fs[64];		/* ext4, xfs, tmpfs, ... */
-	char mnt_dax[16];	/* mount option: always|inode|never|none */
+	char mnt_dax[16];	/* mount option: always|inode|never|none|unknown */
 	bool created;
 };
 

@@ -141,7 +141,8 @@ static void fill_from_statx(struct dfile *f, const struct statx *stx,
 	f->size = stx->stx_size;
 	f->dax_attr_known = (stx->stx_attributes_mask & STATX_ATTR_DAX) != 0;
 	snprintf(f->fs, sizeof(f->fs), "unknown");
-	snprintf(f->mnt_dax, sizeof(f->mnt_dax), "none");
+	/* "unknown" until the mount is found in mountinfo */
+	snprintf(f->mnt_dax, sizeof(f->mnt_dax), "unknown");
 	mount_info(f->path, f->dev_major, f->dev_minor, f->fs, sizeof(f->fs),
 		   f->mnt_dax, sizeof(f->mnt_dax));
 	if (!strcmp(f->fs, "unknown") &&
@@ -263,7 +264,9 @@ int dfile_phys_2m(struct dfile *f, uint64_t off)
 	memset(&q, 0, sizeof(q));
 	q.fm.fm_start = off;
 	q.fm.fm_length = PAGE_4K;
-	q.fm.fm_flags = FIEMAP_FLAG_SYNC;
+	/* No FIEMAP_FLAG_SYNC: it would write back dirty DAX entries from
+	 * earlier runs and that writeback would be charged to this pid. */
+	q.fm.fm_flags = 0;
 	q.fm.fm_extent_count = 1;
 	if (ioctl(f->fd, FS_IOC_FIEMAP, &q.fm) < 0 || q.fm.fm_mapped_extents < 1)
 		return -1;
