@@ -17,9 +17,11 @@ static const char usage[] =
 "  sized to hold them all and does not read it: each page keeps an extra\n"
 "  reference. Prints op=pin event=ready, holds for SECONDS (inf: forever) or\n"
 "  until SIGUSR1/SIGINT/SIGTERM, drains the pipe and prints event=released.\n"
-"  --handoff    a child process holds the pipe; the parent exits after ready\n"
+"  --handoff    a child process holds the pipe (and the mapping unless\n"
+"               --munmap); the parent exits after ready\n"
 "  --no-drain   exit without reading the pipe (closing it releases the pages too)\n"
-"  --munmap     unmap and close the file right after vmsplice (pin only in pipe)\n"
+"  --munmap     unmap and close the file right after vmsplice (pin only in pipe;\n"
+"               before Linux 6.15 truncate/punch then do not wait for it)\n"
 "  --ready-file create PATH (content: holder pid) once the pin is in place\n";
 
 struct pin_opts {
@@ -214,9 +216,12 @@ int cmd_pin(int argc, char **argv)
 			return EXIT_ERR;
 		}
 		if (child == 0) {
-			/* Only the pipe should pin: drop the inherited mapping and fd. */
-			region_unmap(&r);
-			dfile_close(&f);
+			/* The holder takes over the mapping too, unless --munmap: before
+			 * 6.15 break_layouts ignores pinned pages of an unmapped file. */
+			if (po.do_munmap) {
+				region_unmap(&r);
+				dfile_close(&f);
+			}
 			close(sync[0]);
 			t_ready = now_ns();
 			if (write_full(sync[1], &b, 1) < 0)

@@ -136,7 +136,7 @@ else
 fi
 
 rm -f "$SHM/ready"
-run "$B" pin --allow-non-dax --pages $pages --hold inf --handoff --ready-file "$SHM/ready" "$DISK/pin"
+run "$B" pin --allow-non-dax --pages $pages --hold inf --handoff --munmap --ready-file "$SHM/ready" "$DISK/pin"
 holder=$(field holder_pid event=ready)
 check "pin --handoff: parent exits 0, holder is another pid" \
 	[ $rc -eq 0 -a -n "$holder" -a "$holder" != "$(field pid event=ready)" ]
@@ -146,12 +146,22 @@ if [ -n "$holder" ] && kill -0 "$holder" 2>/dev/null; then
 	rfd=$(field pipe_rfd event=ready)
 	run "$B" pipe-bytes /proc/$holder/fd/$rfd
 	check "pin --handoff: holder's pipe has $bytes bytes" [ "$(field bytes)" = $bytes ]
-	check "pin --handoff: holder has no file mapping" \
+	check "pin --handoff --munmap: holder has no file mapping" \
 		sh -c "! grep -q '$DISK/pin' /proc/$holder/maps"
 	kill -USR1 "$holder"
 	check "pin --handoff: holder exits on SIGUSR1" gone "$holder"
 else
 	bad "pin --handoff holder not running"
+fi
+
+run "$B" pin --allow-non-dax --pages 8 --hold 5 --handoff "$DISK/pin2"
+holder=$(field holder_pid event=ready)
+if [ -n "$holder" ] && alive "$holder"; then
+	bgpids="$bgpids $holder"
+	check "pin --handoff: holder keeps the mapping" grep -q "$DISK/pin2" /proc/$holder/maps
+	kill -USR1 "$holder"; gone "$holder"
+else
+	bad "pin --handoff (mapping kept) holder not running"
 fi
 
 run "$B" pin --allow-non-dax --pages 8 --hold 0.05 --no-drain --munmap "$SHM/pin"
