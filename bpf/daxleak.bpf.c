@@ -80,7 +80,23 @@ struct {
 
 __u64 counters[DLC_NR] = {};
 __u64 anomaly_counts[DLA_NR] = {};
-struct hist hold_hist = {};		/* ns, exact releases seen in BPF */
+/* ns, exact releases seen in BPF. Padded to 64 slots so the index can be
+ * masked in the same register it is used from: 6.1's verifier loses the
+ * bound of the clamped copy that hist_add's code relies on. */
+struct {
+	struct hist h;
+	__u32 pad[64 - HIST_SLOTS];
+} hold_hist = {};
+
+static __always_inline void hold_add(__u64 v)
+{
+	__u64 s = log2_slot(v);
+
+	if (s > HIST_SLOTS - 1)
+		s = HIST_SLOTS - 1;
+	asm volatile("%0 &= 63" : "+r"(s));
+	__sync_fetch_and_add(&hold_hist.h.slots[s], 1);
+}
 
 /* Layouts of older kernels (CO-RE flavours). */
 struct page___old {
@@ -92,6 +108,10 @@ struct folio___new {
 	struct dev_pagemap *pgmap;		/* 6.15+: pgmap in folio */
 	unsigned long _flags_1;			/* order in the low byte */
 	atomic_t _large_mapcount;
+} __attribute__((preserve_access_index));
+
+struct page___ulflags {
+	unsigned long flags;			/* <= 6.17: plain word */
 } __attribute__((preserve_access_index));
 
 struct dev_pagemap___old {
@@ -186,8 +206,13 @@ static __always_inline bool page_is_head(struct page *head)
 	unsigned long flags = 0;
 	int bit = bpf_core_enum_value(enum pageflags, PG_head);
 
-	/* page->flags is unsigned long or memdesc_flags_t: 8 bytes either way */
-	bpf_probe_read_kernel(&flags, sizeof(flags), &head->flags);
+	/* page->flags is unsigned long (<= 6.17) or memdesc_flags_t (6.18+) */
+	struct page___ulflags *old = (void *)head;
+
+	if (bpf_core_field_exists(old->flags))
+		flags = BPF_CORE_READ(old, flags);
+	else if (bpf_core_field_exists(head->flags))
+		bpf_probe_read_kernel(&flags, sizeof(flags), &head->flags);
 	return bit >= 0 && bit < 64 && (flags >> bit) & 1;
 }
 
@@ -521,7 +546,7 @@ GUP_PROGS(pin_user_pages_unlocked, DL_PIN_UNLOCKED, IDX_START_PLAIN, IDX_PAGES_U
 
 static __always_inline void forget(__u64 key, struct dl_page_val *v, __u64 now, int done_counter)
 {
-	hist_add(&hold_hist, now - v->first_ns);
+	hold_add(now - v->first_ns);
 	count(done_counter);
 	bpf_map_delete_elem(&tracked, &key);
 }
@@ -541,9 +566,11 @@ static __always_inline void put_refs(void *ctx, struct page *page, int refs)
 	count(DLC_RELEASES);
 	before = page_refcount(head);
 	after = before - refs;
-	if (after < idle_ref)
-		emit_anomaly(after < 0 ? DLA_NEGATIVE : DLA_UNDERFLOW, page, head, pfn, before, -1,
-			     refs, ctx);
+	/* constant types only: the verifier bounds the counter index */
+	if (after < 0)
+		emit_anomaly(DLA_NEGATIVE, page, head, pfn, before, -1, refs, ctx);
+	else if (after < idle_ref)
+		emit_anomaly(DLA_UNDERFLOW, page, head, pfn, before, -1, refs, ctx);
 	v = bpf_map_lookup_elem(&tracked, &key);
 	if (!v)
 		return;
@@ -554,10 +581,13 @@ static __always_inline void put_refs(void *ctx, struct page *page, int refs)
 		forget(key, v, bpf_ktime_get_ns(), DLC_RELEASE_DONE);
 }
 
+/* fentry/fexit programs read their arguments with bpf_get_func_arg: a
+ * scalar, so the pfn and subpage arithmetic is allowed (typed BTF pointers
+ * refuse pointer subtraction). */
 SEC("fentry/__put_devmap_managed_page_refs")
-int BPF_PROG(put_page_refs_fentry, struct page *page, int refs)
+int put_page_refs_fentry(void *ctx)
 {
-	put_refs(ctx, page, refs);
+	put_refs(ctx, (struct page *)fn_arg(ctx, 0), (int)fn_arg(ctx, 1));
 	return 0;
 }
 
@@ -570,9 +600,9 @@ int BPF_KPROBE(put_page_refs_kprobe, struct page *page, int refs)
 
 /* 6.12: same thing on the folio (its first member is the page). */
 SEC("fentry/__put_devmap_managed_folio_refs")
-int BPF_PROG(put_folio_refs_fentry, struct folio *folio, int refs)
+int put_folio_refs_fentry(void *ctx)
 {
-	put_refs(ctx, (struct page *)folio, refs);
+	put_refs(ctx, (struct page *)fn_arg(ctx, 0), (int)fn_arg(ctx, 1));
 	return 0;
 }
 
@@ -605,9 +635,9 @@ static __always_inline void folio_freed(void *ctx, struct page *head)
 }
 
 SEC("fentry/free_zone_device_folio")
-int BPF_PROG(free_folio_fentry, struct folio *folio)
+int free_folio_fentry(void *ctx)
 {
-	folio_freed(ctx, (struct page *)folio);
+	folio_freed(ctx, (struct page *)fn_arg(ctx, 0));
 	return 0;
 }
 
@@ -670,10 +700,13 @@ static __always_inline void busy_done(void *ctx, struct address_space *mapping, 
 }
 
 SEC("fexit/dax_layout_busy_page_range")
-int BPF_PROG(busy_fexit, struct address_space *mapping, loff_t start, loff_t end,
-	     struct page *ret)
+int busy_fexit(void *ctx)
 {
-	busy_done(ctx, mapping, start, end, ret);
+	__u64 ret = 0;
+
+	bpf_get_func_ret(ctx, &ret);
+	busy_done(ctx, (struct address_space *)fn_arg(ctx, 0), fn_arg(ctx, 1), fn_arg(ctx, 2),
+		  (struct page *)ret);
 	return 0;
 }
 

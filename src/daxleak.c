@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "commands.h"
 #include "daxleak_int.h"
@@ -263,6 +264,46 @@ static void hook_off(struct hook *h, const char *why)
 			bpf_program__set_autoload(h->kprobe[k], false);
 }
 
+/* Number of parameters of a vmlinux function, -1 if unknown. */
+static int btf_nr_params(struct btf *btf, const char *fn)
+{
+	const struct btf_type *t;
+	int id;
+
+	if (!btf || (id = btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC)) <= 0)
+		return -1;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	return t && btf_is_func_proto(t) ? btf_vlen(t) : -1;
+}
+
+/* x86 BPF trampolines before 6.5 take at most 6 arguments (6.1's
+ * get_user_pages_remote has 7): use the kprobe pair for those. */
+static void avoid_wide_fentry(struct leak_ctx *c, const struct probe_env *env)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+
+	if (libbpf_get_error(btf))
+		return;
+	for (int i = 0; i < DL_NHOOKS; i++) {
+		struct hook *h = &c->hooks[i];
+		int n;
+
+		if (h->method != PM_FENTRY || (n = btf_nr_params(btf, h->func)) <= 6)
+			continue;
+		if (h->kprobe[0] && env->kprobes && !env->forbid_kprobe) {
+			h->method = PM_KPROBE;
+			bpf_program__set_autoload(h->fentry, false);
+			for (int k = 0; k < HOOK_MAX_PROGS; k++)
+				if (h->kprobe[k])
+					bpf_program__set_autoload(h->kprobe[k], true);
+			snprintf(h->why, sizeof(h->why), "%d arguments: too many for fentry here", n);
+		} else {
+			hook_off(h, "too many arguments for fentry and no kprobe");
+		}
+	}
+	btf__free(btf);
+}
+
 /* Era and pairing rules on top of probe_select's per-hook choice. */
 static void adjust_hooks(struct leak_ctx *c)
 {
@@ -321,6 +362,7 @@ static int open_and_load(struct leak_ctx *c, struct probe_env *env)
 		configure(c, &c->a);
 		fill_hooks(c->hooks, c->skel);
 		probe_select(c->hooks, DL_NHOOKS, env);
+		avoid_wide_fentry(c, env);
 		adjust_hooks(c);
 		bpf_program__set_autoload(c->skel->progs.scan_tracked, scan);
 		err = daxleak_bpf__load(c->skel);
@@ -441,6 +483,9 @@ int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
 				 "exit hook unavailable");
 		}
 	attach_scan(c);
+	/* again, now that our programs and trampolines are in kallsyms */
+	ksyms_free(c->ks);
+	c->ks = ksyms_load(NULL);
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.anomalies), on_anomaly, c, NULL);
 	if (!c->rb) {
 		warn_msg("cannot set up the anomaly ring buffer: %s", strerror(errno));

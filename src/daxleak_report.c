@@ -550,7 +550,8 @@ static void kframe(struct leak_ctx *c, uint64_t ip, char *buf, size_t len)
 	uint64_t off;
 	const struct ksym *s = c->ks ? ksyms_find(c->ks, ip, &off) : NULL;
 
-	if (!s)
+	/* far from any symbol: a BPF trampoline or program, not that symbol */
+	if (!s || off > 0x100000)
 		snprintf(buf, len, "0x%llx", (unsigned long long)ip);
 	else if (s->module)
 		snprintf(buf, len, "%s+0x%llx [%s]", s->name, (unsigned long long)off, s->module);
@@ -756,7 +757,7 @@ void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 		struct hist h = c->user_hist;
 		uint64_t *k = c->counters;
 
-		hist_merge(&h, &c->skel->bss->hold_hist);
+		hist_merge(&h, &c->skel->bss->hold_hist.h);
 		fprintf(out, "totals: gup calls %llu, pages %llu, dax pages %llu, releases seen %llu "
 			"(matched %llu), final frees %llu, released by scan %llu, busy-page waits %llu, "
 			"fs_dax faults %llu, max held %llu\n",
@@ -1043,7 +1044,7 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 	if (final) {
 		struct hist h = c->user_hist;
 
-		hist_merge(&h, &c->skel->bss->hold_hist);
+		hist_merge(&h, &c->skel->bss->hold_hist.h);
 		json_key(&j, "anomalies_total");
 		json_obj_begin(&j);
 		for (int t = 0; t < DLA_NR; t++)

@@ -39,8 +39,8 @@ info "pin: $(grep 'event=ready' /tmp/pin.out)"
 sleep 1
 daxload truncate "$F" >/tmp/trunc.out 2>&1 &
 TRJOB=$!
+TRPID=$TRJOB
 sleep 1
-TRPID=$(pgrep -f 'daxload truncate' | head -n 1)
 info "truncate pid=$TRPID"
 
 # Let the reference age past --min-age and a few reports pass.
