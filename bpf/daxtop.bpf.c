@@ -25,13 +25,22 @@ struct {
 	__type(value, __u64);
 } fault_start SEC(".maps");
 
-/* Inodes seen faulting through DAX: the unmap hook only counts those. */
+/* Inodes seen faulting through DAX, by inode pointer, with their names: the
+ * unmap hook only counts these, and user space prints paths from them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, __u8);
-} dax_inodes SEC(".maps");
+	__type(value, struct daxtop_file);
+} files SEC(".maps");
+
+/* Scratch space: struct daxtop_file is too big for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct daxtop_file);
+} file_scratch SEC(".maps");
 
 /* A thread between its first busy page and the end of break_layouts. */
 struct wait_state {
@@ -109,17 +118,47 @@ static __always_inline struct daxtop_row *row_for(const struct inode *inode)
 	return r;
 }
 
-static __always_inline void fault_begin(const struct inode *inode)
+/* First fault on an inode: remember it with its dentry names. */
+static __noinline void learn_file(const struct inode *inode, struct vm_fault *vmf)
+{
+	struct dentry *d = BPF_CORE_READ(vmf, vma, vm_file, f_path.dentry);
+	__u64 ip = (__u64)inode;
+	__u32 zero = 0;
+	struct daxtop_file *f = bpf_map_lookup_elem(&file_scratch, &zero);
+
+	if (!f)
+		return;
+	f->dev = inode_dev(inode);
+	f->ino = inode_ino(inode);
+	f->depth = 0;
+	f->reached_root = 0;
+	for (int i = 0; i < DAXTOP_PATH_DEPTH && d; i++) {
+		struct dentry *parent = BPF_CORE_READ(d, d_parent);
+
+		if (parent == d) {	/* the filesystem's root: its name is "/" */
+			f->reached_root = 1;
+			break;
+		}
+		bpf_probe_read_kernel_str(f->name[i], DAXTOP_NAME_LEN, BPF_CORE_READ(d, d_name.name));
+		f->depth = i + 1;
+		d = parent;
+	}
+	if (d && BPF_CORE_READ(d, d_parent) == d)
+		f->reached_root = 1;
+	bpf_map_update_elem(&files, &ip, f, BPF_NOEXIST);
+}
+
+static __always_inline void fault_begin(const struct inode *inode, struct vm_fault *vmf)
 {
 	__u32 tid = current_tid();
 	__u64 now = bpf_ktime_get_ns();
 	__u64 ip = (__u64)inode;
-	__u8 one = 1;
 
 	if (!wanted(inode))
 		return;
 	bpf_map_update_elem(&fault_start, &tid, &now, BPF_ANY);
-	bpf_map_update_elem(&dax_inodes, &ip, &one, BPF_ANY);
+	if (!bpf_map_lookup_elem(&files, &ip))
+		learn_file(inode, vmf);
 }
 
 /* Latency in ns of the fault this thread started, 0 if its start was missed. */
@@ -187,7 +226,7 @@ static __always_inline int fallback_reason(struct vm_fault *vmf, __u64 max_pgoff
 SEC("tp_btf/dax_pte_fault")
 int BPF_PROG(pte_fault, struct inode *inode, struct vm_fault *vmf, int result)
 {
-	fault_begin(inode);
+	fault_begin(inode, vmf);
 	return 0;
 }
 
@@ -202,7 +241,7 @@ SEC("tp_btf/dax_pmd_fault")
 int BPF_PROG(pmd_fault, struct inode *inode, struct vm_fault *vmf,
 	     unsigned long max_pgoff, int result)
 {
-	fault_begin(inode);
+	fault_begin(inode, vmf);
 	return 0;
 }
 
@@ -272,7 +311,7 @@ static __always_inline void on_unmap(struct vm_area_struct *vma)
 		return;
 	inode = BPF_CORE_READ(file, f_inode);
 	ip = (__u64)inode;
-	if (!bpf_map_lookup_elem(&dax_inodes, &ip))
+	if (!bpf_map_lookup_elem(&files, &ip))
 		return;
 	count(inode, DT_UNMAP, 1);
 }

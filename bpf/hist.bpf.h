@@ -4,9 +4,11 @@
 
 #include "hist.h"
 
-static __always_inline unsigned int log2_slot(__u64 v)
+/* All 64-bit: a u32 detour makes clang 14 check a copy of the index, which
+ * the 6.1 verifier cannot relate to the register used for the access. */
+static __always_inline __u64 log2_slot(__u64 v)
 {
-	unsigned int r = 0;
+	__u64 r = 0;
 
 	/* Branch-light log2; r ends as floor(log2(v)) + 1, 0 for v == 0. */
 	if (v >> 32) { v >>= 32; r += 32; }
@@ -15,12 +17,12 @@ static __always_inline unsigned int log2_slot(__u64 v)
 	if (v >> 4)  { v >>= 4;  r += 4; }
 	if (v >> 2)  { v >>= 2;  r += 2; }
 	if (v >> 1)  { v >>= 1;  r += 1; }
-	return r + (unsigned int)v;
+	return r + v;
 }
 
 static __always_inline void hist_add(struct hist *h, __u64 v)
 {
-	unsigned int s = log2_slot(v);
+	__u64 s = log2_slot(v);
 
 	if (s >= HIST_SLOTS)
 		s = HIST_SLOTS - 1;

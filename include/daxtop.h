@@ -46,6 +46,20 @@ enum daxtop_drop {
 	DROP_NR,
 };
 
+/* A DAX file's name as seen at its first fault: dentry names from the
+ * file up to its filesystem root, so user space can print a path even after
+ * the process is gone (prefixing the mount point of dev). */
+#define DAXTOP_PATH_DEPTH 6
+#define DAXTOP_NAME_LEN 48
+
+struct daxtop_file {
+	unsigned int dev;
+	unsigned int depth;		/* names filled, basename first */
+	unsigned long long ino;
+	unsigned int reached_root;	/* 0: deeper than DAXTOP_PATH_DEPTH */
+	char name[DAXTOP_PATH_DEPTH][DAXTOP_NAME_LEN];
+};
+
 struct daxtop_key {
 	unsigned int pid;
 	unsigned int dev;	/* kernel dev_t encoding: major << 20 | minor */

@@ -37,6 +37,42 @@ static int cmp_key(const void *a, const void *b)
 	return x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
+/* Path from the names BPF saw at the first fault: mount point + names. */
+static void file_path(const struct daxtop_file *f, char *buf, size_t len)
+{
+	size_t used;
+
+	mount_point_of(f->dev, buf, len);
+	used = strlen(buf);
+	if (!f->reached_root)
+		used += snprintf(buf + used, used < len ? len - used : 0, "/...");
+	for (int i = (int)f->depth - 1; i >= 0 && used < len; i--)
+		used += snprintf(buf + used, len - used, "/%.*s", DAXTOP_NAME_LEN, f->name[i]);
+}
+
+/* Learn paths of rows the cache does not know, from the BPF files map. */
+static void learn_paths(struct daxtop_ctx *c, const struct snapshot *s)
+{
+	int fd = bpf_map__fd(c->skel->maps.files);
+	uint64_t key, *prev = NULL, next;
+	struct daxtop_file f;
+	bool need = false;
+	char path[512];
+
+	for (int i = 0; i < s->n && !need; i++)
+		need = !path_known(s->rows[i].key.dev, s->rows[i].key.ino);
+	if (!need)
+		return;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (!bpf_map_lookup_elem(fd, &next, &f) && f.depth && !path_known(f.dev, f.ino)) {
+			file_path(&f, path, sizeof(path));
+			path_learn(f.dev, f.ino, path);
+		}
+		key = next;
+		prev = &key;
+	}
+}
+
 int snapshot_take(struct daxtop_ctx *c, struct snapshot *s)
 {
 	int fd = bpf_map__fd(c->skel->maps.rows);
@@ -59,6 +95,7 @@ int snapshot_take(struct daxtop_ctx *c, struct snapshot *s)
 		prev = &key;
 	}
 	qsort(s->rows, s->n, sizeof(*s->rows), cmp_key);
+	learn_paths(c, s);
 	s->t_ns = mono_ns();
 	/* .bss is memory-mapped: read the globals directly. */
 	memcpy(s->hists, (const void *)c->skel->bss->hists, sizeof(s->hists));

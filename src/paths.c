@@ -91,3 +91,27 @@ void paths_clear(void)
 	}
 	cache_n = cache_next = 0;
 }
+
+bool path_known(uint32_t dev, uint64_t ino)
+{
+	return cache_find(dev, ino) != NULL;
+}
+
+void path_learn(uint32_t dev, uint64_t ino, const char *path)
+{
+	if (!cache_find(dev, ino))
+		cache_put(dev, ino, path);
+}
+
+void mount_point_of(uint32_t dev, char *buf, size_t len)
+{
+	struct dax_mount m[64];
+	int n = mounts_read(m, 64, false);
+
+	buf[0] = 0;
+	for (int i = 0; i < n; i++)
+		if (m[i].dev == dev) {
+			snprintf(buf, len, "%s", strcmp(m[i].target, "/") ? m[i].target : "");
+			return;
+		}
+}

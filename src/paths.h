@@ -3,6 +3,7 @@
 #ifndef DAXTRACE_PATHS_H
 #define DAXTRACE_PATHS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,5 +12,11 @@ const char *path_lookup(uint32_t pid, uint32_t dev, uint64_t ino);
 /* Label for display: the path, else "dev MAJ:MIN ino N". */
 void path_label(uint32_t pid, uint32_t dev, uint64_t ino, char *buf, size_t len);
 void paths_clear(void);
+/* Is (dev, ino) in the cache already? */
+bool path_known(uint32_t dev, uint64_t ino);
+/* Teach the cache a path found some other way (e.g. dentry names from BPF). */
+void path_learn(uint32_t dev, uint64_t ino, const char *path);
+/* Mount point of a device, "" if none found (cached per call site). */
+void mount_point_of(uint32_t dev, char *buf, size_t len);
 
 #endif

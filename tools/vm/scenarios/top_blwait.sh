@@ -7,7 +7,7 @@ T=/tmp/top_blwait
 mkdir -p $T
 daxtrace top -b -i 1 --hist >$T/top.txt 2>$T/top.err &
 TOP=$!
-wait_for_line $T/top.err ': ready' 120 || fail top_ready "$(cat $T/top.err)"
+wait_for_line $T/top.err ': ready' 120 || { fail top_ready "$(cat $T/top.err)"; kill $TOP; exit 1; }
 if grep -q 'dax_layout_busy_page_range: unavailable' $T/top.err; then
 	skip blwait "break_layouts hook unavailable on this kernel"
 fi

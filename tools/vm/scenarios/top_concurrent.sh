@@ -8,7 +8,7 @@ mkdir -p $T
 trace_start fs_dax
 daxtrace top -b -i 1 >$T/top.txt 2>$T/top.err &
 TOP=$!
-wait_for_line $T/top.err ': ready' 120 || fail top_ready "$(cat $T/top.err)"
+wait_for_line $T/top.err ': ready' 120 || { fail top_ready "$(cat $T/top.err)"; kill $TOP; exit 1; }
 
 daxload fault --size 2m --align 4k --write --shared --repeat 2 --munmap $MNT/one >$T/1.out &
 P1=$!

@@ -13,8 +13,8 @@ daxtrace top -b -i 1 >$T/top.txt 2>$T/top.err &
 TOP=$!
 daxtrace top -o json --hist -i 1 >$T/top.json 2>$T/topj.err &
 TOPJ=$!
-wait_for_line $T/top.err ': ready' 120 || fail top_ready "$(cat $T/top.err)"
-wait_for_line $T/topj.err ': ready' 120 || fail topj_ready "$(cat $T/topj.err)"
+wait_for_line $T/top.err ': ready' 120 || { fail top_ready "$(cat $T/top.err)"; kill $TOP; exit 1; }
+wait_for_line $T/topj.err ': ready' 120 || { fail topj_ready "$(cat $T/topj.err)"; kill $TOP $TOPJ; exit 1; }
 
 daxload fault --size 4m --align 2m --write --shared --msync --munmap $MNT/aligned >$T/a.out
 daxload fault --size 4m --align 4k --write --shared --munmap $MNT/unaligned >$T/b.out
@@ -59,6 +59,10 @@ check_file() {
 	j=$(tail -n 1 $T/top.json | jq -r --argjson p "$pid" --argjson i "$ino" \
 		'[.rows[] | select(.pid == $p and .ino == $i)] | map([.pte, .pmd, .pmd_fallback, .write] | join(" ")) | .[0] // "none"')
 	check_eq ${n}_json_matches_batch "$t_pte $t_pmd $t_pmdfb $t_write" "$j"
+	# The path is known even though the process exited before it was printed.
+	f=$(tail -n 1 $T/top.json | jq -r --argjson p "$pid" --argjson i "$ino" \
+		'[.rows[] | select(.pid == $p and .ino == $i) | .file] | .[0] // "none"')
+	check_eq ${n}_file_path "$(daxload_get $out fault file)" "$f"
 }
 
 check_file aligned $T/a.out

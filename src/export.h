@@ -1,0 +1,115 @@
+/* daxtrace export: Prometheus metrics from daxtop's probes (and, through
+ * the source table below, from other tools such as daxleak).
+ *
+ * The model: the BPF row map is a staging area. Each interval the exporter
+ * snapshots it, folds rows of exited processes (and, under map pressure,
+ * idle rows) into user-space totals by atomically reading and deleting
+ * them, so counters stay monotonic while the map never fills with dead
+ * processes. Per-file / per-pid series are optional and capped. */
+#ifndef DAXTRACE_EXPORT_H
+#define DAXTRACE_EXPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "daxtop.h"
+#include "prom.h"
+
+/* --- extra metric sources (the seam for daxleak) ---
+ *
+ * A source is started after daxtop's probes are attached, asked to
+ * collect once per interval, and to write its metric families into the
+ * exposition. It must only write families whose names are its own (see
+ * docs/daxtrace-export.8 for the names reserved for daxleak), each once.
+ * A source that fails to start is reported on stderr and skipped; its
+ * daxtrace_source_up{source=...} gauge is 0. */
+struct export_opts;
+
+struct export_source {
+	const char *name;	/* "leak": label value of daxtrace_source_up */
+	/* Returns 0 and sets *state, or -1 after printing why. */
+	int (*start)(void **state, const struct export_opts *o);
+	int (*collect)(void *state);		/* once per interval; -1 = failed */
+	void (*write)(void *state, struct prom *p);
+	void (*stop)(void *state);
+};
+
+/* Defined by a daxleak file when it exists (weak: absent = not linked). */
+extern const struct export_source export_source_leak __attribute__((weak));
+
+enum export_split { SPLIT_NONE, SPLIT_FILE, SPLIT_PID };
+
+struct export_opts {
+	const char *listen;		/* NULL = no HTTP */
+	const char *textfile;		/* NULL = no textfile */
+	double interval_s;
+	enum export_split split;
+	uint32_t max_series;
+	uint32_t pid;
+	long dev;			/* -1 = any */
+	uint32_t max_rows;
+	bool no_fentry, no_kprobe, no_leak;
+};
+
+/* --- the accumulation model (export_model.c; no BPF, unit-testable) --- */
+
+struct acc {
+	uint64_t cnt[DT_NR_COUNTERS];
+	uint64_t bl_wait_ns;
+	uint64_t lat_ns;
+	struct hist64 lat;
+};
+
+void acc_add_row(struct acc *a, const struct daxtop_row *r);
+void acc_merge(struct acc *a, const struct acc *b);
+
+/* Identity of a series: (dev, 0) per device, (dev, ino) per file, (pid, 0) per process. */
+struct skey {
+	uint64_t a, b;
+};
+
+/* A series: one device, or one file / process when split. */
+struct series {
+	struct skey key;
+	uint32_t dev;
+	uint64_t ino;
+	uint32_t pid;
+	char label[256];	/* file path or comm; "" until known */
+	struct acc retired;	/* rows already folded out of the BPF map */
+	struct acc live;	/* rows in the map at the last collection */
+	uint64_t last_total;	/* to notice change */
+	double last_change_s;	/* monotonic seconds */
+	int live_rows;
+	bool other;		/* the "other" series */
+};
+
+struct series_set {
+	struct series *v;	/* sorted by key */
+	int n, cap;
+	int limit;		/* --max-series */
+	struct series other;
+	uint64_t folded_total;	/* distinct keys ever folded into "other" */
+	uint64_t retired_total;	/* series dropped after idling */
+	/* keys currently folded: must stay folded while their rows live */
+	struct folded_key {
+		struct skey key;
+		int live_rows;
+	} *folded;
+	int nfolded, capfolded;
+};
+
+void series_init(struct series_set *s, int limit);
+void series_free(struct series_set *s);
+/* The series a key accumulates into (creating it, or folding into
+ * "other" when the limit is reached). Never NULL. */
+struct series *series_get(struct series_set *s, struct skey key, bool *created);
+/* A row of this key is still in the BPF map (call after series_get). */
+void series_mark_live(struct series_set *s, struct series *se, struct skey key,
+		      const struct daxtop_row *r);
+/* Start of a collection: zero live sums. */
+void series_begin(struct series_set *s);
+/* End: drop series with no live rows and no change for idle_s; clear
+ * folded keys that no longer have rows. */
+void series_end(struct series_set *s, double now_s, double idle_s);
+uint64_t acc_total(const struct acc *a);
+
+#endif
