@@ -23,6 +23,7 @@ static int cmd_help(int argc, char **argv);
 static const struct command commands[] = {
 	{ "top", "daxtop", cmd_top, "live DAX activity per process and file" },
 	{ "leak", "daxleak", cmd_leak, "DAX page reference leaks and stuck break_layouts" },
+	{ "export", NULL, cmd_export, "serve Prometheus metrics (--listen, --textfile)" },
 	{ "features", NULL, cmd_features, "kernel, BTF, refcount era and which hooks attach how" },
 	{ "version", NULL, cmd_version, "print the version" },
 	{ "help", NULL, cmd_help, "this list" },
