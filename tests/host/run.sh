@@ -16,6 +16,12 @@ check "daxtop link runs top" sh -c "build/daxtop --help | grep -q 'Usage: daxtop
 check "daxleak link exists" test -L build/daxleak
 expect_rc "unknown subcommand exits 2" 2 "$BIN" bogus
 
+# --- make install ---
+make --no-print-directory -s install PREFIX=/usr DESTDIR="$TMP/inst" >/dev/null 2>&1
+check "install: binary" test -x "$TMP/inst/usr/sbin/daxtrace"
+check "install: daxtop and daxleak links" sh -c "test -L '$TMP/inst/usr/sbin/daxtop' && test -L '$TMP/inst/usr/sbin/daxleak'"
+check "install: man pages" test -f "$TMP/inst/usr/share/man/man8/daxtop.8"
+
 # --- features ---
 "$BIN" features >"$TMP/feat" 2>&1
 check "features exits 0" test $? = 0
