@@ -15,6 +15,8 @@ CACHE=${DAXTRACE_CACHE:-$HOME/.cache/daxtrace}
 [ $# -ge 2 ] || { echo "usage: $0 ERA OUT [--gzip]" >&2; exit 2; }
 ERA=$1 OUT=$2 GZIP=${3:-}
 KDIR=$CACHE/kernels/$ERA
+# Optional second scenario dir (the harness self-test uses it; not part of the matrix).
+EXTRA=${DAXTEST_EXTRA_SCENARIOS:-}
 log() { echo "mkinitramfs: $*" >&2; }
 
 [ -f "$KDIR/kver" ] || "$HERE/fetch-kernels.sh" "$ERA" >/dev/null
@@ -38,6 +40,7 @@ inputs_key() {
 		cat "$KDIR/versions.txt"
 		for f in $(modlist) ; do echo "$f"; done
 		sha256sum "$0" "$HERE"/guest/* "$HERE"/scenarios/*.sh /bin/busybox $HOSTBINS /etc/mke2fs.conf
+		[ -z "$EXTRA" ] || sha256sum "$EXTRA"/*.sh
 		for f in $OPTBINS; do [ -f "$f" ] && sha256sum "$f" || echo "absent $f"; done
 	} | sha256sum | cut -d' ' -f1
 }
@@ -103,6 +106,7 @@ done
 cp "$HERE/guest/init" "$ST/init"
 cp "$HERE/guest/daxtest.sh" "$ST/daxtest/daxtest.sh"
 cp "$HERE"/scenarios/*.sh "$ST/daxtest/scenarios/"
+[ -z "$EXTRA" ] || cp "$EXTRA"/*.sh "$ST/daxtest/scenarios/"
 chmod 0755 "$ST/init" "$ST"/daxtest/scenarios/*.sh
 echo "$KVER" >"$ST/etc/daxtest-kver"
 echo "$ERA" >"$ST/etc/daxtest-era"

@@ -1,0 +1,74 @@
+#!/bin/bash
+# Self-test of the VM harness: does it count what it should?
+#   tools/vm/selftest.sh [--no-vm]
+# 1. summarize on hand-made console logs (no VM);
+# 2. one boot with deliberately broken scenarios (selftest/scenarios): each must be
+#    reported with the right status, and the run must fail;
+# 3. one boot that panics before any test: retried once, then failed.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/daxtest-selftest.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+NP=0 NF=0
+ok() { echo "ok   $*"; NP=$((NP + 1)); }
+ko() { echo "FAIL $*"; NF=$((NF + 1)); }
+expect() { # expect NAME FILE ERE
+	if grep -Eq "$3" "$2"; then ok "$1"; else ko "$1 (no line matching /$3/ in output)"; fi
+}
+
+# ---- 1. summarize -----------------------------------------------------------------
+cat >"$TMP/a.log" <<'LOG'
+@@DAXTEST BEGIN setup
+@@DAXTEST RESULT setup a PASS x
+@@DAXTEST END setup rc=0
+@@DAXTEST BEGIN s1
+@@DAXTEST END s1 rc=0
+@@DAXTEST BEGIN s2
+@@DAXTEST RESULT s2 b PASS
+@@DAXTEST END s2 rc=3
+@@DAXTEST BEGIN s3
+[    1.0] glued@@DAXTEST RESULT s3 c FAIL bad thing
+@@DAXTEST END s3 rc=0
+@@DAXTEST BEGIN s4
+@@DAXTEST RESULT s4 d PASS
+[    3.0] Oops: 0000 [#1] SMP
+LOG
+"$HERE/summarize" "$TMP/a.log" setup,s1,s2,s3,s4,s5 ok >"$TMP/a.out"
+rc=$?
+[ $rc = 1 ] && ok "summarize exit 1 on failures" || ko "summarize exit $rc"
+expect "no RESULT -> asserted nothing" "$TMP/a.out" '^s1 .*asserted nothing'
+expect "rc!=0 without FAIL -> failed" "$TMP/a.out" '^s2 .*exit rc=3'
+expect "glued RESULT line parsed" "$TMP/a.out" '^FAIL s3/c bad thing'
+expect "missing END" "$TMP/a.out" '^s4 .*no END'
+expect "never started" "$TMP/a.out" '^s5 .*never started'
+expect "Oops counted" "$TMP/a.out" '^FAIL kernel: .*Oops'
+expect "totals" "$TMP/a.out" '^3 passed, 6 failed$'
+printf '@@DAXTEST BEGIN setup\n@@DAXTEST RESULT setup a PASS\n@@DAXTEST END setup rc=0\n@@DAXTEST DONE\n' >"$TMP/b.log"
+"$HERE/summarize" "$TMP/b.log" setup ok >"$TMP/b.out" && ok "all pass -> exit 0" || ko "all pass -> nonzero"
+expect "all pass totals" "$TMP/b.out" '^1 passed, 0 failed$'
+: >"$TMP/c.log"
+"$HERE/summarize" "$TMP/c.log" setup ok >"$TMP/c.out" && ko "empty log -> exit 0" || ok "empty log -> nonzero"
+
+if [ "${1:-}" != --no-vm ]; then
+	# ---- 2. broken scenarios in a real guest ---------------------------------------
+	"$HERE/run" 6.12 ext4 st_pass,st_noassert,st_rc,st_fail,st_hang --quiet --timeout 180 \
+		--extra-scenarios "$HERE/selftest/scenarios" --append daxtest.timeout=5 >"$TMP/vm.out" 2>&1
+	rc=$?
+	[ $rc = 1 ] && ok "vm: run exits 1" || ko "vm: run exit $rc"
+	expect "vm: setup ok" "$TMP/vm.out" '^setup .* ok$'
+	expect "vm: st_pass ok" "$TMP/vm.out" '^st_pass +2 +0 +ok$'
+	expect "vm: st_noassert" "$TMP/vm.out" '^st_noassert .*asserted nothing'
+	expect "vm: st_rc" "$TMP/vm.out" '^st_rc .*exit rc=3'
+	expect "vm: st_fail" "$TMP/vm.out" '^FAIL st_fail/pct '
+	expect "vm: st_hang killed by guest timeout" "$TMP/vm.out" '^FAIL st_hang/timeout '
+	expect "vm: totals" "$TMP/vm.out" '^[0-9]+ passed, 4 failed$'
+	# ---- 3. panic before tests: one retry ------------------------------------------
+	"$HERE/run" 6.12 ext4 smoke --quiet --timeout 120 --append rdinit=/nonexistent >"$TMP/p.out" 2>&1
+	rc=$?
+	[ $rc = 1 ] && ok "panic: run exits 1" || ko "panic: run exit $rc"
+	expect "panic: retried once" "$TMP/p.out" 'attempts 2'
+	expect "panic: reported" "$TMP/p.out" '^FAIL kernel: .*Kernel panic'
+	[ $NF = 0 ] || { echo "--- vm output"; cat "$TMP/vm.out" "$TMP/p.out"; }
+fi
+echo "$NP passed, $NF failed"
+[ $NF = 0 ]
