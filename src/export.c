@@ -527,7 +527,7 @@ static void w_bls(struct exporter *e, struct prom *p, const struct series *se,
 static void w_lat(struct exporter *e, struct prom *p, const struct series *se,
 		  const struct acc *a, struct prom_labels *l)
 {
-	prom_hist(p, "daxtrace_fault_latency_seconds", l, &a->lat, HIST_FIRST_SLOT, 1e-9,
+	prom_hist(p, "daxtrace_fault_latency_seconds", l, &a->lat, HIST_FIRST_SLOT, 1e9,
 		  a->lat_ns / 1e9);
 }
 
@@ -592,7 +592,7 @@ static void write_globals(struct exporter *e, struct prom *p)
 			    "Duration of break_layouts waits that ended, all devices. _sum misses "
 			    "waits counted in daxtrace_events_dropped_total{reason=\"row_map_full\"}.");
 		prom_hist(p, "daxtrace_break_layouts_wait_duration_seconds", NULL, &h,
-			  HIST_FIRST_SLOT, 1e-9, bl_ns / 1e9);
+			  HIST_FIRST_SLOT, 1e9, bl_ns / 1e9);
 	}
 	prom_family(p, "daxtrace_events_total", "counter",
 		    "DAX events seen by the probes (faults, mkwrite, holes, writeback, unmaps).");

@@ -135,13 +135,23 @@ int http_parse_request(const char *buf, size_t len, bool full, struct http_req *
 	if (memchr(buf, 0, len))
 		return 400;
 	/* Tolerate one empty line before the request line (RFC 9112 2.2). */
+	if (len == 1 && buf[0] == '\r')
+		return full ? 400 : 0;
 	if (len >= 2 && buf[0] == '\r' && buf[1] == '\n')
 		p = 2;
 	else if (len >= 1 && buf[0] == '\n')
 		p = 1;
 	e = line_end(buf, len, p);
-	if (e < 0)
+	if (e < 0) {
+		/* Reject a wrong start (TLS hello, binary) now, not at the timeout. */
+		size_t i = p;
+
+		while (i < len && i - p <= 16 && is_tchar(buf[i]))
+			i++;
+		if (i < len && (buf[i] != ' ' || i == p || i - p > 16))
+			return 400;
 		return full ? 414 : 0;
+	}
 	st = parse_request_line(buf + p, e - p, r);
 	if (st != 200)
 		return st;

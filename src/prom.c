@@ -141,7 +141,7 @@ void prom_double(struct prom *p, const char *name, const struct prom_labels *l, 
 }
 
 void prom_hist(struct prom *p, const char *name, const struct prom_labels *l,
-	       const struct hist64 *h, int first_slot, double scale, double sum)
+	       const struct hist64 *h, int first_slot, double div, double sum)
 {
 	char metric[160], le[40];
 	uint64_t cum = 0;
@@ -156,7 +156,7 @@ void prom_hist(struct prom *p, const char *name, const struct prom_labels *l,
 		cum += h->slots[i];
 		if (i < first_slot)
 			continue;
-		prom_fmt_double(le, sizeof(le), (double)((1ull << i) - 1) * scale);
+		prom_fmt_double(le, sizeof(le), (double)((1ull << i) - 1) / div);
 		sample_head(p, metric, l, "le", le);
 		fprintf(p->out, " %llu\n", (unsigned long long)cum);
 	}

@@ -39,11 +39,11 @@ void prom_u64(struct prom *p, const char *name, const struct prom_labels *l, uin
 void prom_double(struct prom *p, const char *name, const struct prom_labels *l, double v);
 /* name_bucket{...,le="..."} cumulative over slots, le="+Inf" == name_count,
  * name_sum, name_count. Slot i holds integer values in [2^(i-1), 2^i), so
- * its inclusive upper bound is 2^i - 1 units; `scale` converts units to the
- * base unit (1e-9 for ns -> s). Slots below first_slot are merged into the
+ * its inclusive upper bound is 2^i - 1 units; `div` converts units to the
+ * base unit (1e9 for ns -> s; a division, so le="1.023e-06" is exact). Slots below first_slot are merged into the
  * first bucket; the last slot (a catch-all) only appears in +Inf. */
 void prom_hist(struct prom *p, const char *name, const struct prom_labels *l,
-	       const struct hist64 *h, int first_slot, double scale, double sum);
+	       const struct hist64 *h, int first_slot, double div, double sum);
 
 /* Helpers, exposed for the unit tests. */
 void prom_escape_label(FILE *out, const char *s);	/* \ " newline */

@@ -1,6 +1,7 @@
 /* Prometheus exposition writer: escaping, number formatting, families,
  * classic histograms from log2 slots (cumulative, +Inf == _count). */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
