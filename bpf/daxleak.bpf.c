@@ -303,6 +303,15 @@ static __always_inline void emit_anomaly(int type, struct page *page, struct pag
 	bpf_get_current_comm(a->comm, sizeof(a->comm));
 	fill_owner(head, page, &a->dev, &a->ino, &a->index, &shared);
 	a->kstack = ctx ? bpf_get_stackid(ctx, &stacks, 0) : -1;
+	{
+		__u64 key = (__u64)page;
+		struct dl_page_val *v = bpf_map_lookup_elem(&tracked, &key);
+
+		if (v) {
+			a->culprit_pid = v->pid;
+			__builtin_memcpy(a->culprit_comm, v->comm, sizeof(a->culprit_comm));
+		}
+	}
 	bpf_ringbuf_submit(a, 0);
 }
 
@@ -645,6 +654,67 @@ SEC("kprobe/free_zone_device_folio")
 int BPF_KPROBE(free_folio_kprobe, struct folio *folio)
 {
 	folio_freed(ctx, (struct page *)folio);
+	return 0;
+}
+
+/* One-based era: dax_disassociate_entry(entry, mapping, trunc) with trunc
+ * set expects every page of the entry idle (refcount 1); the kernel WARNs
+ * otherwise. Entry: xarray value (v << 1) | 1, pfn = v >> 4, flags PMD=2,
+ * ZERO=4, EMPTY=8 (same in 6.1, 6.12, 7.x). */
+struct disassoc_ctx {
+	__u64 base, sz, pfn;
+	__s64 busy;		/* index of the first busy page, -1 none */
+	int ref;
+};
+
+static long disassoc_one(__u32 i, struct disassoc_ctx *d)
+{
+	struct page *p = (struct page *)(d->base + (d->pfn + i) * d->sz);
+	int ref = 0;
+
+	if (bpf_probe_read_kernel(&ref, sizeof(ref), &p->_refcount.counter))
+		return 1;
+	if (ref > 1) {
+		d->busy = i;
+		d->ref = ref;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline void disassoc(void *ctx, __u64 entry, __u64 trunc)
+{
+	struct disassoc_ctx d = { .busy = -1 };
+	struct page *p;
+	__u64 v;
+
+	if (!(trunc & 0xff) || !(entry & 1) || !vmemmap_base_addr)
+		return;
+	v = entry >> 1;
+	if (v & (4 | 8))
+		return;
+	if (bpf_probe_read_kernel(&d.base, sizeof(d.base), (void *)vmemmap_base_addr) || !d.base)
+		return;
+	d.sz = page_size_bytes();
+	d.pfn = v >> 4;
+	bpf_loop(v & 2 ? 512 : 1, disassoc_one, &d, 0);
+	if (d.busy < 0)
+		return;
+	p = (struct page *)(d.base + (d.pfn + d.busy) * d.sz);
+	emit_anomaly(DLA_DISASSOC_BUSY, p, p, d.pfn + d.busy, d.ref, -1, 0, ctx);
+}
+
+SEC("fentry/dax_disassociate_entry")
+int disassoc_fentry(void *ctx)
+{
+	disassoc(ctx, fn_arg(ctx, 0), fn_arg(ctx, 2));
+	return 0;
+}
+
+SEC("kprobe/dax_disassociate_entry")
+int BPF_KPROBE(disassoc_kprobe, void *entry, void *mapping, unsigned long trunc)
+{
+	disassoc(ctx, (__u64)entry, trunc);
 	return 0;
 }
 

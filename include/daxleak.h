@@ -101,6 +101,8 @@ enum dl_anomaly_type {
 	DLA_BELOW_IDLE,		/* refcount read below idle (or below mapcount on 6.15+) */
 	DLA_FREED_MAPPED,	/* 6.15+: final free of a folio that is still mapped */
 	DLA_REUSED,		/* tracked page taken again for another file offset while held */
+	DLA_DISASSOC_BUSY,	/* <= 6.14: entry removed on truncate/evict while the page is
+				 * still referenced (the kernel's WARN in dax_disassociate_entry) */
 	DLA_NR,
 };
 
@@ -113,7 +115,10 @@ struct dl_anomaly {
 	__u32 pid, tid;
 	__s32 refcount, mapcount, refs;
 	__s32 kstack;
+	__u32 culprit_pid;	/* who took the reference, when tracked (0 = unknown) */
+	__u32 pad;
 	char comm[DL_COMM_LEN];
+	char culprit_comm[DL_COMM_LEN];
 };
 
 #endif

@@ -245,6 +245,10 @@ static void fill_hooks(struct hook *h, struct daxleak_bpf *s)
 		.kprobe = { s->progs.busy_kprobe, s->progs.busy_kretprobe },
 		.lost = "busy page of each break_layouts waiter and the join to its holder "
 			"(waiters still found through /proc wchan, without the page)" };
+	h[H_DISASSOC] = (struct hook){ .func = "dax_disassociate_entry",
+		.fentry = s->progs.disassoc_fentry, .kprobe = { s->progs.disassoc_kprobe },
+		.lost = "disassociated-while-held anomalies (the kernel's WARN in "
+			"dax_disassociate_entry on truncate/evict of a referenced page)" };
 	h[H_TP_PTE] = (struct hook){ .func = "dax_pte_fault_done", .is_tracepoint = true,
 		.tp = s->progs.tp_pte_fault_done, .lost = "DAX fault count (liveness only)" };
 	h[H_TP_PMD] = (struct hook){ .func = "dax_pmd_fault_done", .is_tracepoint = true,
@@ -319,7 +323,12 @@ static void adjust_hooks(struct leak_ctx *c)
 				 "not needed: the kprobe pair saves the arguments itself" :
 				 "exit hook unavailable");
 	}
+	/* A compiler clone may have rewritten the arguments: only the plain symbol. */
+	if (h[H_DISASSOC].method != PM_NONE && strcmp(h[H_DISASSOC].symbol, h[H_DISASSOC].func))
+		hook_off(&h[H_DISASSOC], "only a compiler clone here: its arguments may differ");
 	if (c->era.era == ERA_ZERO_BASED) {
+		hook_off(&h[H_DISASSOC], "not used: zero-based era checks through dax_folio_put "
+			 "(inlined); the scan reports counts below the mapping count");
 		hook_off(&h[H_PUT_PAGE], "not used: zero-based era has no out-of-line put");
 		hook_off(&h[H_PUT_FOLIO], "not used: zero-based era has no out-of-line put");
 	} else if (c->era.era == ERA_ONE_BASED) {

@@ -34,6 +34,7 @@ enum {
 	H_PUT_FOLIO,				/* __put_devmap_managed_folio_refs (6.12) */
 	H_FREE,					/* free_zone_device_folio (6.15+) */
 	H_BUSY,					/* dax_layout_busy_page_range */
+	H_DISASSOC,				/* dax_disassociate_entry (one-based era) */
 	H_TP_PTE,
 	H_TP_PMD,
 	DL_NHOOKS,

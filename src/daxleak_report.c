@@ -20,7 +20,7 @@
 
 static const char *const anomaly_names[DLA_NR] = {
 	"release-underflow", "negative-refcount", "below-idle", "freed-while-mapped",
-	"reused-while-held",
+	"reused-while-held", "disassociated-while-held",
 };
 
 const char *anomaly_name(int t)
@@ -34,6 +34,7 @@ static const char *const anomaly_help[DLA_NR] = {
 	"refcount below idle (one-based) or below the mapping count (zero-based)",
 	"final free of a folio that still has mappings",
 	"a held page was taken again for another file offset",
+	"file entry removed (truncate/evict) while the page is referenced: the kernel WARNs",
 };
 
 static int idle_of(const struct leak_ctx *c)
@@ -505,7 +506,9 @@ static struct group *make_groups(struct leak_ctx *c, size_t *ng)
 				new_folio = false;
 		cur->idx[cur->n++] = i;
 		cur->folios += new_folio;
-		cur->extra += e->extra;
+		/* one count per folio: subpages of a large folio share it */
+		if (new_folio)
+			cur->extra += e->extra;
 		if (e->age_s > cur->oldest)
 			cur->oldest = e->age_s;
 	}
@@ -745,11 +748,16 @@ void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 
 			fmt_dev(a->dev, dev, sizeof(dev));
 			fmt_pfn(a->pfn, pfn, sizeof(pfn));
+			char culprit[64] = "unknown";
+
+			if (a->culprit_pid)
+				snprintf(culprit, sizeof(culprit), "pid %u comm %.16s", a->culprit_pid,
+					 a->culprit_comm);
 			fprintf(out, "    %-19s pid %u comm %.16s dev %s ino %llu offset 0x%llx pfn %s "
-				"refcount %d mapcount %d refs %d: %s\n", anomaly_name(a->type), a->pid,
-				a->comm, dev, (unsigned long long)a->ino,
+				"refcount %d mapcount %d refs %d culprit %s: %s\n", anomaly_name(a->type),
+				a->pid, a->comm, dev, (unsigned long long)a->ino,
 				(unsigned long long)a->index * 4096ULL, pfn, a->refcount, a->mapcount,
-				a->refs, anomaly_help[a->type < DLA_NR ? a->type : 0]);
+				a->refs, culprit, anomaly_help[a->type < DLA_NR ? a->type : 0]);
 		}
 	}
 	print_counters_line(out, c);
@@ -1027,6 +1035,8 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 		json_kv_i64(&j, "refcount", a->refcount);
 		json_kv_i64(&j, "mapcount", a->mapcount);
 		json_kv_i64(&j, "refs", a->refs);
+		json_kv_u64(&j, "culprit_pid", a->culprit_pid);
+		json_kv_str(&j, "culprit_comm", a->culprit_comm);
 		json_key(&j, "kernel_stack");
 		json_stack(&j, c, a->kstack, false, 0);
 		json_obj_end(&j);

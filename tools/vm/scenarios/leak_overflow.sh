@@ -30,11 +30,23 @@ info "summary counters: $(echo "$sum" | jq -c '.counters')"
 check_ge overflow_counted 12 "$(echo "$sum" | jq '.counters.tracked_map_full')"
 check_le max_held 4 "$(grep -E '"type":"(report|summary)"' "$OUT" | jq -s '[.[].held_pages] | max')"
 # text mode prints the overflow line
-daxtrace leak -i 1 -d 3 --min-age 1 --max-folios 2 >/tmp/leak_over.txt 2>&1 &
+daxtrace leak -i 1 -d 6 --min-age 1 --max-folios 2 >/tmp/leak_over.txt 2>/tmp/leak_over.txterr &
 T=$!
-sleep 1
-daxload pin --pages 8 --hold 1 "$F.2" >/dev/null 2>&1
+wait_for_line /tmp/leak_over.txterr ready 60 || fail text_ready "$(cat /tmp/leak_over.txterr)"
+daxload pin --pages 8 --hold 2 "$F.2" >/dev/null 2>&1
 wait $T
+while read -r l; do info "text: $l"; done </tmp/leak_over.txt
+# folded output while a pin is held
+daxtrace leak --folded -i 3 -c 1 --min-age 1 >/tmp/leak_fold.txt 2>/tmp/leak_fold.err &
+T=$!
+wait_for_line /tmp/leak_fold.err ready 60
+daxload pin --pages 4 --hold 4 "$F.3" >/dev/null 2>&1 &
+P=$!
+wait $T
+check_eq folded_exit 0 $?
+wait $P
+while read -r l; do info "folded: $l"; done </tmp/leak_fold.txt
+check_true folded_line grep -qE '^daxload;.*vmsplice.* 4$' /tmp/leak_fold.txt
 check_eq text_exit 0 $?
 check_true text_overflow_line grep -q 'OVERFLOW: tracked-map-full [1-9]' /tmp/leak_over.txt
 exit 0
