@@ -195,7 +195,9 @@ static void fill_hooks(struct hook *h, struct daxtop_bpf *s)
 	for (int i = 0; i < 8; i++)
 		h[i] = (struct hook){ .func = tp_names[i], .is_tracepoint = true, .tp = tps[i],
 				      .lost = tp_lost[i] };
-	h[8] = (struct hook){ .func = "unmap_page_range", .fentry = s->progs.unmap_fentry,
+	/* 7.x folded unmap_page_range into __zap_vma_range(tlb, vma, ...). */
+	h[8] = (struct hook){ .func = "unmap_page_range", .alt = "__zap_vma_range",
+			      .fentry = s->progs.unmap_fentry,
 			      .kprobe = { s->progs.unmap_kprobe }, .lost = "UNMAP column" };
 	h[9] = (struct hook){ .func = "dax_layout_busy_page_range", .fentry = s->progs.busy_fexit,
 			      .kprobe = { s->progs.busy_kprobe, s->progs.busy_kretprobe },

@@ -100,14 +100,14 @@ static bool fentry_target_ok(const struct hook *h)
 	struct btf *vm = get_vmlinux_btf(), *mod;
 	bool ok;
 
-	if (strcmp(h->symbol, h->func))
+	if (strcmp(h->symbol, h->target))
 		return false;
 	if (!h->module)
-		return btf_has(vm, h->func, BTF_KIND_FUNC);
+		return btf_has(vm, h->target, BTF_KIND_FUNC);
 	mod = btf__load_module_btf(h->module, vm);
 	if (libbpf_get_error(mod))
 		return false;
-	ok = btf_has(mod, h->func, BTF_KIND_FUNC);
+	ok = btf_has(mod, h->target, BTF_KIND_FUNC);
 	btf__free(mod);
 	return ok;
 }
@@ -117,7 +117,8 @@ static void choose_function(struct hook *h, const struct probe_env *env)
 	char fentry_why[160] = "", kprobe_why[64] = "";
 
 	if (!h->symbol[0]) {
-		snprintf(h->why, sizeof(h->why), "not in kallsyms: inlined or absent in this kernel%s%s%s",
+		snprintf(h->why, sizeof(h->why), "not in kallsyms%s%s: inlined or absent in this "
+			 "kernel%s%s%s", h->alt ? ", nor " : "", h->alt ? h->alt : "",
 			 h->module ? " (or module " : "", h->module ? h->module : "",
 			 h->module ? " not loaded)" : "");
 		return;
@@ -133,6 +134,9 @@ static void choose_function(struct hook *h, const struct probe_env *env)
 		snprintf(fentry_why, sizeof(fentry_why), "no BTF for %s", h->symbol);
 	else {
 		h->method = PM_FENTRY;
+		/* The program's section names func; point it at what exists. */
+		if (h->target != h->func)
+			bpf_program__set_attach_target(h->fentry, 0, h->target);
 		return;
 	}
 	if (!h->kprobe[0])
@@ -143,7 +147,7 @@ static void choose_function(struct hook *h, const struct probe_env *env)
 		snprintf(kprobe_why, sizeof(kprobe_why), "kernel has no kprobes");
 	else {
 		h->method = PM_KPROBE;
-		if (strcmp(h->symbol, h->func))
+		if (strcmp(h->symbol, h->target))
 			snprintf(h->why, sizeof(h->why), "compiler clone %s", h->symbol);
 		return;
 	}
@@ -152,8 +156,9 @@ static void choose_function(struct hook *h, const struct probe_env *env)
 
 int probe_select(struct hook *hooks, int n, const struct probe_env *env)
 {
-	const char **names = calloc(n, sizeof(*names));
-	char (*found)[128] = calloc(n, sizeof(*found));
+	/* Each hook's name, then its alternative, in one kallsyms pass. */
+	const char **names = calloc(2 * n, sizeof(*names));
+	char (*found)[128] = calloc(2 * n, sizeof(*found));
 	struct btf *btf = get_vmlinux_btf();
 	int usable = 0;
 
@@ -162,16 +167,24 @@ int probe_select(struct hook *hooks, int n, const struct probe_env *env)
 		free(found);
 		return -ENOMEM;
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		names[i] = hooks[i].func;
-	ksym_resolve_names(NULL, names, n, found);
+		names[n + i] = hooks[i].alt ? hooks[i].alt : hooks[i].func;
+	}
+	ksym_resolve_names(NULL, names, 2 * n, found);
 	for (int i = 0; i < n; i++) {
 		struct hook *h = &hooks[i];
 		char tp[160];
 
 		h->method = PM_NONE;
 		h->why[0] = 0;
-		snprintf(h->symbol, sizeof(h->symbol), "%s", found[i]);
+		h->target = h->func;
+		if (!found[i][0] && h->alt && found[n + i][0]) {
+			h->target = h->alt;
+			snprintf(h->symbol, sizeof(h->symbol), "%s", found[n + i]);
+		} else {
+			snprintf(h->symbol, sizeof(h->symbol), "%s", found[i]);
+		}
 		if (h->is_tracepoint) {
 			snprintf(tp, sizeof(tp), "btf_trace_%s", h->func);
 			if (btf_has(btf, tp, BTF_KIND_TYPEDEF))

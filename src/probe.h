@@ -16,6 +16,8 @@ enum probe_method { PM_NONE, PM_TRACEPOINT, PM_FENTRY, PM_KPROBE };
 struct hook {
 	/* filled by the tool */
 	const char *func;		/* kernel function (base name) or tracepoint name */
+	const char *alt;		/* another name with the same leading arguments, tried
+					 * when func is absent (e.g. a rename in a newer kernel) */
 	bool is_tracepoint;		/* tp_btf program in tp[0] */
 	const char *module;		/* "ext4", "xfs": where fentry's BTF lives; NULL = vmlinux */
 	const char *lost;		/* what the user loses if this hook is unavailable */
@@ -24,7 +26,8 @@ struct hook {
 	struct bpf_program *kprobe[HOOK_MAX_PROGS]; /* kprobe and/or kretprobe */
 	/* filled by probe_select / probe_attach */
 	enum probe_method method;
-	char symbol[128];		/* resolved kallsyms name, maybe a .isra.N clone */
+	char symbol[128];		/* resolved kallsyms name, maybe a .isra.N clone or alt */
+	const char *target;		/* func or alt: the one that was found */
 	char why[320];			/* why unavailable, or a note */
 	struct bpf_link *links[HOOK_MAX_PROGS];
 };
