@@ -1,0 +1,38 @@
+#!/bin/sh
+# top_fallback: the attach fallbacks work on a real kernel: with fentry
+# forbidden the function hooks attach as kprobes and still count; with
+# kprobes forbidden too, only tracepoints remain, the function columns say
+# n/a, and the fault counts are unchanged.
+. /daxtest/daxtest.sh
+
+T=/tmp/top_fallback
+mkdir -p $T
+daxtrace top -b -i 1 --no-fentry >$T/kp.txt 2>$T/kp.err &
+KP=$!
+daxtrace top -b -i 1 --no-fentry --no-kprobe >$T/tp.txt 2>$T/tp.err &
+TP=$!
+wait_for_line $T/kp.err ': ready' 120 || { fail kprobe_ready "$(cat $T/kp.err)"; kill $KP $TP; exit 1; }
+wait_for_line $T/tp.err ': ready' 120 || { fail tp_ready "$(cat $T/tp.err)"; kill $KP $TP; exit 1; }
+
+daxload pin --pages 4 --hold 1 $MNT/fb >$T/pin.out &
+PIN=$!
+wait_for_line $T/pin.out 'event=ready' 60
+daxload truncate $MNT/fb >$T/trunc.out
+wait $PIN
+daxload fault --pages 64 --align 4k --write --shared --munmap $MNT/fb2 >$T/f.out
+sleep 1.2
+kill -INT $KP $TP
+wait $KP $TP
+
+check_true kprobe_hooks_attached grep -q 'unmap_page_range=kprobe dax_layout_busy_page_range=kprobe' $T/kp.txt
+tpid=$(daxload_get $T/trunc.out truncate pid)
+fpid=$(daxload_get $T/f.out fault pid)
+check_eq kprobe_blwait_counted 1 "$(top_sum $T/kp.txt BLWAIT PID=$tpid)"
+check_ge kprobe_unmap_counted 1 "$(top_sum $T/kp.txt UNMAP PID=$fpid)"
+check_eq kprobe_pte_counted 64 "$(top_sum $T/kp.txt PTE PID=$fpid)"
+
+check_true tp_only_says_unavailable grep -q 'unmap_page_range: unavailable' $T/tp.err
+na=$(top_table $T/tp.txt | awk -v p="$fpid" '$1 == p' | grep -c ' n/a ')
+check_eq tp_only_columns_na 1 "$na"
+check_eq tp_only_same_faults 64 "$(top_sum $T/tp.txt PTE PID=$fpid)"
+exit 0
