@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include "era.h"
 #include "ksyms.h"
+#include "probe.h"
 
 /* Functions that exist only in one era. The old era routes every put of a
  * DAX page through __put_devmap_managed_*; the new one has dax_break_layout
@@ -40,11 +41,9 @@ static int find_in_kallsyms(const char *const *names, int n)
 
 void era_detect(struct era_info *e)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
+	struct btf *btf = probe_vmlinux_btf();
 	int i;
 
-	if (libbpf_get_error(btf))
-		btf = NULL;
 	memset(e, 0, sizeof(*e));
 	e->idle = -1;
 	if ((i = find_in_btf(btf, zero_based, N(zero_based))) >= 0 ||
@@ -61,7 +60,6 @@ void era_detect(struct era_info *e)
 		snprintf(e->evidence, sizeof(e->evidence),
 			 "neither era's functions found (no BTF and no kallsyms?)");
 	}
-	btf__free(btf);
 }
 
 const char *era_name(enum dax_era e)

@@ -10,6 +10,20 @@
 #include "util.h"
 
 static struct btf *vmlinux_btf;
+static struct btf *get_vmlinux_btf(void);
+
+/* One parse of the kernel's BTF serves env detection, era detection and hook
+ * selection; probe_select frees it before libbpf parses its own copy. */
+struct btf *probe_vmlinux_btf(void)
+{
+	return get_vmlinux_btf();
+}
+
+void probe_release_btf(void)
+{
+	btf__free(vmlinux_btf);
+	vmlinux_btf = NULL;
+}
 
 static struct btf *get_vmlinux_btf(void)
 {
@@ -94,22 +108,41 @@ static void set_autoload(struct hook *h)
 			bpf_program__set_autoload(h->kprobe[i], h->method == PM_KPROBE);
 }
 
-/* fentry needs the exact function in BTF (clones have none), in vmlinux or its module. */
-static bool fentry_target_ok(const struct hook *h)
+/* Parameter count of a BTF function, -1 if absent. */
+static int btf_func_params(struct btf *btf, const char *name)
 {
-	struct btf *vm = get_vmlinux_btf(), *mod;
-	bool ok;
+	const struct btf_type *t;
+	int id = btf ? btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) : -1;
 
-	if (strcmp(h->symbol, h->target))
+	if (id <= 0)
+		return -1;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	return t && btf_is_func_proto(t) ? btf_vlen(t) : -1;
+}
+
+/* fentry needs the exact function in BTF (clones have none), in vmlinux or
+ * its module, with at most 6 arguments (x86 trampolines before 6.5). */
+static bool fentry_target_ok(const struct hook *h, char *why, size_t len)
+{
+	struct btf *vm = get_vmlinux_btf(), *mod = NULL;
+	int n;
+
+	if (strcmp(h->symbol, h->target)) {
+		snprintf(why, len, "no BTF for clone %s", h->symbol);
 		return false;
-	if (!h->module)
-		return btf_has(vm, h->target, BTF_KIND_FUNC);
-	mod = btf__load_module_btf(h->module, vm);
-	if (libbpf_get_error(mod))
-		return false;
-	ok = btf_has(mod, h->target, BTF_KIND_FUNC);
+	}
+	if (h->module) {
+		mod = btf__load_module_btf(h->module, vm);
+		if (libbpf_get_error(mod))
+			mod = NULL;
+	}
+	n = btf_func_params(h->module ? mod : vm, h->target);
 	btf__free(mod);
-	return ok;
+	if (n < 0)
+		snprintf(why, len, "no BTF for %s", h->target);
+	else if (n > 6)
+		snprintf(why, len, "%d arguments: too many for fentry on older kernels", n);
+	return n >= 0 && n <= 6;
 }
 
 static void choose_function(struct hook *h, const struct probe_env *env)
@@ -130,8 +163,8 @@ static void choose_function(struct hook *h, const struct probe_env *env)
 	else if (!env->fentry)
 		snprintf(fentry_why, sizeof(fentry_why), "fentry refused by kernel (%s)",
 			 strerror(env->fentry_err));
-	else if (!fentry_target_ok(h))
-		snprintf(fentry_why, sizeof(fentry_why), "no BTF for %s", h->symbol);
+	else if (!fentry_target_ok(h, fentry_why, sizeof(fentry_why)))
+		;
 	else {
 		h->method = PM_FENTRY;
 		/* The program's section names func; point it at what exists. */
@@ -201,8 +234,7 @@ int probe_select(struct hook *hooks, int n, const struct probe_env *env)
 	free(names);
 	free(found);
 	/* libbpf parses its own copy at load; do not hold ours meanwhile. */
-	btf__free(vmlinux_btf);
-	vmlinux_btf = NULL;
+	probe_release_btf();
 	return usable;
 }
 

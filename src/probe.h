@@ -45,6 +45,10 @@ struct probe_env {
 };
 
 void probe_env_detect(struct probe_env *env);
+/* The kernel's BTF, parsed once and shared until probe_select or
+ * probe_release_btf frees it; NULL without BTF. */
+struct btf *probe_vmlinux_btf(void);
+void probe_release_btf(void);
 /* Choose methods and set autoload on every program of every hook.
  * Returns the number of usable hooks. */
 int probe_select(struct hook *hooks, int n, const struct probe_env *env);
