@@ -149,6 +149,9 @@ curl -s --max-time 5 "http://127.0.0.1:$PORT/metrics" >"$TMP/m3"
 check "timeouts and rejections are counted" sh -c \
 	"grep -Eq '^daxtrace_http_timeouts_total [1-9]' '$TMP/m3' && grep -Eq '^daxtrace_http_rejected_total [1-9]' '$TMP/m3'"
 
+# --- docs: the alert rules and the exposition's bucket they name ---
+check "promtool check rules docs/daxtrace-alerts.yml" sh -c "promtool check rules docs/daxtrace-alerts.yml >/dev/null 2>&1"
+
 # --- a real Prometheus scrapes it ---
 PPORT=$(free_port)
 mkdir -p "$TMP/prom"
@@ -156,6 +159,8 @@ cat >"$TMP/prom/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files:
+  - $PWD/docs/daxtrace-alerts.yml
 scrape_configs:
   - job_name: daxtrace
     static_configs:
@@ -178,6 +183,12 @@ check "Prometheus: 8 tracepoint hooks attached" \
 	test "$(q 'sum(daxtrace_probe_attached{method="tracepoint"})' | jq -r '.data.result[0].value[1]')" = 8
 check "Prometheus: 5 PMD fallback reasons ingested, at 0" \
 	test "$(q 'count(daxtrace_pmd_fallbacks_total == 0)' | jq -r '.data.result[0].value[1]')" = 5
+rules=$(curl -s --max-time 3 "http://127.0.0.1:$PPORT/api/v1/rules" |
+	jq -r '[.data.groups[].rules[] | select(.health == "ok")] | length')
+check "Prometheus loaded the alert rules, all healthy ($rules)" test "$rules" = 8
+check "no daxtrace alert fires on an idle host" test "$(curl -s --max-time 3 \
+	"http://127.0.0.1:$PPORT/api/v1/alerts" | jq -r '[.data.alerts[] | select(.state == "firing" and
+	.labels.alertname != "DaxtraceProbeUnavailable")] | length')" = 0
 kill $PROM 2>/dev/null
 wait $PROM 2>/dev/null
 

@@ -225,6 +225,8 @@ static void test_hist_cumulative(void **state)
 	assert_non_null(strstr(s, "daxtrace_lat_seconds_bucket{le=\"+Inf\"} 17\n"));
 	assert_non_null(strstr(s, "daxtrace_lat_seconds_sum 0.000123\n"));
 	assert_non_null(strstr(s, "daxtrace_lat_seconds_count 17\n"));
+	/* the 2^35 ns bucket named by docs/daxtrace-alerts.yml */
+	assert_non_null(strstr(s, "_bucket{le=\"34.359738367\"} 13\n"));
 	/* the bucket before +Inf excludes the catch-all slot */
 	assert_non_null(strstr(s, "_bucket{le=\"274.877906943\"} 13\n"));
 	free(s);
