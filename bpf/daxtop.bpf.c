@@ -25,22 +25,14 @@ struct {
 	__type(value, __u64);
 } fault_start SEC(".maps");
 
-/* Inodes seen faulting through DAX, by inode pointer, with their names: the
- * unmap hook only counts these, and user space prints paths from them. */
+/* DAX files seen faulting, by (dev, ino) with pid 0, and their names once
+ * known: the unmap hook only counts these, user space prints paths. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__type(key, struct daxtop_key);
 	__type(value, struct daxtop_file);
 } files SEC(".maps");
-
-/* Scratch space: struct daxtop_file is too big for the BPF stack. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct daxtop_file);
-} file_scratch SEC(".maps");
 
 /* A thread between its first busy page and the end of break_layouts. */
 struct wait_state {
@@ -68,22 +60,24 @@ __u64 fallback_reasons[FB_NR] = {};
 __u64 drops[DROP_NR] = {};
 __u64 events_seen = 0;
 
-static __always_inline bool wanted(const struct inode *inode)
+/* What a fault event says, whichever kind of program saw it. */
+struct fault_args {
+	__u32 dev;
+	__u32 flags;		/* enum fault_flag */
+	__u64 ino;
+	__u64 address, pgoff, max_pgoff;
+	__u64 vm_start, vm_end, vm_flags;
+};
+
+static __always_inline bool wanted(__u32 dev)
 {
 	if (targ_tgid && current_tgid() != targ_tgid)
 		return false;
 	if (targ_cgroup && bpf_get_current_cgroup_id() != targ_cgroup)
 		return false;
-	if (targ_dev && inode && inode_dev(inode) != targ_dev)
+	if (targ_dev && dev != targ_dev)
 		return false;
 	return true;
-}
-
-static __always_inline void make_key(struct daxtop_key *k, const struct inode *inode)
-{
-	k->pid = current_tgid();
-	k->dev = inode_dev(inode);
-	k->ino = inode_ino(inode);
 }
 
 static struct daxtop_row *row_get(const struct daxtop_key *k)
@@ -106,59 +100,49 @@ static struct daxtop_row *row_get(const struct daxtop_key *k)
 	return r;
 }
 
-static __always_inline struct daxtop_row *row_for(const struct inode *inode)
+static __always_inline struct daxtop_row *row_for(__u32 dev, __u64 ino)
 {
-	struct daxtop_key k = {};
-	struct daxtop_row *r;
+	struct daxtop_key k = { .pid = current_tgid(), .dev = dev, .ino = ino };
+	struct daxtop_row *r = row_get(&k);
 
-	make_key(&k, inode);
-	r = row_get(&k);
 	if (r)
 		r->last_ns = bpf_ktime_get_ns();
 	return r;
 }
 
-/* First fault on an inode: remember it with its dentry names. */
-static __noinline void learn_file(const struct inode *inode, struct vm_fault *vmf)
+/* Fill a file's names from its dentry once: basename first, up to the
+ * filesystem root. Writes straight into the map value. */
+static __noinline void learn_names(struct daxtop_file *f, struct dentry *d)
 {
-	struct dentry *d = BPF_CORE_READ(vmf, vma, vm_file, f_path.dentry);
-	__u64 ip = (__u64)inode;
-	__u32 zero = 0;
-	struct daxtop_file *f = bpf_map_lookup_elem(&file_scratch, &zero);
-
-	if (!f)
+	if (!f || f->depth || f->reached_root)
 		return;
-	f->dev = inode_dev(inode);
-	f->ino = inode_ino(inode);
-	f->depth = 0;
-	f->reached_root = 0;
 	for (int i = 0; i < DAXTOP_PATH_DEPTH && d; i++) {
 		struct dentry *parent = BPF_CORE_READ(d, d_parent);
 
-		if (parent == d) {	/* the filesystem's root: its name is "/" */
-			f->reached_root = 1;
+		if (parent == d)
 			break;
-		}
 		bpf_probe_read_kernel_str(f->name[i], DAXTOP_NAME_LEN, BPF_CORE_READ(d, d_name.name));
 		f->depth = i + 1;
 		d = parent;
 	}
 	if (d && BPF_CORE_READ(d, d_parent) == d)
 		f->reached_root = 1;
-	bpf_map_update_elem(&files, &ip, f, BPF_NOEXIST);
 }
 
-static __always_inline void fault_begin(const struct inode *inode, struct vm_fault *vmf)
+static __always_inline void fault_begin(__u32 dev, __u64 ino)
 {
+	struct daxtop_key fk = { .dev = dev, .ino = ino };
 	__u32 tid = current_tid();
 	__u64 now = bpf_ktime_get_ns();
-	__u64 ip = (__u64)inode;
 
-	if (!wanted(inode))
+	if (!wanted(dev))
 		return;
 	bpf_map_update_elem(&fault_start, &tid, &now, BPF_ANY);
-	if (!bpf_map_lookup_elem(&files, &ip))
-		learn_file(inode, vmf);
+	if (!bpf_map_lookup_elem(&files, &fk)) {
+		struct daxtop_file f = { .dev = dev, .ino = ino };
+
+		bpf_map_update_elem(&files, &fk, &f, BPF_NOEXIST);
+	}
 }
 
 /* Latency in ns of the fault this thread started, 0 if its start was missed. */
@@ -177,23 +161,22 @@ static __always_inline __u64 fault_latency(void)
 	return d;
 }
 
-static __always_inline void fault_end(const struct inode *inode, struct vm_fault *vmf,
-				      int counter, int hist_id)
+static __always_inline void fault_end(const struct fault_args *a, int counter, int hist_id)
 {
 	struct daxtop_row *r;
 	__u64 lat;
 
-	if (!wanted(inode))
+	if (!wanted(a->dev))
 		return;
 	__sync_fetch_and_add(&events_seen, 1);
 	lat = fault_latency();
-	r = row_for(inode);
+	r = row_for(a->dev, a->ino);
 	if (lat)
 		hist_add(&hists[hist_id], lat);
 	if (!r)
 		return;
 	__sync_fetch_and_add(&r->cnt[counter], 1);
-	if (counter != DT_PMD_FALLBACK && (BPF_CORE_READ(vmf, flags) & FAULT_FLAG_WRITE))
+	if (counter != DT_PMD_FALLBACK && (a->flags & FAULT_FLAG_WRITE))
 		__sync_fetch_and_add(&r->cnt[DT_WRITE], 1);
 	if (lat) {
 		__sync_fetch_and_add(&r->lat_ns, lat);
@@ -202,118 +185,220 @@ static __always_inline void fault_end(const struct inode *inode, struct vm_fault
 }
 
 /* Mirror the kernel's own PMD fallback tests to name the likely reason. */
-static __always_inline int fallback_reason(struct vm_fault *vmf, __u64 max_pgoff)
+static __always_inline int fallback_reason(const struct fault_args *a)
 {
-	struct vm_area_struct *vma = BPF_CORE_READ(vmf, vma);
-	__u64 addr = BPF_CORE_READ(vmf, address);
-	__u64 pgoff = BPF_CORE_READ(vmf, pgoff);
 	__u64 colour = (DAX_PMD_SIZE >> DAX_PAGE_SHIFT) - 1;
-	__u64 pmd_addr = addr & ~(DAX_PMD_SIZE - 1);
-	bool write = BPF_CORE_READ(vmf, flags) & FAULT_FLAG_WRITE;
+	__u64 pmd_addr = a->address & ~(DAX_PMD_SIZE - 1);
 
-	if ((pgoff & colour) != ((addr >> DAX_PAGE_SHIFT) & colour))
+	if ((a->pgoff & colour) != ((a->address >> DAX_PAGE_SHIFT) & colour))
 		return FB_MISALIGNED;
-	if (write && !(vma_flags(vma) & VM_SHARED))
+	if ((a->flags & FAULT_FLAG_WRITE) && !(a->vm_flags & VM_SHARED))
 		return FB_COW;
-	if (pmd_addr < BPF_CORE_READ(vma, vm_start) ||
-	    pmd_addr + DAX_PMD_SIZE > BPF_CORE_READ(vma, vm_end))
+	if (pmd_addr < a->vm_start || pmd_addr + DAX_PMD_SIZE > a->vm_end)
 		return FB_VMA_BOUNDS;
-	if ((pgoff | colour) >= max_pgoff)
+	if ((a->pgoff | colour) >= a->max_pgoff)
 		return FB_EOF;
 	return FB_OTHER;
 }
 
-SEC("tp_btf/dax_pte_fault")
-int BPF_PROG(pte_fault, struct inode *inode, struct vm_fault *vmf, int result)
+static __always_inline void pmd_done(const struct fault_args *a, int result)
 {
-	fault_begin(inode, vmf);
-	return 0;
-}
-
-SEC("tp_btf/dax_pte_fault_done")
-int BPF_PROG(pte_fault_done, struct inode *inode, struct vm_fault *vmf, int result)
-{
-	fault_end(inode, vmf, DT_PTE, H_PTE_LAT);
-	return 0;
-}
-
-SEC("tp_btf/dax_pmd_fault")
-int BPF_PROG(pmd_fault, struct inode *inode, struct vm_fault *vmf,
-	     unsigned long max_pgoff, int result)
-{
-	fault_begin(inode, vmf);
-	return 0;
-}
-
-SEC("tp_btf/dax_pmd_fault_done")
-int BPF_PROG(pmd_fault_done, struct inode *inode, struct vm_fault *vmf,
-	     unsigned long max_pgoff, int result)
-{
-	if (result & VM_FAULT_FALLBACK) {
-		if (wanted(inode))
-			__sync_fetch_and_add(&fallback_reasons[fallback_reason(vmf, max_pgoff)], 1);
-		fault_end(inode, vmf, DT_PMD_FALLBACK, H_PMD_LAT);
-	} else {
-		fault_end(inode, vmf, DT_PMD, H_PMD_LAT);
+	if (!(result & VM_FAULT_FALLBACK)) {
+		fault_end(a, DT_PMD, H_PMD_LAT);
+		return;
 	}
-	return 0;
+	if (wanted(a->dev))
+		__sync_fetch_and_add(&fallback_reasons[fallback_reason(a)], 1);
+	fault_end(a, DT_PMD_FALLBACK, H_PMD_LAT);
 }
 
-static __always_inline void count(const struct inode *inode, int counter, __u64 n)
+static __always_inline void count(__u32 dev, __u64 ino, int counter, __u64 n)
 {
 	struct daxtop_row *r;
 
-	if (!wanted(inode))
+	if (!wanted(dev))
 		return;
 	__sync_fetch_and_add(&events_seen, 1);
-	r = row_for(inode);
+	r = row_for(dev, ino);
 	if (r)
 		__sync_fetch_and_add(&r->cnt[counter], n);
 }
 
-SEC("tp_btf/dax_insert_pfn_mkwrite")
-int BPF_PROG(mkwrite, struct inode *inode, struct vm_fault *vmf, int result)
+/* --- classic tracepoints: the kernel runs them with preemption disabled,
+ * so no run is skipped; their records carry everything but the file name. */
+
+#define TP(ev, type) SEC("tracepoint/fs_dax/" #ev) int tp_##ev(struct type *ctx)
+
+TP(dax_pte_fault, trace_event_raw_dax_pte_fault_class)
 {
-	count(inode, DT_MKWRITE, 1);
+	fault_begin(ctx->dev, ctx->ino);
+	return 0;
+}
+
+TP(dax_pte_fault_done, trace_event_raw_dax_pte_fault_class)
+{
+	struct fault_args a = { .dev = ctx->dev, .ino = ctx->ino, .flags = ctx->flags };
+
+	fault_end(&a, DT_PTE, H_PTE_LAT);
+	return 0;
+}
+
+TP(dax_pmd_fault, trace_event_raw_dax_pmd_fault_class)
+{
+	fault_begin(ctx->dev, ctx->ino);
+	return 0;
+}
+
+TP(dax_pmd_fault_done, trace_event_raw_dax_pmd_fault_class)
+{
+	struct fault_args a = {
+		.dev = ctx->dev, .ino = ctx->ino, .flags = ctx->flags, .address = ctx->address,
+		.pgoff = ctx->pgoff, .max_pgoff = ctx->max_pgoff, .vm_start = ctx->vm_start,
+		.vm_end = ctx->vm_end, .vm_flags = ctx->vm_flags,
+	};
+
+	pmd_done(&a, ctx->result);
+	return 0;
+}
+
+TP(dax_insert_pfn_mkwrite, trace_event_raw_dax_pte_fault_class)
+{
+	count(ctx->dev, ctx->ino, DT_MKWRITE, 1);
+	return 0;
+}
+
+TP(dax_load_hole, trace_event_raw_dax_pte_fault_class)
+{
+	count(ctx->dev, ctx->ino, DT_HOLE, 1);
+	return 0;
+}
+
+TP(dax_pmd_load_hole, trace_event_raw_dax_pmd_load_hole_class)
+{
+	count(ctx->dev, ctx->ino, DT_HOLE, 1);
+	return 0;
+}
+
+TP(dax_writeback_one, trace_event_raw_dax_writeback_one)
+{
+	count(ctx->dev, ctx->ino, DT_WB_PAGES, ctx->pglen);
+	return 0;
+}
+
+/* --- BTF tracepoints: the fallback when tracefs is out of reach. Since 7.x
+ * they may run preemptible, and the kernel skips a run that would nest on
+ * a CPU (counted by user space from recursion_misses). They also see the
+ * file, so they learn its name on the spot. */
+
+static __always_inline void vmf_args(struct fault_args *a, struct inode *inode,
+				     struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = BPF_CORE_READ(vmf, vma);
+
+	a->dev = inode_dev(inode);
+	a->ino = inode_ino(inode);
+	a->flags = BPF_CORE_READ(vmf, flags);
+	a->address = BPF_CORE_READ(vmf, address);
+	a->pgoff = BPF_CORE_READ(vmf, pgoff);
+	a->vm_start = BPF_CORE_READ(vma, vm_start);
+	a->vm_end = BPF_CORE_READ(vma, vm_end);
+	a->vm_flags = vma_flags(vma);
+}
+
+static __always_inline void btf_fault_begin(struct inode *inode, struct vm_fault *vmf)
+{
+	struct daxtop_key fk = { .dev = inode_dev(inode), .ino = inode_ino(inode) };
+
+	fault_begin(fk.dev, fk.ino);
+	learn_names(bpf_map_lookup_elem(&files, &fk),
+		    BPF_CORE_READ(vmf, vma, vm_file, f_path.dentry));
+}
+
+SEC("tp_btf/dax_pte_fault")
+int BPF_PROG(btf_pte_fault, struct inode *inode, struct vm_fault *vmf, int result)
+{
+	btf_fault_begin(inode, vmf);
+	return 0;
+}
+
+SEC("tp_btf/dax_pte_fault_done")
+int BPF_PROG(btf_pte_fault_done, struct inode *inode, struct vm_fault *vmf, int result)
+{
+	struct fault_args a = {};
+
+	vmf_args(&a, inode, vmf);
+	fault_end(&a, DT_PTE, H_PTE_LAT);
+	return 0;
+}
+
+SEC("tp_btf/dax_pmd_fault")
+int BPF_PROG(btf_pmd_fault, struct inode *inode, struct vm_fault *vmf,
+	     unsigned long max_pgoff, int result)
+{
+	btf_fault_begin(inode, vmf);
+	return 0;
+}
+
+SEC("tp_btf/dax_pmd_fault_done")
+int BPF_PROG(btf_pmd_fault_done, struct inode *inode, struct vm_fault *vmf,
+	     unsigned long max_pgoff, int result)
+{
+	struct fault_args a = { .max_pgoff = max_pgoff };
+
+	vmf_args(&a, inode, vmf);
+	pmd_done(&a, result);
+	return 0;
+}
+
+SEC("tp_btf/dax_insert_pfn_mkwrite")
+int BPF_PROG(btf_mkwrite, struct inode *inode, struct vm_fault *vmf, int result)
+{
+	count(inode_dev(inode), inode_ino(inode), DT_MKWRITE, 1);
 	return 0;
 }
 
 SEC("tp_btf/dax_load_hole")
-int BPF_PROG(load_hole, struct inode *inode, struct vm_fault *vmf, int result)
+int BPF_PROG(btf_load_hole, struct inode *inode, struct vm_fault *vmf, int result)
 {
-	count(inode, DT_HOLE, 1);
+	count(inode_dev(inode), inode_ino(inode), DT_HOLE, 1);
 	return 0;
 }
 
 SEC("tp_btf/dax_pmd_load_hole")
-int BPF_PROG(pmd_load_hole, struct inode *inode, struct vm_fault *vmf, void *zero, void *entry)
+int BPF_PROG(btf_pmd_load_hole, struct inode *inode, struct vm_fault *vmf, void *zero, void *entry)
 {
-	count(inode, DT_HOLE, 1);
+	count(inode_dev(inode), inode_ino(inode), DT_HOLE, 1);
 	return 0;
 }
 
 SEC("tp_btf/dax_writeback_one")
-int BPF_PROG(writeback_one, struct inode *inode, unsigned long pgoff, unsigned long pglen)
+int BPF_PROG(btf_writeback_one, struct inode *inode, unsigned long pgoff, unsigned long pglen)
 {
-	count(inode, DT_WB_PAGES, pglen);
+	count(inode_dev(inode), inode_ino(inode), DT_WB_PAGES, pglen);
 	return 0;
 }
 
 /* --- unmaps: unmap_page_range(tlb, vma, addr, end, details) --- */
 
+/* A zap of a DAX file's mapping: count it, and learn the file's name if the
+ * fault programs could not (classic tracepoints do not see the file). */
 static __always_inline void on_unmap(struct vm_area_struct *vma)
 {
 	struct file *file = BPF_CORE_READ(vma, vm_file);
 	struct inode *inode;
-	__u64 ip;
+	struct daxtop_key fk = {};
+	struct daxtop_file *f;
 
 	if (!file)
 		return;
 	inode = BPF_CORE_READ(file, f_inode);
-	ip = (__u64)inode;
-	if (!bpf_map_lookup_elem(&files, &ip))
+	fk.dev = inode_dev(inode);
+	fk.ino = inode_ino(inode);
+	f = bpf_map_lookup_elem(&files, &fk);
+	if (!f)
 		return;
-	count(inode, DT_UNMAP, 1);
+	learn_names(f, BPF_CORE_READ(file, f_path.dentry));
+	count(fk.dev, fk.ino, DT_UNMAP, 1);
 }
 
 SEC("fentry/unmap_page_range")
@@ -342,7 +427,7 @@ static __always_inline void on_busy_result(struct address_space *mapping, void *
 	struct daxtop_row *r;
 	__u64 now, d;
 
-	if (!inode || !wanted(inode))
+	if (!inode || !wanted(inode_dev(inode)))
 		return;
 	ws = bpf_map_lookup_elem(&bl_wait, &tid);
 	if (page) {
@@ -351,7 +436,9 @@ static __always_inline void on_busy_result(struct address_space *mapping, void *
 		if (ws)
 			return;	/* still waiting */
 		fresh.start_ns = bpf_ktime_get_ns();
-		make_key(&fresh.key, inode);
+		fresh.key.pid = current_tgid();
+		fresh.key.dev = inode_dev(inode);
+		fresh.key.ino = inode_ino(inode);
 		if (bpf_map_update_elem(&bl_wait, &tid, &fresh, BPF_NOEXIST))
 			__sync_fetch_and_add(&drops[DROP_WAIT_FULL], 1);
 		return;

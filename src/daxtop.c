@@ -178,9 +178,15 @@ static int parse_args(int argc, char **argv, struct top_args *a)
 
 static void fill_hooks(struct hook *h, struct daxtop_bpf *s)
 {
-	struct bpf_program *tps[] = {
-		s->progs.pte_fault, s->progs.pte_fault_done, s->progs.pmd_fault, s->progs.pmd_fault_done,
-		s->progs.mkwrite, s->progs.load_hole, s->progs.pmd_load_hole, s->progs.writeback_one,
+	struct bpf_program *tps[][2] = {
+		{ s->progs.tp_dax_pte_fault, s->progs.btf_pte_fault },
+		{ s->progs.tp_dax_pte_fault_done, s->progs.btf_pte_fault_done },
+		{ s->progs.tp_dax_pmd_fault, s->progs.btf_pmd_fault },
+		{ s->progs.tp_dax_pmd_fault_done, s->progs.btf_pmd_fault_done },
+		{ s->progs.tp_dax_insert_pfn_mkwrite, s->progs.btf_mkwrite },
+		{ s->progs.tp_dax_load_hole, s->progs.btf_load_hole },
+		{ s->progs.tp_dax_pmd_load_hole, s->progs.btf_pmd_load_hole },
+		{ s->progs.tp_dax_writeback_one, s->progs.btf_writeback_one },
 	};
 	static const char *const tp_names[] = {
 		"dax_pte_fault", "dax_pte_fault_done", "dax_pmd_fault", "dax_pmd_fault_done",
@@ -193,8 +199,9 @@ static void fill_hooks(struct hook *h, struct daxtop_bpf *s)
 
 	memset(h, 0, NHOOKS * sizeof(*h));
 	for (int i = 0; i < 8; i++)
-		h[i] = (struct hook){ .func = tp_names[i], .is_tracepoint = true, .tp = tps[i],
-				      .lost = tp_lost[i] };
+		h[i] = (struct hook){ .func = tp_names[i], .is_tracepoint = true,
+				      .tp_category = "fs_dax", .tracepoint = tps[i][0],
+				      .tp = tps[i][1], .lost = tp_lost[i] };
 	/* 7.x folded unmap_page_range into __zap_vma_range(tlb, vma, ...). */
 	h[8] = (struct hook){ .func = "unmap_page_range", .alt = "__zap_vma_range",
 			      .fentry = s->progs.unmap_fentry,

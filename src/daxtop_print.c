@@ -27,11 +27,12 @@ void daxtop_header_line(const struct daxtop_ctx *c, const struct snapshot *cur,
 	double secs = (cur->t_ns - (base ? base->t_ns : c->attach_ns)) / 1e9;
 
 	snprintf(buf, len, "host=%s kernel=%s era=%s idle=%d span=%.2fs events=%llu lost=%llu "
-		 "lat_missed=%llu hooks: %s", c->host, c->kernel,
+		 "(skipped=%llu) lat_missed=%llu hooks: %s", c->host, c->kernel,
 		 c->era.era == ERA_ZERO_BASED ? "zero-based" :
 		 c->era.era == ERA_ONE_BASED ? "one-based" : "unknown", c->era.idle, secs,
 		 (unsigned long long)(cur->events - (base ? base->events : 0)),
 		 (unsigned long long)total_drops(cur, base),
+		 (unsigned long long)(cur->missed_runs - (base ? base->missed_runs : 0)),
 		 (unsigned long long)(cur->drops[DROP_LAT_NO_START] -
 				      (base ? base->drops[DROP_LAT_NO_START] : 0)), c->hooksum);
 }
@@ -193,6 +194,7 @@ void daxtop_print_json(FILE *out, const struct daxtop_ctx *c, const struct snaps
 	json_obj_begin(&j);
 	for (int i = 0; i < DROP_NR; i++)
 		json_kv_u64(&j, drop_names[i], cur->drops[i] - (base ? base->drops[i] : 0));
+	json_kv_u64(&j, "kernel_skipped_runs", cur->missed_runs - (base ? base->missed_runs : 0));
 	json_obj_end(&j);
 	json_key(&j, "rows");
 	json_arr_begin(&j);

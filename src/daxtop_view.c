@@ -54,7 +54,7 @@ static void file_path(const struct daxtop_file *f, char *buf, size_t len)
 static void learn_paths(struct daxtop_ctx *c, const struct snapshot *s)
 {
 	int fd = bpf_map__fd(c->skel->maps.files);
-	uint64_t key, *prev = NULL, next;
+	struct daxtop_key key, *prev = NULL, next;
 	struct daxtop_file f;
 	bool need = false;
 	char path[512];
@@ -102,6 +102,7 @@ int snapshot_take(struct daxtop_ctx *c, struct snapshot *s)
 	memcpy(s->fallback, (const void *)c->skel->bss->fallback_reasons, sizeof(s->fallback));
 	memcpy(s->drops, (const void *)c->skel->bss->drops, sizeof(s->drops));
 	s->events = c->skel->bss->events_seen;
+	s->missed_runs = probe_missed_runs(c->hooks, c->nhooks);
 	return 0;
 }
 
@@ -276,5 +277,5 @@ uint64_t total_drops(const struct snapshot *s, const struct snapshot *base)
 	for (int i = 0; i < DROP_NR; i++)
 		if (i != DROP_LAT_NO_START)
 			t += s->drops[i] - (base ? base->drops[i] : 0);
-	return t;
+	return t + s->missed_runs - (base ? base->missed_runs : 0);
 }

@@ -33,6 +33,7 @@ struct snapshot {
 	uint64_t fallback[FB_NR];
 	uint64_t drops[DROP_NR];
 	uint64_t events;
+	uint64_t missed_runs;	/* program runs the kernel skipped (recursion) */
 };
 
 struct view_opts {

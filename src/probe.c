@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -80,6 +81,26 @@ static void read_lockdown(char *out, size_t len)
 	}
 }
 
+/* Classic tracepoints need tracefs; mount it where it is missing, as perf does. */
+static void find_tracefs(char *out, size_t len)
+{
+	static const char *const dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char ev[96];
+
+	out[0] = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
+			snprintf(ev, sizeof(ev), "%s/events", dirs[i]);
+			if (path_exists(ev)) {
+				snprintf(out, len, "%s", ev);
+				return;
+			}
+		}
+		if (attempt || !is_root() || mount("nodev", dirs[0], "tracefs", 0, NULL))
+			return;
+	}
+}
+
 void probe_env_detect(struct probe_env *env)
 {
 	bool ff = env->forbid_fentry, fk = env->forbid_kprobe;
@@ -92,6 +113,7 @@ void probe_env_detect(struct probe_env *env)
 	env->btf = path_exists("/sys/kernel/btf/vmlinux");
 	env->kprobes = path_exists("/sys/bus/event_source/devices/kprobe/type");
 	read_lockdown(env->lockdown, sizeof(env->lockdown));
+	find_tracefs(env->tracefs, sizeof(env->tracefs));
 	err = try_fentry();
 	env->fentry = err == 0;
 	env->fentry_err = -err;
@@ -99,8 +121,10 @@ void probe_env_detect(struct probe_env *env)
 
 static void set_autoload(struct hook *h)
 {
+	if (h->tracepoint)
+		bpf_program__set_autoload(h->tracepoint, h->method == PM_TRACEPOINT);
 	if (h->tp)
-		bpf_program__set_autoload(h->tp, h->method == PM_TRACEPOINT);
+		bpf_program__set_autoload(h->tp, h->method == PM_TP_BTF);
 	if (h->fentry)
 		bpf_program__set_autoload(h->fentry, h->method == PM_FENTRY);
 	for (int i = 0; i < HOOK_MAX_PROGS; i++)
@@ -187,6 +211,27 @@ static void choose_function(struct hook *h, const struct probe_env *env)
 	snprintf(h->why, sizeof(h->why), "%s; %s", fentry_why, kprobe_why);
 }
 
+static void choose_tracepoint(struct hook *h, const struct probe_env *env, struct btf *btf)
+{
+	char path[256], tp[160];
+
+	snprintf(h->symbol, sizeof(h->symbol), "%s", h->func);
+	snprintf(path, sizeof(path), "%s/%s/%s/id", env->tracefs,
+		 h->tp_category ? h->tp_category : "", h->func);
+	if (h->tracepoint && env->tracefs[0] && path_exists(path)) {
+		h->method = PM_TRACEPOINT;
+		return;
+	}
+	snprintf(tp, sizeof(tp), "btf_trace_%s", h->func);
+	if (h->tp && btf_has(btf, tp, BTF_KIND_TYPEDEF)) {
+		h->method = PM_TP_BTF;
+		if (h->tracepoint)
+			snprintf(h->why, sizeof(h->why), "no tracefs: BTF tracepoint instead");
+		return;
+	}
+	snprintf(h->why, sizeof(h->why), "tracepoint not in this kernel");
+}
+
 int probe_select(struct hook *hooks, int n, const struct probe_env *env)
 {
 	/* Each hook's name, then its alternative, in one kallsyms pass. */
@@ -207,7 +252,6 @@ int probe_select(struct hook *hooks, int n, const struct probe_env *env)
 	ksym_resolve_names(NULL, names, 2 * n, found);
 	for (int i = 0; i < n; i++) {
 		struct hook *h = &hooks[i];
-		char tp[160];
 
 		h->method = PM_NONE;
 		h->why[0] = 0;
@@ -219,12 +263,7 @@ int probe_select(struct hook *hooks, int n, const struct probe_env *env)
 			snprintf(h->symbol, sizeof(h->symbol), "%s", found[i]);
 		}
 		if (h->is_tracepoint) {
-			snprintf(tp, sizeof(tp), "btf_trace_%s", h->func);
-			if (btf_has(btf, tp, BTF_KIND_TYPEDEF))
-				h->method = PM_TRACEPOINT;
-			else
-				snprintf(h->why, sizeof(h->why), "tracepoint not in this kernel");
-			snprintf(h->symbol, sizeof(h->symbol), "%s", h->func);
+			choose_tracepoint(h, env, btf);
 		} else {
 			choose_function(h, env);
 		}
@@ -253,6 +292,8 @@ int probe_attach(struct hook *hooks, int n)
 		int err = 0;
 
 		if (h->method == PM_TRACEPOINT)
+			progs[0] = h->tracepoint;
+		else if (h->method == PM_TP_BTF)
 			progs[0] = h->tp;
 		else if (h->method == PM_FENTRY)
 			progs[0] = h->fentry;
@@ -296,10 +337,42 @@ void probe_detach(struct hook *hooks, int n)
 		}
 }
 
+static unsigned long long prog_misses(struct bpf_program *p)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = p ? bpf_program__fd(p) : -1;
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
+unsigned long long probe_missed_runs(const struct hook *hooks, int n)
+{
+	unsigned long long t = 0;
+
+	for (int i = 0; i < n; i++) {
+		const struct hook *h = &hooks[i];
+
+		if (h->method == PM_TRACEPOINT)
+			t += prog_misses(h->tracepoint);
+		else if (h->method == PM_TP_BTF)
+			t += prog_misses(h->tp);
+		else if (h->method == PM_FENTRY)
+			t += prog_misses(h->fentry);
+		else if (h->method == PM_KPROBE)
+			for (int k = 0; k < HOOK_MAX_PROGS; k++)
+				t += prog_misses(h->kprobe[k]);
+	}
+	return t;
+}
+
 const char *probe_method_name(enum probe_method m)
 {
 	switch (m) {
 	case PM_TRACEPOINT: return "tracepoint";
+	case PM_TP_BTF: return "tp_btf";
 	case PM_FENTRY: return "fentry";
 	case PM_KPROBE: return "kprobe";
 	default: return "unavailable";
@@ -358,7 +431,8 @@ void probe_json(struct json *j, const struct hook *hooks, int n)
 
 void probe_summary(char *buf, size_t len, const struct hook *hooks, int n)
 {
-	snprintf(buf, len, "tp %d, fentry %d, kprobe %d, n/a %d",
-		 probe_count(hooks, n, PM_TRACEPOINT), probe_count(hooks, n, PM_FENTRY),
+	snprintf(buf, len, "tp %d, tp_btf %d, fentry %d, kprobe %d, n/a %d",
+		 probe_count(hooks, n, PM_TRACEPOINT), probe_count(hooks, n, PM_TP_BTF),
+		 probe_count(hooks, n, PM_FENTRY),
 		 probe_count(hooks, n, PM_KPROBE), probe_count(hooks, n, PM_NONE));
 }

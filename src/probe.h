@@ -9,7 +9,10 @@
 #include <bpf/libbpf.h>
 #include "json.h"
 
-enum probe_method { PM_NONE, PM_TRACEPOINT, PM_FENTRY, PM_KPROBE };
+/* PM_TRACEPOINT: classic (perf) tracepoint, run with preemption disabled.
+ * PM_TP_BTF: BTF raw tracepoint: cheaper, but from 7.x it may run
+ * preemptible and the kernel then skips nested runs (counted). */
+enum probe_method { PM_NONE, PM_TRACEPOINT, PM_TP_BTF, PM_FENTRY, PM_KPROBE };
 
 #define HOOK_MAX_PROGS 2
 
@@ -18,9 +21,11 @@ struct hook {
 	const char *func;		/* kernel function (base name) or tracepoint name */
 	const char *alt;		/* another name with the same leading arguments, tried
 					 * when func is absent (e.g. a rename in a newer kernel) */
-	bool is_tracepoint;		/* tp_btf program in tp[0] */
+	bool is_tracepoint;		/* tracepoint and/or tp set */
+	const char *tp_category;	/* tracefs category of a classic tracepoint, e.g. "fs_dax" */
 	const char *module;		/* "ext4", "xfs": where fentry's BTF lives; NULL = vmlinux */
 	const char *lost;		/* what the user loses if this hook is unavailable */
+	struct bpf_program *tracepoint;	/* classic tracepoint: preferred when tracefs has it */
 	struct bpf_program *tp;		/* tp_btf */
 	struct bpf_program *fentry;	/* fentry or fexit */
 	struct bpf_program *kprobe[HOOK_MAX_PROGS]; /* kprobe and/or kretprobe */
@@ -42,6 +47,7 @@ struct probe_env {
 	bool forbid_fentry;		/* retry after a load failure, or user's --no-fentry */
 	bool forbid_kprobe;		/* user's --no-kprobe */
 	char lockdown[32];		/* "none", "integrity", "confidentiality", "?" */
+	char tracefs[128];		/* tracefs events directory, "" if none */
 };
 
 void probe_env_detect(struct probe_env *env);
@@ -56,6 +62,10 @@ int probe_select(struct hook *hooks, int n, const struct probe_env *env);
  * unavailable with the reason and the others keep going. */
 int probe_attach(struct hook *hooks, int n);
 void probe_detach(struct hook *hooks, int n);
+
+/* Runs the kernel skipped because a program was already running on that CPU
+ * (bpf_prog_info.recursion_misses), summed over the hooks' attached programs. */
+unsigned long long probe_missed_runs(const struct hook *hooks, int n);
 
 const char *probe_method_name(enum probe_method m);
 int probe_count(const struct hook *hooks, int n, enum probe_method m);

@@ -4,7 +4,7 @@
 . /daxtest/daxtest.sh
 
 T=/tmp/top_blwait
-mkdir -p $T
+rm -rf $T; mkdir -p $T	# a stale ready line would race the new tool
 daxtrace top -b -i 1 --hist >$T/top.txt 2>$T/top.err &
 TOP=$!
 wait_for_line $T/top.err ': ready' 120 || { fail top_ready "$(cat $T/top.err)"; kill $TOP; exit 1; }

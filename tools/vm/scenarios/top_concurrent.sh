@@ -4,7 +4,7 @@
 . /daxtest/daxtest.sh
 
 T=/tmp/top_concurrent
-mkdir -p $T
+rm -rf $T; mkdir -p $T	# a stale ready line would race the new tool
 trace_start fs_dax
 daxtrace top -b -i 1 >$T/top.txt 2>$T/top.err &
 TOP=$!
@@ -20,6 +20,7 @@ kill -INT $TOP
 wait $TOP
 trace_stop
 
+info "$(grep '^TOTAL' $T/top.txt)"
 for n in 1 2; do
 	pid=$(daxload_get $T/$n.out fault pid)
 	ino=$(daxload_get $T/$n.out fault ino)

@@ -6,7 +6,7 @@
 . /daxtest/daxtest.sh
 
 T=/tmp/top_fallback
-mkdir -p $T
+rm -rf $T; mkdir -p $T	# a stale ready line would race the new tool
 daxtrace top -b -i 1 --no-fentry >$T/kp.txt 2>$T/kp.err &
 KP=$!
 daxtrace top -b -i 1 --no-fentry --no-kprobe >$T/tp.txt 2>$T/tp.err &

@@ -7,7 +7,7 @@
 . /daxtest/daxtest.sh
 
 T=/tmp/top_faults
-mkdir -p $T
+rm -rf $T; mkdir -p $T	# a stale ready line would race the new tool
 trace_start fs_dax
 daxtrace top -b -i 1 >$T/top.txt 2>$T/top.err &
 TOP=$!

@@ -5,7 +5,7 @@
 
 T=/tmp/top_filters
 CG=/sys/fs/cgroup
-mkdir -p $T $MNT/sub
+rm -rf $T; mkdir -p $T $MNT/sub
 grep -q " $CG cgroup2 " /proc/mounts || mount -t cgroup2 none $CG
 mkdir -p $CG/daxg
 daxtrace top -b -i 1 --cgroup $CG/daxg >$T/cg.txt 2>$T/cg.err &

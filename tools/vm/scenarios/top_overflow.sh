@@ -4,7 +4,7 @@
 . /daxtest/daxtest.sh
 
 T=/tmp/top_overflow
-mkdir -p $T
+rm -rf $T; mkdir -p $T	# a stale ready line would race the new tool
 daxtrace top -o json -i 1 --max-rows 16 >$T/top.json 2>$T/top.err &
 TOP=$!
 wait_for_line $T/top.err ': ready' 120 || { fail top_ready "$(cat $T/top.err)"; kill $TOP; exit 1; }
