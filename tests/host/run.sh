@@ -29,6 +29,9 @@ check "features names the refcount era" grep -Eq '^refcount era: +(one|zero)-bas
 check "features lists 8 fs_dax tracepoints attached" \
 	test "$(grep -cE '^  dax_[a-z_]+ +tracepoint ' "$TMP/feat")" -ge 8
 # Every function hook attaches by some method or says why not.
+DAXTRACE_NO_TRACEFS=1 "$BIN" features >"$TMP/feat.btf" 2>&1
+check "without tracefs the fs_dax hooks fall back to tp_btf" \
+	test "$(grep -cE '^  dax_[a-z_]+ +tp_btf ' "$TMP/feat.btf")" -ge 8
 check "every unavailable hook has a reason" awk '
 	/^  [a-z_0-9]+ +unavailable/ { n++; if (NF < 3) bad++ }
 	END { exit bad ? 1 : 0 }' "$TMP/feat"
