@@ -55,14 +55,6 @@ static void usage(FILE *out)
 "r reverse, g grouping, h histograms.\n");
 }
 
-static int bad(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "%s: ", prog_name);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see --help)\n", stderr);
-	return EXIT_USAGE;
-}
-
 static int parse_args(int argc, char **argv, struct top_args *a)
 {
 	enum { O_CGROUP = 256, O_DEV, O_PATH, O_HIST, O_MAXROWS, O_NOFENTRY, O_NOKPROBE };
@@ -93,84 +85,84 @@ static int parse_args(int argc, char **argv, struct top_args *a)
 		case 'b': a->batch = true; break;
 		case 'o':
 			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
-				return bad("unknown output format '%s': use text or json", optarg);
+				return usage_error("unknown output format '%s': use text or json", optarg);
 			a->json = !strcmp(optarg, "json");
 			break;
 		case 'i':
 			if (parse_seconds(optarg, &a->interval_s) || a->interval_s < 0.01)
-				return bad("bad interval '%s': give seconds >= 0.01", optarg);
+				return usage_error("bad interval '%s': give seconds >= 0.01", optarg);
 			break;
 		case 'd':
 			if (parse_seconds(optarg, &a->duration_s) || a->duration_s <= 0)
-				return bad("bad duration '%s': give seconds > 0", optarg);
+				return usage_error("bad duration '%s': give seconds > 0", optarg);
 			break;
 		case 'n':
 			if (parse_u64(optarg, &a->count) || !a->count)
-				return bad("bad count '%s': give a whole number > 0", optarg);
+				return usage_error("bad count '%s': give a whole number > 0", optarg);
 			break;
 		case 'p': {
 			char proc[64];
 
 			if (parse_u64(optarg, &pid) || !pid || pid > 0x3fffffff)
-				return bad("bad pid '%s': give a process id", optarg);
+				return usage_error("bad pid '%s': give a process id", optarg);
 			a->cfg.pid = pid;
 			snprintf(proc, sizeof(proc), "/proc/%llu", (unsigned long long)pid);
 			if (!path_exists(proc))
-				return bad("no process with pid %s", optarg);
+				return usage_error("no process with pid %s", optarg);
 			break;
 		}
 		case 'c': a->vo.comm = optarg; break;
 		case O_CGROUP:
 			/* On cgroup v2 the directory's inode number is the cgroup id. */
 			if (stat(optarg, &st) || !S_ISDIR(st.st_mode))
-				return bad("cgroup '%s' is not a directory (give a cgroup v2 path)", optarg);
+				return usage_error("cgroup '%s' is not a directory (give a cgroup v2 path)", optarg);
 			a->cfg.cgroup_id = st.st_ino;
 			break;
 		case O_DEV:
 			a->cfg.dev = dev_from_spec(optarg);
 			if (a->cfg.dev < 0)
-				return bad("device '%s' not found: give MAJ:MIN, /dev/pmemN or a mount point", optarg);
+				return usage_error("device '%s' not found: give MAJ:MIN, /dev/pmemN or a mount point", optarg);
 			if (!dev_is_dax_mounted(a->cfg.dev))
-				return bad("'%s' is not a DAX-mounted filesystem", optarg);
+				return usage_error("'%s' is not a DAX-mounted filesystem", optarg);
 			break;
 		case O_PATH:
 			if (!path_exists(optarg))
-				return bad("path '%s' does not exist", optarg);
+				return usage_error("path '%s' does not exist", optarg);
 			a->vo.path_prefix = optarg;
 			break;
 		case 'g':
 			if (!strcmp(optarg, "pid")) a->vo.group = GROUP_PID;
 			else if (!strcmp(optarg, "file")) a->vo.group = GROUP_FILE;
 			else if (!strcmp(optarg, "pidfile")) a->vo.group = GROUP_PIDFILE;
-			else return bad("unknown grouping '%s': use pidfile, pid or file", optarg);
+			else return usage_error("unknown grouping '%s': use pidfile, pid or file", optarg);
 			break;
 		case 's':
 			col = col_by_name(optarg);
 			if (col < 0)
-				return bad("unknown sort column '%s'", optarg);
+				return usage_error("unknown sort column '%s'", optarg);
 			a->vo.sort = col;
 			break;
 		case 'a': a->vo.ascending = true; break;
 		case 'N':
 			if (parse_u64(optarg, &v) || !v || v > 1000000)
-				return bad("bad row count '%s'", optarg);
+				return usage_error("bad row count '%s'", optarg);
 			a->vo.top = v;
 			break;
 		case O_HIST: a->hist = true; break;
 		case O_MAXROWS:
 			if (parse_u64(optarg, &v) || v < 16 || v > 1 << 20)
-				return bad("bad --max-rows '%s': give 16..1048576", optarg);
+				return usage_error("bad --max-rows '%s': give 16..1048576", optarg);
 			a->cfg.max_rows = v;
 			break;
 		case O_NOFENTRY: a->cfg.no_fentry = true; break;
 		case O_NOKPROBE: a->cfg.no_kprobe = true; break;
 		case 'h': usage(stdout); exit(EXIT_OK);
-		case ':': return bad("option '%s' needs a value", argv[optind - 1]);
-		default: return bad("unknown option '%s'", argv[optind - 1]);
+		case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default: return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return bad("unexpected argument '%s'", argv[optind]);
+		return usage_error("unexpected argument '%s'", argv[optind]);
 	return 0;
 }
 

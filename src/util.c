@@ -22,6 +22,18 @@ void warnx_(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see --help)\n", stderr);
+	return EXIT_USAGE;
+}
+
 static void on_exit_signal(int sig)
 {
 	exiting = 1;

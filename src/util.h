@@ -13,6 +13,8 @@ extern const char *prog_name;		/* "daxtop", "daxleak" or "daxtrace" */
 extern volatile sig_atomic_t exiting;	/* set by SIGINT/SIGTERM/SIGHUP */
 
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: <message> (see --help)" on stderr; returns EXIT_USAGE. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define warn_msg(...) warnx_(__VA_ARGS__)
 
 void install_exit_signals(void);
