@@ -15,7 +15,7 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
-	    -Iinclude -Isrc -I$(BUILD) -DDAXTRACE_VERSION='"$(VERSION)"'
+	    -Iinclude -Isrc -I$(BUILD)
 LDLIBS   := -lbpf -lelf -lz -lzstd -lncursesw -ltinfo -lpthread
 BPFFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Ibpf -Wall \
 	    -Wno-unused-function -Wno-compare-distinct-pointer-types
@@ -24,7 +24,7 @@ BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 SRCS      := $(wildcard src/*.c)
-OBJS      := $(patsubst src/%.c,$(OBJDIR)/%.o,$(SRCS))
+OBJS      := $(patsubst src/%.c,$(OBJDIR)/%.o,$(SRCS)) $(OBJDIR)/version.o
 LIB_OBJS  := $(filter-out $(OBJDIR)/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -32,7 +32,7 @@ DAXLOAD_SRCS := $(wildcard tools/daxload/*.c)
 LINKS     := daxtop daxleak
 
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all clean install check unit-test host-test vm-test demo bench deps
+.PHONY: all clean FORCE install check unit-test host-test vm-test demo bench deps
 all: $(BUILD)/daxtrace $(BUILD)/daxload
 
 deps:
@@ -47,6 +47,17 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h include/*.h) | $(BUILD)
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# The version lives in one generated object, rewritten only when it changes,
+# so every part of one binary reports the same version.
+$(BUILD)/version.c: FORCE | $(BUILD)
+	@echo 'const char daxtrace_version[] = "$(VERSION)";' > $@.tmp
+	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+
+$(OBJDIR)/version.o: $(BUILD)/version.c | $(OBJDIR)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+FORCE:
 
 # Every user-space object may include any skeleton.
 $(OBJDIR)/%.o: src/%.c $(wildcard src/*.h include/*.h) $(SKELS) | $(OBJDIR)

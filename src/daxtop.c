@@ -299,7 +299,7 @@ static void print_preamble(const struct daxtop_ctx *c, bool json)
 	struct json j;
 
 	if (!json) {
-		printf("# daxtop %s on %s, kernel %s, era %s\n", DAXTRACE_VERSION, c->host,
+		printf("# daxtop %s on %s, kernel %s, era %s\n", daxtrace_version, c->host,
 		       c->kernel, era_name(c->era.era));
 		printf("# dax mounts: %s; pmem: %s\n", c->mounts, c->pmem);
 		printf("# hooks:");
@@ -311,7 +311,7 @@ static void print_preamble(const struct daxtop_ctx *c, bool json)
 	json_init(&j, stdout);
 	json_obj_begin(&j);
 	json_kv_str(&j, "type", "start");
-	json_kv_str(&j, "version", DAXTRACE_VERSION);
+	json_kv_str(&j, "version", daxtrace_version);
 	json_kv_str(&j, "host", c->host);
 	json_kv_str(&j, "kernel", c->kernel);
 	json_kv_str(&j, "era", era_name(c->era.era));

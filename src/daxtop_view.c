@@ -50,10 +50,12 @@ static void file_path(const struct daxtop_file *f, char *buf, size_t len)
 		used += snprintf(buf + used, len - used, "/%.*s", DAXTOP_NAME_LEN, f->name[i]);
 }
 
-/* Learn paths of rows the cache does not know, from the BPF files map. */
+/* Learn paths of rows the cache does not know, from the BPF files map.
+ * Bounded: an LRU eviction under our feet can restart the key walk. */
 static void learn_paths(struct daxtop_ctx *c, const struct snapshot *s)
 {
 	int fd = bpf_map__fd(c->skel->maps.files);
+	int budget = 2 * bpf_map__max_entries(c->skel->maps.files);
 	struct daxtop_key key, *prev = NULL, next;
 	struct daxtop_file f;
 	bool need = false;
@@ -63,7 +65,7 @@ static void learn_paths(struct daxtop_ctx *c, const struct snapshot *s)
 		need = !path_known(s->rows[i].key.dev, s->rows[i].key.ino);
 	if (!need)
 		return;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	while (budget-- > 0 && !bpf_map_get_next_key(fd, prev, &next)) {
 		if (!bpf_map_lookup_elem(fd, &next, &f) && f.depth && !path_known(f.dev, f.ino)) {
 			file_path(&f, path, sizeof(path));
 			path_learn(f.dev, f.ino, path);

@@ -380,7 +380,7 @@ static void write_info(struct exporter *e, struct prom *p)
 
 	prom_family(p, "daxtrace_build_info", "gauge",
 		    "daxtrace version, running kernel and DAX refcount era; always 1.");
-	labels_add(&l, "version", DAXTRACE_VERSION);
+	labels_add(&l, "version", daxtrace_version);
 	labels_add(&l, "kernel", c->kernel);
 	labels_add(&l, "era", c->era.era == ERA_ZERO_BASED ? "zero-based" :
 		   c->era.era == ERA_ONE_BASED ? "one-based" : "unknown");

@@ -14,7 +14,7 @@ struct command {
 
 static int cmd_version(int argc, char **argv)
 {
-	printf("daxtrace %s\n", DAXTRACE_VERSION);
+	printf("daxtrace %s\n", daxtrace_version);
 	return EXIT_OK;
 }
 

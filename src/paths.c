@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "mounts.h"
 #include "paths.h"
 
@@ -105,9 +106,16 @@ void path_learn(uint32_t dev, uint64_t ino, const char *path)
 
 void mount_point_of(uint32_t dev, char *buf, size_t len)
 {
-	struct dax_mount m[64];
-	int n = mounts_read(m, 64, false);
+	/* Mounts change rarely: re-read the table at most once a second. */
+	static struct dax_mount m[64];
+	static int n;
+	static time_t read_at;
+	time_t now = time(NULL);
 
+	if (now != read_at) {
+		n = mounts_read(m, 64, false);
+		read_at = now;
+	}
 	buf[0] = 0;
 	for (int i = 0; i < n; i++)
 		if (m[i].dev == dev) {

@@ -9,6 +9,7 @@
 /* Exit codes shared by every subcommand. */
 enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2 };
 
+extern const char daxtrace_version[];	/* generated at build: build/version.c */
 extern const char *prog_name;		/* "daxtop", "daxleak" or "daxtrace" */
 extern volatile sig_atomic_t exiting;	/* set by SIGINT/SIGTERM/SIGHUP */
 
