@@ -10,6 +10,7 @@ int cmd_top(int argc, char **argv);
 int cmd_leak(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_bench_floor(int argc, char **argv);	/* internal: tools/bench */
 
 /* Load and attach with defaults, report each hook's method, detach.
  * Writes a "name": [...] member into j when j is set, else a table. */

@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{ "export", NULL, cmd_export, "serve Prometheus metrics (--listen, --textfile)" },
 	{ "features", NULL, cmd_features, "kernel, BTF, refcount era and which hooks attach how" },
 	{ "version", NULL, cmd_version, "print the version" },
+	{ "bench-floor", NULL, cmd_bench_floor, "internal: bare fs_dax counter and bpf_stats for make bench" },
 	{ "help", NULL, cmd_help, "this list" },
 };
 

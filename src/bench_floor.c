@@ -1,0 +1,230 @@
+/* daxtrace bench-floor: internal helper of tools/bench (make bench).
+ *
+ *   daxtrace bench-floor [-d SECS] [--no-btf]
+ *	Attach the bare fs_dax counter (bpf/benchfloor.bpf.c), print
+ *	"bench-floor: ready (...)" on stderr, count until SIGINT/SIGTERM or
+ *	SECS, then print one "FLOOR event=count ..." line on stdout.
+ *   daxtrace bench-floor --stats [-p PID]...
+ *	One "BPFSTAT" line per loaded BPF program (or per program held open by
+ *	PID): id, name, type, run_cnt, run_time_ns, recursion_misses. The guest
+ *	has no bpftool, and /proc/PID/fdinfo does not carry program names.
+ *
+ * It lives in the binary only because the VM test bed's initramfs carries
+ * daxtrace and daxload and nothing else. */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "commands.h"
+#include "util.h"
+#include "benchfloor.skel.h"
+
+static const char usage_text[] =
+"Usage: daxtrace bench-floor [-d SECS] [--no-btf]\n"
+"       daxtrace bench-floor --stats [-p PID]...\n"
+"Internal helper of tools/bench: a bare counter on the fs_dax tracepoints\n"
+"(the cost floor), or bpf_stats of loaded BPF programs.\n";
+
+/* Same order as the enum in bpf/benchfloor.bpf.c. */
+static const char *const floor_names[] = {
+	"dax_pte_fault", "dax_pte_fault_done", "dax_pmd_fault", "dax_pmd_fault_done",
+	"dax_insert_pfn_mkwrite", "dax_load_hole", "dax_pmd_load_hole", "dax_writeback_one",
+	"btf:dax_pte_fault_done", "btf:dax_pmd_fault_done",
+};
+#define FLOOR_N (int)(sizeof(floor_names) / sizeof(floor_names[0]))
+
+static int silent_print(enum libbpf_print_level l, const char *fmt, va_list ap)
+{
+	return l == LIBBPF_WARN && getenv("DAXTRACE_BENCH_DEBUG") ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+static struct benchfloor_bpf *floor_load(bool btf)
+{
+	struct benchfloor_bpf *s = benchfloor_bpf__open();
+
+	if (!s)
+		return NULL;
+	if (!btf) {
+		bpf_program__set_autoload(s->progs.fl_btf_pte_done, false);
+		bpf_program__set_autoload(s->progs.fl_btf_pmd_done, false);
+	}
+	if (benchfloor_bpf__load(s)) {
+		benchfloor_bpf__destroy(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int run_floor(double duration, bool btf)
+{
+	struct benchfloor_bpf *s;
+	struct bpf_program *p;
+	int ntp = 0, nbtf = 0, nfail = 0;
+	uint64_t start;
+
+	s = btf ? floor_load(true) : NULL;
+	if (!s)		/* a kernel without the tp_btf events: classic ones only */
+		s = floor_load(false);
+	if (!s) {
+		warn_msg("cannot load the floor programs: %s", strerror(errno));
+		return EXIT_ERR;
+	}
+	bpf_object__for_each_program(p, s->obj) {
+		struct bpf_link *l;
+
+		if (!bpf_program__autoload(p))
+			continue;
+		l = bpf_program__attach(p);
+		if (!l) {
+			nfail++;
+			fprintf(stderr, "%s: %s: not attached\n", prog_name, bpf_program__name(p));
+			continue;
+		}
+		if (bpf_program__type(p) == BPF_PROG_TYPE_TRACING)
+			nbtf++;
+		else
+			ntp++;
+	}
+	install_exit_signals();
+	fprintf(stderr, "%s: ready (tp %d, tp_btf %d, n/a %d)\n", prog_name, ntp, nbtf, nfail);
+	start = mono_ns();
+	while (!exiting) {
+		double left = duration > 0 ? duration - (mono_ns() - start) / 1e9 : 1;
+
+		if (left <= 0)
+			break;
+		sleep_interruptible(left < 1 ? left : 1);
+	}
+	printf("FLOOR");
+	for (int i = 0; i < FLOOR_N; i++)
+		printf(" %s=%llu", floor_names[i], (unsigned long long)s->bss->floor_hits[i]);
+	printf("\n");
+	benchfloor_bpf__destroy(s);
+	return EXIT_OK;
+}
+
+/* Program ids held open by PID, from /proc/PID/fdinfo ("prog_id:" lines). */
+static int pid_prog_ids(int pid, uint32_t *ids, int max)
+{
+	char path[64], line[256];
+	struct dirent *d;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)) && n < max) {
+		char fpath[320];
+		FILE *f;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(fpath, sizeof(fpath), "%s/%s", path, d->d_name);
+		f = fopen(fpath, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned v;
+
+			if (sscanf(line, "prog_id: %u", &v) == 1) {
+				bool dup = false;
+
+				for (int i = 0; i < n; i++)
+					dup |= ids[i] == v;
+				if (!dup)
+					ids[n++] = v;
+				break;
+			}
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return n;
+}
+
+static void print_stat(uint32_t id, int pid)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		printf("BPFSTAT pid=%d id=%u name=%s type=%u run_cnt=%llu run_time_ns=%llu "
+		       "recursion_misses=%llu\n", pid, id, info.name[0] ? info.name : "-",
+		       info.type, (unsigned long long)info.run_cnt,
+		       (unsigned long long)info.run_time_ns,
+		       (unsigned long long)info.recursion_misses);
+	close(fd);
+}
+
+static int run_stats(const int *pids, int npids)
+{
+	uint32_t id = 0, ids[1024];
+
+	if (!npids) {
+		while (!bpf_prog_get_next_id(id, &id))
+			print_stat(id, 0);
+		return EXIT_OK;
+	}
+	for (int i = 0; i < npids; i++) {
+		int n = pid_prog_ids(pids[i], ids, 1024);
+
+		if (n < 0) {
+			warn_msg("pid %d: cannot read its fdinfo: %s", pids[i], strerror(errno));
+			return EXIT_ERR;
+		}
+		for (int k = 0; k < n; k++)
+			print_stat(ids[k], pids[i]);
+	}
+	return EXIT_OK;
+}
+
+int cmd_bench_floor(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "duration", required_argument, NULL, 'd' },
+		{ "no-btf", no_argument, NULL, 'B' },
+		{ "stats", no_argument, NULL, 'S' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	bool btf = true, stats = false;
+	double duration = 0;
+	int pids[16], npids = 0, c;
+	uint64_t v;
+
+	while ((c = getopt_long(argc, argv, "d:p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (parse_seconds(optarg, &duration) < 0)
+				goto bad;
+			break;
+		case 'B': btf = false; break;
+		case 'S': stats = true; break;
+		case 'p':
+			if (parse_u64(optarg, &v) < 0 || !v || v > 0x7fffffff || npids == 16)
+				goto bad;
+			pids[npids++] = (int)v;
+			break;
+		case 'h': fputs(usage_text, stdout); return EXIT_OK;
+		default: goto bad;
+		}
+	}
+	if (optind != argc)
+		goto bad;
+	libbpf_set_print(silent_print);
+	return stats ? run_stats(pids, npids) : run_floor(duration, btf);
+bad:
+	fputs(usage_text, stderr);
+	return EXIT_USAGE;
+}
