@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* benchfloor: the cost floor for tools/bench. Nothing but one atomic add per
- * fs_dax event, on the same tracepoints daxtop attaches (classic tracepoints),
- * plus tp_btf twins of the two fault_done events daxleak uses. Its bpf_stats
+ * fs_dax event, on the same tracepoints daxtop attaches, once as classic
+ * tracepoints (daxtop's default) and once as BTF tracepoints (daxleak's). Its bpf_stats
  * run_time_ns/run_cnt is what "counting the event" costs at the least; the
  * tools' per-event cost is compared against it in the same boot. */
 #include "vmlinux.h"
@@ -13,7 +13,9 @@ char LICENSE[] SEC("license") = "GPL";
 /* Index order is the loader's name table (src/bench_floor.c). */
 enum {
 	FL_PTE_FAULT, FL_PTE_DONE, FL_PMD_FAULT, FL_PMD_DONE, FL_MKWRITE,
-	FL_LOAD_HOLE, FL_PMD_HOLE, FL_WRITEBACK, FL_BTF_PTE_DONE, FL_BTF_PMD_DONE,
+	FL_LOAD_HOLE, FL_PMD_HOLE, FL_WRITEBACK,
+	FLB_PTE_FAULT, FLB_PTE_DONE, FLB_PMD_FAULT, FLB_PMD_DONE, FLB_MKWRITE,
+	FLB_LOAD_HOLE, FLB_PMD_HOLE, FLB_WRITEBACK,
 	FL_NR
 };
 
@@ -37,16 +39,21 @@ FLOOR_TP(dax_load_hole, fl_load_hole, FL_LOAD_HOLE)
 FLOOR_TP(dax_pmd_load_hole, fl_pmd_hole, FL_PMD_HOLE)
 FLOOR_TP(dax_writeback_one, fl_writeback, FL_WRITEBACK)
 
-SEC("tp_btf/dax_pte_fault_done")
-int fl_btf_pte_done(void *ctx)
-{
-	__sync_fetch_and_add(&floor_hits[FL_BTF_PTE_DONE], 1);
-	return 0;
+/* The same eight events as BTF (raw) tracepoints: what the raw tracepoint
+ * path costs against the classic (perf-buffer) one. */
+#define FLOOR_BTF(ev, name, idx)					\
+SEC("tp_btf/" #ev)							\
+int name(void *ctx)							\
+{									\
+	__sync_fetch_and_add(&floor_hits[idx], 1);			\
+	return 0;							\
 }
 
-SEC("tp_btf/dax_pmd_fault_done")
-int fl_btf_pmd_done(void *ctx)
-{
-	__sync_fetch_and_add(&floor_hits[FL_BTF_PMD_DONE], 1);
-	return 0;
-}
+FLOOR_BTF(dax_pte_fault, flb_pte_fault, FLB_PTE_FAULT)
+FLOOR_BTF(dax_pte_fault_done, flb_pte_done, FLB_PTE_DONE)
+FLOOR_BTF(dax_pmd_fault, flb_pmd_fault, FLB_PMD_FAULT)
+FLOOR_BTF(dax_pmd_fault_done, flb_pmd_done, FLB_PMD_DONE)
+FLOOR_BTF(dax_insert_pfn_mkwrite, flb_mkwrite, FLB_MKWRITE)
+FLOOR_BTF(dax_load_hole, flb_load_hole, FLB_LOAD_HOLE)
+FLOOR_BTF(dax_pmd_load_hole, flb_pmd_hole, FLB_PMD_HOLE)
+FLOOR_BTF(dax_writeback_one, flb_writeback, FLB_WRITEBACK)

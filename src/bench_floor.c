@@ -1,7 +1,8 @@
 /* daxtrace bench-floor: internal helper of tools/bench (make bench).
  *
- *   daxtrace bench-floor [-d SECS] [--no-btf]
- *	Attach the bare fs_dax counter (bpf/benchfloor.bpf.c), print
+ *   daxtrace bench-floor [-d SECS] [--classic | --btf]
+ *	Attach the bare fs_dax counter (bpf/benchfloor.bpf.c) as classic
+ *	tracepoints, BTF tracepoints or both (default), print
  *	"bench-floor: ready (...)" on stderr, count until SIGINT/SIGTERM or
  *	SECS, then print one "FLOOR event=count ..." line on stdout.
  *   daxtrace bench-floor --stats [-p PID]...
@@ -19,13 +20,14 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "commands.h"
 #include "util.h"
 #include "benchfloor.skel.h"
 
 static const char usage_text[] =
-"Usage: daxtrace bench-floor [-d SECS] [--no-btf]\n"
+"Usage: daxtrace bench-floor [-d SECS] [--classic | --btf]\n"
 "       daxtrace bench-floor --stats [-p PID]...\n"
 "Internal helper of tools/bench: a bare counter on the fs_dax tracepoints\n"
 "(the cost floor), or bpf_stats of loaded BPF programs.\n";
@@ -34,7 +36,9 @@ static const char usage_text[] =
 static const char *const floor_names[] = {
 	"dax_pte_fault", "dax_pte_fault_done", "dax_pmd_fault", "dax_pmd_fault_done",
 	"dax_insert_pfn_mkwrite", "dax_load_hole", "dax_pmd_load_hole", "dax_writeback_one",
-	"btf:dax_pte_fault_done", "btf:dax_pmd_fault_done",
+	"btf:dax_pte_fault", "btf:dax_pte_fault_done", "btf:dax_pmd_fault",
+	"btf:dax_pmd_fault_done", "btf:dax_insert_pfn_mkwrite", "btf:dax_load_hole",
+	"btf:dax_pmd_load_hole", "btf:dax_writeback_one",
 };
 #define FLOOR_N (int)(sizeof(floor_names) / sizeof(floor_names[0]))
 
@@ -43,16 +47,32 @@ static int silent_print(enum libbpf_print_level l, const char *fmt, va_list ap)
 	return l == LIBBPF_WARN && getenv("DAXTRACE_BENCH_DEBUG") ? vfprintf(stderr, fmt, ap) : 0;
 }
 
-static struct benchfloor_bpf *floor_load(bool btf)
+/* Keep the programs wanted; a tp_btf program for an event this kernel does
+ * not have would fail the whole load, so those are left out up front. */
+static struct benchfloor_bpf *floor_load(bool classic, bool btf)
 {
 	struct benchfloor_bpf *s = benchfloor_bpf__open();
+	struct btf *kbtf = btf ? btf__load_vmlinux_btf() : NULL;
+	struct bpf_program *p;
 
-	if (!s)
+	if (!s) {
+		btf__free(kbtf);
 		return NULL;
-	if (!btf) {
-		bpf_program__set_autoload(s->progs.fl_btf_pte_done, false);
-		bpf_program__set_autoload(s->progs.fl_btf_pmd_done, false);
 	}
+	bpf_object__for_each_program(p, s->obj) {
+		bool is_btf = bpf_program__type(p) == BPF_PROG_TYPE_TRACING;
+		bool keep = is_btf ? btf : classic;
+
+		if (keep && is_btf) {
+			const char *ev = strrchr(bpf_program__section_name(p), '/');
+			char tn[128];
+
+			snprintf(tn, sizeof(tn), "btf_trace_%s", ev ? ev + 1 : "");
+			keep = kbtf && btf__find_by_name_kind(kbtf, tn, BTF_KIND_TYPEDEF) > 0;
+		}
+		bpf_program__set_autoload(p, keep);
+	}
+	btf__free(kbtf);
 	if (benchfloor_bpf__load(s)) {
 		benchfloor_bpf__destroy(s);
 		return NULL;
@@ -60,16 +80,14 @@ static struct benchfloor_bpf *floor_load(bool btf)
 	return s;
 }
 
-static int run_floor(double duration, bool btf)
+static int run_floor(double duration, bool classic, bool btf)
 {
 	struct benchfloor_bpf *s;
 	struct bpf_program *p;
 	int ntp = 0, nbtf = 0, nfail = 0;
 	uint64_t start;
 
-	s = btf ? floor_load(true) : NULL;
-	if (!s)		/* a kernel without the tp_btf events: classic ones only */
-		s = floor_load(false);
+	s = floor_load(classic, btf);
 	if (!s) {
 		warn_msg("cannot load the floor programs: %s", strerror(errno));
 		return EXIT_ERR;
@@ -192,13 +210,14 @@ int cmd_bench_floor(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "duration", required_argument, NULL, 'd' },
-		{ "no-btf", no_argument, NULL, 'B' },
+		{ "classic", no_argument, NULL, 'C' },
+		{ "btf", no_argument, NULL, 'B' },
 		{ "stats", no_argument, NULL, 'S' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	bool btf = true, stats = false;
+	bool classic = false, btf = false, stats = false;
 	double duration = 0;
 	int pids[16], npids = 0, c;
 	uint64_t v;
@@ -209,7 +228,8 @@ int cmd_bench_floor(int argc, char **argv)
 			if (parse_seconds(optarg, &duration) < 0)
 				goto bad;
 			break;
-		case 'B': btf = false; break;
+		case 'C': classic = true; break;
+		case 'B': btf = true; break;
 		case 'S': stats = true; break;
 		case 'p':
 			if (parse_u64(optarg, &v) < 0 || !v || v > 0x7fffffff || npids == 16)
@@ -223,7 +243,9 @@ int cmd_bench_floor(int argc, char **argv)
 	if (optind != argc)
 		goto bad;
 	libbpf_set_print(silent_print);
-	return stats ? run_stats(pids, npids) : run_floor(duration, btf);
+	if (!classic && !btf)
+		classic = btf = true;
+	return stats ? run_stats(pids, npids) : run_floor(duration, classic, btf);
 bad:
 	fputs(usage_text, stderr);
 	return EXIT_USAGE;
