@@ -57,3 +57,158 @@ FLOOR_BTF(dax_insert_pfn_mkwrite, flb_mkwrite, FLB_MKWRITE)
 FLOOR_BTF(dax_load_hole, flb_load_hole, FLB_LOAD_HOLE)
 FLOOR_BTF(dax_pmd_load_hole, flb_pmd_hole, FLB_PMD_HOLE)
 FLOOR_BTF(dax_writeback_one, flb_writeback, FLB_WRITEBACK)
+
+/* ---- ablation (bench-floor --ablate): the pieces of daxtop's fault path one
+ * by one on dax_pte_fault / dax_pte_fault_done, so bpf_stats shows what each
+ * costs next to the bare count. Not loaded unless asked for. */
+struct ab_key {
+	__u32 pid, dev;
+	__u64 ino;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u64);
+} ab_lru SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u64);
+} ab_hash SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} ab_task SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct ab_key);
+	__type(value, __u64);
+} ab_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ab_key);
+	__type(value, __u64);
+} ab_files SEC(".maps");
+
+__u64 ab_sink = 0;
+
+#define AB_CTX struct trace_event_raw_dax_pte_fault_class
+
+SEC("tracepoint/fs_dax/dax_pte_fault")
+int ab_ktime(AB_CTX *ctx)
+{
+	ab_sink += bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tracepoint/fs_dax/dax_pte_fault")
+int ab_lru_upd(AB_CTX *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 now = 1;
+
+	bpf_map_update_elem(&ab_lru, &tid, &now, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/fs_dax/dax_pte_fault_done")
+int ab_lru_del(AB_CTX *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *v = bpf_map_lookup_elem(&ab_lru, &tid);
+
+	if (v) {
+		ab_sink += *v;
+		bpf_map_delete_elem(&ab_lru, &tid);
+	}
+	return 0;
+}
+
+SEC("tracepoint/fs_dax/dax_pte_fault")
+int ab_hash_upd(AB_CTX *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 now = 1;
+
+	bpf_map_update_elem(&ab_hash, &tid, &now, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/fs_dax/dax_pte_fault_done")
+int ab_hash_del(AB_CTX *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *v = bpf_map_lookup_elem(&ab_hash, &tid);
+
+	if (v) {
+		ab_sink += *v;
+		bpf_map_delete_elem(&ab_hash, &tid);
+	}
+	return 0;
+}
+
+SEC("tracepoint/fs_dax/dax_pte_fault")
+int ab_task_set(AB_CTX *ctx)
+{
+	__u64 *v = bpf_task_storage_get(&ab_task, bpf_get_current_task_btf(), 0,
+					BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (v)
+		*v = 1;
+	return 0;
+}
+
+SEC("tracepoint/fs_dax/dax_pte_fault_done")
+int ab_task_get(AB_CTX *ctx)
+{
+	__u64 *v = bpf_task_storage_get(&ab_task, bpf_get_current_task_btf(), 0, 0);
+
+	if (v) {
+		ab_sink += *v;
+		*v = 0;
+	}
+	return 0;
+}
+
+SEC("tracepoint/fs_dax/dax_pte_fault")
+int ab_files_look(AB_CTX *ctx)
+{
+	struct ab_key k = { .dev = ctx->dev, .ino = ctx->ino };
+
+	if (!bpf_map_lookup_elem(&ab_files, &k)) {
+		__u64 z = 0;
+
+		bpf_map_update_elem(&ab_files, &k, &z, BPF_NOEXIST);
+	}
+	return 0;
+}
+
+SEC("tracepoint/fs_dax/dax_pte_fault_done")
+int ab_row_add(AB_CTX *ctx)
+{
+	struct ab_key k = { .pid = bpf_get_current_pid_tgid() >> 32, .dev = ctx->dev,
+			    .ino = ctx->ino };
+	__u64 *v = bpf_map_lookup_elem(&ab_rows, &k);
+
+	if (!v) {
+		__u64 z = 0;
+
+		bpf_map_update_elem(&ab_rows, &k, &z, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&ab_rows, &k);
+		if (!v)
+			return 0;
+	}
+	__sync_fetch_and_add(v, 1);
+	return 0;
+}

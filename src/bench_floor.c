@@ -2,7 +2,8 @@
  *
  *   daxtrace bench-floor [-d SECS] [--classic | --btf]
  *	Attach the bare fs_dax counter (bpf/benchfloor.bpf.c) as classic
- *	tracepoints, BTF tracepoints or both (default), print
+ *	tracepoints, BTF tracepoints or both (default), or the classic one plus
+ *	the ablation programs (--ablate: daxtop's fault path piece by piece), print
  *	"bench-floor: ready (...)" on stderr, count until SIGINT/SIGTERM or
  *	SECS, then print one "FLOOR event=count ..." line on stdout.
  *   daxtrace bench-floor --stats [-p PID]...
@@ -27,7 +28,7 @@
 #include "benchfloor.skel.h"
 
 static const char usage_text[] =
-"Usage: daxtrace bench-floor [-d SECS] [--classic | --btf]\n"
+"Usage: daxtrace bench-floor [-d SECS] [--classic | --btf | --ablate]\n"
 "       daxtrace bench-floor --stats [-p PID]...\n"
 "Internal helper of tools/bench: a bare counter on the fs_dax tracepoints\n"
 "(the cost floor), or bpf_stats of loaded BPF programs.\n";
@@ -49,7 +50,7 @@ static int silent_print(enum libbpf_print_level l, const char *fmt, va_list ap)
 
 /* Keep the programs wanted; a tp_btf program for an event this kernel does
  * not have would fail the whole load, so those are left out up front. */
-static struct benchfloor_bpf *floor_load(bool classic, bool btf)
+static struct benchfloor_bpf *floor_load(bool classic, bool btf, int ablate)
 {
 	struct benchfloor_bpf *s = benchfloor_bpf__open();
 	struct btf *kbtf = btf ? btf__load_vmlinux_btf() : NULL;
@@ -61,9 +62,13 @@ static struct benchfloor_bpf *floor_load(bool classic, bool btf)
 	}
 	bpf_object__for_each_program(p, s->obj) {
 		bool is_btf = bpf_program__type(p) == BPF_PROG_TYPE_TRACING;
+		const char *name = bpf_program__name(p);
 		bool keep = is_btf ? btf : classic;
 
-		if (keep && is_btf) {
+		if (!strncmp(name, "ab_", 3))	/* ablation: 2 = without task storage */
+			keep = ablate == 1 || (ablate == 2 && strncmp(name, "ab_task", 7));
+
+		if (keep && is_btf && strncmp(name, "ab_", 3)) {
 			const char *ev = strrchr(bpf_program__section_name(p), '/');
 			char tn[128];
 
@@ -80,14 +85,16 @@ static struct benchfloor_bpf *floor_load(bool classic, bool btf)
 	return s;
 }
 
-static int run_floor(double duration, bool classic, bool btf)
+static int run_floor(double duration, bool classic, bool btf, bool ablate)
 {
 	struct benchfloor_bpf *s;
 	struct bpf_program *p;
 	int ntp = 0, nbtf = 0, nfail = 0;
 	uint64_t start;
 
-	s = floor_load(classic, btf);
+	s = floor_load(classic, btf, ablate);
+	if (!s && ablate)	/* task storage not allowed here: the rest still */
+		s = floor_load(classic, btf, 2);
 	if (!s) {
 		warn_msg("cannot load the floor programs: %s", strerror(errno));
 		return EXIT_ERR;
@@ -212,12 +219,13 @@ int cmd_bench_floor(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "classic", no_argument, NULL, 'C' },
 		{ "btf", no_argument, NULL, 'B' },
+		{ "ablate", no_argument, NULL, 'A' },
 		{ "stats", no_argument, NULL, 'S' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	bool classic = false, btf = false, stats = false;
+	bool classic = false, btf = false, stats = false, ablate = false;
 	double duration = 0;
 	int pids[16], npids = 0, c;
 	uint64_t v;
@@ -230,6 +238,7 @@ int cmd_bench_floor(int argc, char **argv)
 			break;
 		case 'C': classic = true; break;
 		case 'B': btf = true; break;
+		case 'A': ablate = classic = true; break;
 		case 'S': stats = true; break;
 		case 'p':
 			if (parse_u64(optarg, &v) < 0 || !v || v > 0x7fffffff || npids == 16)
@@ -245,7 +254,7 @@ int cmd_bench_floor(int argc, char **argv)
 	libbpf_set_print(silent_print);
 	if (!classic && !btf)
 		classic = btf = true;
-	return stats ? run_stats(pids, npids) : run_floor(duration, classic, btf);
+	return stats ? run_stats(pids, npids) : run_floor(duration, classic, btf, ablate);
 bad:
 	fputs(usage_text, stderr);
 	return EXIT_USAGE;

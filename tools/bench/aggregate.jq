@@ -72,6 +72,8 @@ def era_block:
 		| { mode: .[0].mode, hwm_kb_max: (map(.hwm_kb) | max), lost_total: (map(.lost // 0) | add),
 		    events_total: (map(.events // 0) | add) } ],
 	    bpf_cost: bpfcost($r),
+	    ablation: [ $r | map(select(.kind == "ablate" and .run_cnt > 0)) | sort_by(.id)[]
+		| { name, run_cnt, ns_per_run: (.run_time_ns / .run_cnt | r1) } ],
 	    maxrate: [ $r | map(select(.kind == "maxrate"))[]
 		| { mode, events, busy_ms, lost, skipped, lat_missed,
 		    events_per_s: (if .busy_ms > 0 then .events * 1000 / .busy_ms | round else null end) } ] };

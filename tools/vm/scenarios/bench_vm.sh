@@ -8,13 +8,15 @@
 #  - per-event BPF cost: kernel.bpf_stats_enabled=1, run_time_ns/run_cnt of
 #    every program of the tool and of the floor attached at the same time;
 #  - events lost at the highest fault rate: two 4k loops per tool, the tool's
-#    own lost/overflow counters.
+#    own lost/overflow counters;
+#  - ablation: daxtop's fault-path pieces (LRU/hash/task-storage start map,
+#    ktime, file and row lookups) as separate programs, bpf_stats per piece.
 # Every number is one "@@DAXTEST INFO bench_vm BENCH kind=... k=v ..." line;
 # tools/bench/run turns them into JSON. Only correctness is asserted (the
 # tools start, counts are not lost in daxtop's default view).
 # Knobs on the kernel cmdline (tools/vm/run --append): daxbench.rounds=N
 # daxbench.secs=S (per loop) daxbench.modes=a,b daxbench.workloads=a,b
-# daxbench.phases=loop,stats,maxrate
+# daxbench.phases=loop,stats,maxrate,ablate
 . /daxtest/daxtest.sh
 
 T=/tmp/bench
@@ -22,7 +24,7 @@ rm -rf $T; mkdir -p $T
 ROUNDS=3 SECS=2 STATSECS=2 MAXSECS=3
 MODES="none floor floorbtf top tophist leak"
 WLS="4k-r-1 4k-w-1 2m-r-1 2m-w-1 4k-r-2 4k-w-2 2m-r-2 2m-w-2"
-PHASES="loop stats maxrate"
+PHASES="loop stats maxrate ablate"
 for a in $(cat /proc/cmdline); do
 	case $a in
 	daxbench.rounds=*) ROUNDS=${a#*=} ;;
@@ -58,6 +60,7 @@ tool_start() {
 	floor) daxtrace bench-floor --classic >$T/tool.out 2>$T/tool.err & ;;
 	floorbtf) daxtrace bench-floor --btf >$T/tool.out 2>$T/tool.err & ;;
 	floorall) daxtrace bench-floor >$T/tool.out 2>$T/tool.err & ;;
+	floorall_ablate) daxtrace bench-floor --ablate >$T/tool.out 2>$T/tool.err & ;;
 	top) daxtrace top -b -i 1 >$T/tool.out 2>$T/tool.err & ;;
 	tophist) daxtrace top -b -i 1 --hist >$T/tool.out 2>$T/tool.err & ;;
 	leak) daxtrace leak >$T/tool.out 2>$T/tool.err & ;;
@@ -211,5 +214,17 @@ if has_phase maxrate; then
 			check_eq top_default_view_lost_zero 0 "$LOST"
 		fi
 	done
+fi
+
+# ---- phase 4: ablation of daxtop's fault path (bench-floor --ablate) ---------------
+if has_phase ablate; then
+	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+	if tool_start floorall_ablate; then
+		for w in 4k-w-1 4k-r-1; do run_wl $w $STATSECS; done
+		daxtrace bench-floor --stats -p $TPID | sed "s/^BPFSTAT /@@DAXTEST INFO $DAXTEST_SCENARIO BENCH kind=ablate /"
+		tool_stop floorall_ablate
+		pass ablate_phase_done "$(grep ready $T/tool.err)"
+	fi
+	echo 0 >/proc/sys/kernel/bpf_stats_enabled
 fi
 exit 0
