@@ -17,12 +17,20 @@ struct {
 	__type(value, struct daxtop_row);
 } rows SEC(".maps");
 
-/* Fault start time per thread; LRU so stale entries never fill it. */
+/* The fault in progress on each CPU: a per-CPU slot costs a fraction of a
+ * per-thread hash. A fault that sleeps and resumes elsewhere, or whose slot
+ * another thread's fault took meanwhile, finds the slot not its own and is
+ * counted in lat_missed instead of getting a wrong latency. */
+struct fault_slot {
+	__u32 tid;
+	__u64 start_ns;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct fault_slot);
 } fault_start SEC(".maps");
 
 /* DAX files seen faulting, by (dev, ino) with pid 0, and their names once
@@ -80,7 +88,17 @@ static __always_inline bool wanted(__u32 dev)
 	return true;
 }
 
-static struct daxtop_row *row_get(const struct daxtop_key *k)
+/* A new row's file gets an entry in `files` (for unmaps and names) once,
+ * here, rather than a lookup on every fault. */
+static __noinline void file_seen(__u32 dev, __u64 ino)
+{
+	struct daxtop_key fk = { .dev = dev, .ino = ino };
+	struct daxtop_file f = { .dev = dev, .ino = ino };
+
+	bpf_map_update_elem(&files, &fk, &f, BPF_NOEXIST);
+}
+
+static struct daxtop_row *row_get(const struct daxtop_key *k, __u64 now)
 {
 	static const struct daxtop_row zero = {};
 	struct daxtop_row *r;
@@ -96,17 +114,18 @@ static struct daxtop_row *row_get(const struct daxtop_key *k)
 		return NULL;
 	}
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
-	r->first_ns = bpf_ktime_get_ns();
+	r->first_ns = now;
+	file_seen(k->dev, k->ino);
 	return r;
 }
 
-static __always_inline struct daxtop_row *row_for(__u32 dev, __u64 ino)
+static __always_inline struct daxtop_row *row_for(__u32 dev, __u64 ino, __u64 now)
 {
 	struct daxtop_key k = { .pid = current_tgid(), .dev = dev, .ino = ino };
-	struct daxtop_row *r = row_get(&k);
+	struct daxtop_row *r = row_get(&k, now);
 
 	if (r)
-		r->last_ns = bpf_ktime_get_ns();
+		r->last_ns = now;
 	return r;
 }
 
@@ -131,46 +150,45 @@ static __noinline void learn_names(struct daxtop_file *f, struct dentry *d)
 
 static __always_inline void fault_begin(__u32 dev, __u64 ino)
 {
-	struct daxtop_key fk = { .dev = dev, .ino = ino };
-	__u32 tid = current_tid();
-	__u64 now = bpf_ktime_get_ns();
+	__u32 zero = 0;
+	struct fault_slot *slot;
 
 	if (!wanted(dev))
 		return;
-	bpf_map_update_elem(&fault_start, &tid, &now, BPF_ANY);
-	if (!bpf_map_lookup_elem(&files, &fk)) {
-		struct daxtop_file f = { .dev = dev, .ino = ino };
-
-		bpf_map_update_elem(&files, &fk, &f, BPF_NOEXIST);
+	slot = bpf_map_lookup_elem(&fault_start, &zero);
+	if (slot) {
+		slot->tid = current_tid();
+		slot->start_ns = bpf_ktime_get_ns();
 	}
 }
 
-/* Latency in ns of the fault this thread started, 0 if its start was missed. */
-static __always_inline __u64 fault_latency(void)
+/* Latency in ns of the fault this thread started on this CPU, 0 if unknown. */
+static __always_inline __u64 fault_latency(__u64 now)
 {
-	__u32 tid = current_tid();
-	__u64 *start = bpf_map_lookup_elem(&fault_start, &tid);
-	__u64 d;
+	__u32 zero = 0;
+	struct fault_slot *slot = bpf_map_lookup_elem(&fault_start, &zero);
+	__u64 start;
 
-	if (!start) {
+	if (!slot || !slot->start_ns || slot->tid != current_tid()) {
 		__sync_fetch_and_add(&drops[DROP_LAT_NO_START], 1);
 		return 0;
 	}
-	d = bpf_ktime_get_ns() - *start;
-	bpf_map_delete_elem(&fault_start, &tid);
-	return d;
+	start = slot->start_ns;
+	slot->start_ns = 0;
+	return now > start ? now - start : 0;
 }
 
 static __always_inline void fault_end(const struct fault_args *a, int counter, int hist_id)
 {
 	struct daxtop_row *r;
-	__u64 lat;
+	__u64 now, lat;
 
 	if (!wanted(a->dev))
 		return;
 	__sync_fetch_and_add(&events_seen, 1);
-	lat = fault_latency();
-	r = row_for(a->dev, a->ino);
+	now = bpf_ktime_get_ns();	/* one clock read per event */
+	lat = fault_latency(now);
+	r = row_for(a->dev, a->ino, now);
 	if (lat)
 		hist_add(&hists[hist_id], lat);
 	if (!r)
@@ -219,7 +237,7 @@ static __always_inline void count(__u32 dev, __u64 ino, int counter, __u64 n)
 	if (!wanted(dev))
 		return;
 	__sync_fetch_and_add(&events_seen, 1);
-	r = row_for(dev, ino);
+	r = row_for(dev, ino, bpf_ktime_get_ns());
 	if (r)
 		__sync_fetch_and_add(&r->cnt[counter], n);
 }
@@ -448,7 +466,7 @@ static __always_inline void on_busy_result(struct address_space *mapping, void *
 	now = bpf_ktime_get_ns();
 	d = now - ws->start_ns;
 	hist_add(&hists[H_BL_WAIT], d);
-	r = row_get(&ws->key);
+	r = row_get(&ws->key, now);
 	if (r) {
 		__sync_fetch_and_add(&r->cnt[DT_BL_WAITS], 1);
 		__sync_fetch_and_add(&r->bl_wait_ns, d);

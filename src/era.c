@@ -39,6 +39,13 @@ static int find_in_kallsyms(const char *const *names, int n)
 	return -1;
 }
 
+static void set_era(struct era_info *e, enum dax_era era, const char *sym)
+{
+	e->era = era;
+	e->idle = era == ERA_ZERO_BASED ? 0 : 1;
+	snprintf(e->evidence, sizeof(e->evidence), "%s present", sym);
+}
+
 void era_detect(struct era_info *e)
 {
 	struct btf *btf = probe_vmlinux_btf();
@@ -46,16 +53,15 @@ void era_detect(struct era_info *e)
 
 	memset(e, 0, sizeof(*e));
 	e->idle = -1;
-	if ((i = find_in_btf(btf, zero_based, N(zero_based))) >= 0 ||
-	    (i = find_in_kallsyms(zero_based, N(zero_based))) >= 0) {
-		e->era = ERA_ZERO_BASED;
-		e->idle = 0;
-		snprintf(e->evidence, sizeof(e->evidence), "%s present", zero_based[i]);
-	} else if ((i = find_in_btf(btf, one_based, N(one_based))) >= 0 ||
-		   (i = find_in_kallsyms(one_based, N(one_based))) >= 0) {
-		e->era = ERA_ONE_BASED;
-		e->idle = 1;
-		snprintf(e->evidence, sizeof(e->evidence), "%s present", one_based[i]);
+	/* BTF answers in microseconds; kallsyms (a full read) only without it. */
+	if ((i = find_in_btf(btf, zero_based, N(zero_based))) >= 0) {
+		set_era(e, ERA_ZERO_BASED, zero_based[i]);
+	} else if ((i = find_in_btf(btf, one_based, N(one_based))) >= 0) {
+		set_era(e, ERA_ONE_BASED, one_based[i]);
+	} else if ((i = find_in_kallsyms(zero_based, N(zero_based))) >= 0) {
+		set_era(e, ERA_ZERO_BASED, zero_based[i]);
+	} else if ((i = find_in_kallsyms(one_based, N(one_based))) >= 0) {
+		set_era(e, ERA_ONE_BASED, one_based[i]);
 	} else {
 		snprintf(e->evidence, sizeof(e->evidence),
 			 "neither era's functions found (no BTF and no kallsyms?)");

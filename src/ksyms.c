@@ -76,17 +76,24 @@ static bool is_text(char type)
 int ksym_resolve_names(const char *path, const char *const *bases, int n, char (*out)[128])
 {
 	FILE *f = fopen(path ? path : KALLSYMS, "r");
-	char line[512];
+	char line[512], first[256] = { 0 };
 	int found = 0;
 
 	if (!f)
 		return -errno;
-	for (int i = 0; i < n; i++)
+	/* ~200k lines: skip a line on the first character of its name before
+	 * parsing it; only a handful of first characters are wanted. */
+	for (int i = 0; i < n; i++) {
 		out[i][0] = 0;
+		first[(unsigned char)bases[i][0]] = 1;
+	}
 	while (fgets(line, sizeof(line), f)) {
 		uint64_t addr;
 		char type, *name, *mod;
+		char *sp = strchr(line, ' ');
 
+		if (!sp || !sp[1] || sp[2] != ' ' || !first[(unsigned char)sp[3]])
+			continue;
 		if (parse_line(line, &addr, &type, &name, &mod) || !is_text(type))
 			continue;
 		for (int i = 0; i < n; i++) {

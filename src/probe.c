@@ -252,7 +252,13 @@ int probe_select(struct hook *hooks, int n, const struct probe_env *env)
 		names[i] = hooks[i].func;
 		names[n + i] = hooks[i].alt ? hooks[i].alt : hooks[i].func;
 	}
-	ksym_resolve_names(NULL, names, 2 * n, found);
+	/* Without fentry or kprobes no function hook can attach: skip the
+	 * kallsyms read (most of start-up) and let each hook say why. */
+	if ((env->fentry && !env->forbid_fentry) || (env->kprobes && !env->forbid_kprobe))
+		ksym_resolve_names(NULL, names, 2 * n, found);
+	else
+		for (int i = 0; i < n; i++)
+			snprintf(found[i], sizeof(found[i]), "%s", hooks[i].func);
 	for (int i = 0; i < n; i++) {
 		struct hook *h = &hooks[i];
 
