@@ -51,17 +51,19 @@ expect "all pass totals" "$TMP/b.out" '^1 passed, 0 failed$'
 
 if [ "${1:-}" != --no-vm ]; then
 	# ---- 2. broken scenarios in a real guest ---------------------------------------
-	"$HERE/run" 6.12 ext4 st_pass,st_noassert,st_rc,st_fail,st_hang --quiet --timeout 180 \
+	"$HERE/run" 6.12 ext4 st_pass,st_noassert,st_rc,st_fail,st_hang,st_warn,st_warn_expected --quiet --timeout 180 \
 		--extra-scenarios "$HERE/selftest/scenarios" --append daxtest.timeout=5 >"$TMP/vm.out" 2>&1
 	rc=$?
 	[ $rc = 1 ] && ok "vm: run exits 1" || ko "vm: run exit $rc"
 	expect "vm: setup ok" "$TMP/vm.out" '^setup .* ok$'
-	expect "vm: st_pass ok" "$TMP/vm.out" '^st_pass +2 +0 +ok$'
+	expect "vm: st_pass ok" "$TMP/vm.out" '^st_pass +2 +0 +[0-9.]+s +ok$'
 	expect "vm: st_noassert" "$TMP/vm.out" '^st_noassert .*asserted nothing'
 	expect "vm: st_rc" "$TMP/vm.out" '^st_rc .*exit rc=3'
 	expect "vm: st_fail" "$TMP/vm.out" '^FAIL st_fail/pct '
 	expect "vm: st_hang killed by guest timeout" "$TMP/vm.out" '^FAIL st_hang/timeout '
-	expect "vm: totals" "$TMP/vm.out" '^[0-9]+ passed, 4 failed$'
+	expect "vm: unexpected kernel WARNING fails" "$TMP/vm.out" '^FAIL st_warn/kernel_clean '
+	expect "vm: declared kernel WARNING passes" "$TMP/vm.out" '^st_warn_expected .* ok$'
+	expect "vm: totals" "$TMP/vm.out" '^[0-9]+ passed, 5 failed$'
 	# ---- 3. panic before tests: one retry ------------------------------------------
 	"$HERE/run" 6.12 ext4 smoke --quiet --timeout 120 --append rdinit=/nonexistent >"$TMP/p.out" 2>&1
 	rc=$?

@@ -57,6 +57,9 @@ check_true() { # check_true NAME CMD...   (PASS when CMD exits 0)
 	return $_rc
 }
 have() { command -v "$1" >/dev/null 2>&1; }
+# expect_kernel_warn ERE: a kernel WARNING/BUG line matching ERE is provoked on purpose
+# by this scenario; init then does not fail it as kernel_clean (assert it yourself).
+expect_kernel_warn() { echo "$1" >>/tmp/daxtest.expect_warn; }
 
 # ---- tracefs -------------------------------------------------------------------
 trace_start() { # trace_start [EVENT-DIR...]   default: fs_dax
