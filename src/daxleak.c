@@ -343,10 +343,32 @@ static void adjust_hooks(struct leak_ctx *c)
 	}
 }
 
+/* Address of a data symbol (src/ksyms.c keeps text symbols only). */
+static uint64_t kallsyms_data_addr(const char *name)
+{
+	char line[512], sym[256], type;
+	unsigned long long addr;
+	uint64_t found = 0;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) == 3 && !strcmp(sym, name)) {
+			found = addr;
+			break;
+		}
+	fclose(f);
+	return found;
+}
+
 static void configure(struct leak_ctx *c, const struct leak_args *a)
 {
 	struct daxleak_bpf *s = c->skel;
-	uint64_t vb = c->ks ? ksyms_addr(c->ks, "vmemmap_base") : 0;
+	static uint64_t vb;
+
+	if (!vb)
+		vb = kallsyms_data_addr("vmemmap_base");
 
 	s->rodata->targ_tgid = a->pid;
 	s->rodata->idle_ref = c->era.era == ERA_ZERO_BASED ? 0 : 1;
