@@ -19,6 +19,10 @@ if ! wait_for_line "$ERR" 'ready' 60; then
 	fail leak_ready "daxleak did not start: $(tail -n 3 "$ERR" | tr '\n' '|')"
 	exit 1
 fi
+# Before 6.15 evicting a pinned file trips the kernel's WARN_ON_ONCE in
+# dax_disassociate_entry: provoked on purpose, and checked below that
+# daxleak flags it. On 7.x no warning is expected.
+[ "$DAXTEST_ERA" = 7 ] || expect_kernel_warn 'at fs/dax\.c:[0-9]+ dax_disassociate_entry'
 daxload evict --pages 16 --hold 8 "$F" >/tmp/evict.out 2>&1 &
 EV=$!
 wait_for_line /tmp/evict.out 'op=evict event=pinned' 30 || fail evict_pinned "$(cat /tmp/evict.out)"
