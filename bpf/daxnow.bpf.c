@@ -1,0 +1,624 @@
+// SPDX-License-Identifier: GPL-2.0
+/* daxleak --now: the state of a DAX break_layouts hang that started before
+ * any probe existed. Three BPF iterators, run one after the other by user
+ * space, read the kernel and write records (include/daxnow.h) to their
+ * seq file; nothing is attached to a hook and nothing in the kernel is
+ * written.
+ *
+ *  iter/task       tasks asleep with a break_layouts frame on their kernel
+ *                  stack (text ranges from kallsyms in rodata); the wait
+ *                  entry that links them to the var they wait on, found in
+ *                  bit_wait_table's hashed queues or on their own stack;
+ *                  the page behind the var.
+ *  iter/task_file  pipes whose buffers hold a target page (vmsplice).
+ *  iter/task_vma   mappings of a target page's file covering the page.
+ */
+#include "dax_common.bpf.h"
+#include "daxnow.h"
+
+#define TASK_INTERRUPTIBLE_ 0x1
+#define TASK_UNINTERRUPTIBLE_ 0x2
+#define S_IFMT_ 00170000
+#define S_IFIFO_ 0010000
+#define THREAD_SIZE_ (16 * 1024)	/* x86_64 without KASAN */
+
+const volatile __u64 bit_wait_table_addr = 0;	/* kallsyms (CONFIG_KALLSYMS_ALL), 0 = unknown */
+const volatile __u64 vmemmap_base_addr = 0;	/* &vmemmap_base, 0 = unknown */
+const volatile __u64 var_wake_func = 0;		/* var_wake_function, 0 = unknown */
+const volatile __u8 zero_based = 0;		/* 6.15+: the var is the page */
+const volatile __u32 nranges = 0;
+const volatile struct dn_range ranges[DN_MAX_RANGES] = {};
+const volatile __u32 thread_size = THREAD_SIZE_;
+
+/* set by user space before the holder scans */
+struct dn_target targets[DN_MAX_TARGETS] = {};
+__u32 ntargets = 0;
+
+__u64 tasks_seen = 0, tasks_asleep = 0, stack_errs = 0, recs_lost = 0;
+__u64 pipes_seen = 0, vmas_seen = 0, bucket_steps = 0, bucket_truncated = 0;
+
+extern struct rq runqueues __ksym __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dn_task_rec);
+} scratch SEC(".maps");
+
+/* Layouts of older kernels (CO-RE flavours). */
+struct page___old {
+	struct dev_pagemap *pgmap;		/* <= 6.14 */
+	unsigned long index;			/* <= 6.17 */
+} __attribute__((preserve_access_index));
+
+struct folio___new {
+	struct dev_pagemap *pgmap;		/* 6.15+ */
+	unsigned long _flags_1;			/* order in the low byte */
+	atomic_t _large_mapcount;
+} __attribute__((preserve_access_index));
+
+struct page___ulflags {
+	unsigned long flags;			/* <= 6.17: plain word */
+} __attribute__((preserve_access_index));
+
+struct dev_pagemap___old {
+	struct range range;
+} __attribute__((preserve_access_index));
+
+struct task_struct___old {
+	long state;				/* < 5.14 */
+} __attribute__((preserve_access_index));
+
+/* ---- pages ------------------------------------------------------------ */
+
+static __always_inline __u64 page_sz(void)
+{
+	return bpf_core_type_size(struct page);
+}
+
+static __always_inline struct page *head_of(struct page *p)
+{
+	unsigned long ch = 0;
+
+	if (bpf_core_field_exists(p->compound_head))
+		ch = BPF_CORE_READ(p, compound_head);
+	return ch & 1 ? (struct page *)(ch - 1) : p;
+}
+
+static __always_inline __u64 vmemmap(void)
+{
+	__u64 base = 0;
+
+	if (vmemmap_base_addr)
+		bpf_probe_read_kernel(&base, sizeof(base), (void *)vmemmap_base_addr);
+	return base;
+}
+
+static __always_inline struct dev_pagemap *pgmap_of(struct page *head)
+{
+	struct folio___new *f = (void *)head;
+	struct page___old *po = (void *)head;
+
+	if (bpf_core_field_exists(f->pgmap))
+		return BPF_CORE_READ(f, pgmap);
+	if (bpf_core_field_exists(po->pgmap))
+		return BPF_CORE_READ(po, pgmap);
+	return NULL;
+}
+
+static __always_inline bool is_fsdax(struct page *head, __u64 pfn)
+{
+	struct dev_pagemap *pgmap = pgmap_of(head);
+	struct dev_pagemap___old *o = (void *)pgmap;
+	struct range r = {};
+	int type;
+
+	if (!pgmap)
+		return false;
+	type = BPF_CORE_READ(pgmap, type);
+	if (type != bpf_core_enum_value(enum memory_type, MEMORY_DEVICE_FS_DAX))
+		return false;
+	if (pfn == ~0ULL)
+		return true;
+	/* pgmap shares its slot with lru/compound_head in other pages */
+	if (bpf_core_field_exists(pgmap->range))
+		r = BPF_CORE_READ(pgmap, range);
+	else if (bpf_core_field_exists(o->range))
+		r = BPF_CORE_READ(o, range);
+	return !r.end || ((pfn << 12) >= r.start && (pfn << 12) <= r.end);
+}
+
+static __always_inline bool head_flag(struct page *head)
+{
+	struct page___ulflags *old = (void *)head;
+	unsigned long flags = 0;
+	int bit = bpf_core_enum_value(enum pageflags, PG_head);
+
+	if (bpf_core_field_exists(old->flags))
+		flags = BPF_CORE_READ(old, flags);
+	else
+		bpf_probe_read_kernel(&flags, sizeof(flags), &head->flags);
+	return bit >= 0 && bit < 64 && (flags >> bit) & 1;
+}
+
+static __always_inline __u64 index_of(struct page *head)
+{
+	struct folio *f = (void *)head;
+	struct page___old *po = (void *)head;
+
+	if (bpf_core_field_exists(f->index))
+		return BPF_CORE_READ(f, index);
+	if (bpf_core_field_exists(po->index))
+		return BPF_CORE_READ(po, index);
+	return 0;
+}
+
+/* Everything about one page; returns pg->fsdax. */
+static __always_inline bool read_page(struct page *page, struct dn_page *pg)
+{
+	struct page *head = head_of(page);
+	struct folio___new *f = (void *)head;
+	struct address_space *as;
+	struct inode *host;
+	struct super_block *sb;
+	const char *name;
+	__u64 base = vmemmap(), mapping;
+
+	pg->page = (__u64)page;
+	pg->head = (__u64)head;
+	pg->pfn = base && (__u64)page >= base ? ((__u64)page - base) / page_sz() : ~0ULL;
+	pg->fsdax = is_fsdax(head, pg->pfn);
+	if (bpf_probe_read_kernel(&pg->refcount, sizeof(pg->refcount), &head->_refcount.counter))
+		return false;
+	pg->valid = 1;
+	if (head_flag(head)) {
+		if (bpf_core_field_exists(f->_flags_1))
+			pg->order = BPF_CORE_READ(f, _flags_1) & 0xff;
+		if (bpf_core_field_exists(f->_large_mapcount))
+			pg->mapcount = BPF_CORE_READ(f, _large_mapcount.counter) + 1;
+	} else {
+		pg->mapcount = BPF_CORE_READ(head, _mapcount.counter) + 1;
+	}
+	mapping = (__u64)BPF_CORE_READ((struct folio *)head, mapping);
+	pg->mapping = mapping;
+	if (mapping <= 1 || (mapping & 1)) {
+		pg->shared = 1;		/* 6.1 DAX_COW / 6.12 DAX_SHARED / 6.15+ NULL + share */
+		return pg->fsdax;
+	}
+	as = (void *)mapping;
+	host = BPF_CORE_READ(as, host);
+	if (!host)
+		return pg->fsdax;
+	pg->ino = inode_ino(host);
+	sb = BPF_CORE_READ(host, i_sb);
+	pg->dev = BPF_CORE_READ(sb, s_dev);
+	BPF_CORE_READ_STR_INTO(&pg->s_id, sb, s_id);
+	name = BPF_CORE_READ(sb, s_type, name);
+	if (name)
+		bpf_probe_read_kernel_str(pg->fstype, sizeof(pg->fstype), name);
+	pg->index = index_of(head) + ((__u64)page - (__u64)head) / page_sz();
+	return pg->fsdax;
+}
+
+/* The var of a DAX wait: the page (6.15+) or &page->_refcount (before).
+ * Try the era's reading first, the other one if that is not an FS DAX page. */
+static __always_inline void resolve_var(__u64 var, struct dn_page *pg)
+{
+	__u64 off = bpf_core_field_offset(struct page, _refcount);
+	__u64 first = zero_based ? var : var - off, second = zero_based ? var - off : var;
+
+	if (read_page((struct page *)first, pg))
+		return;
+	__builtin_memset(pg, 0, sizeof(*pg));
+	if (read_page((struct page *)second, pg))
+		return;
+	/* neither: keep the era's reading, marked not FS DAX */
+	__builtin_memset(pg, 0, sizeof(*pg));
+	read_page((struct page *)first, pg);
+}
+
+/* ---- wait entries ---------------------------------------------------- */
+
+struct walk_ctx {
+	__u64 task;
+	__u64 head;		/* list head of the current bucket */
+	__u64 node;		/* current list node, 0 = start the bucket */
+	__u32 bucket;
+	__u32 depth;
+	__u64 wbq;		/* found: struct wait_bit_queue_entry * */
+	__s32 found_bucket;
+};
+
+static long walk_step(__u32 i, struct walk_ctx *w)
+{
+	struct wait_queue_entry *wqe;
+	struct list_head *next = NULL;
+	void *priv;
+
+	if (w->bucket >= DN_BUCKETS)
+		return 1;
+	if (!w->node) {
+		w->head = bit_wait_table_addr +
+			  w->bucket * bpf_core_type_size(struct wait_queue_head) +
+			  bpf_core_field_offset(struct wait_queue_head, head);
+		w->depth = 0;
+		if (bpf_probe_read_kernel(&next, sizeof(next), (void *)w->head))
+			return 1;
+		w->node = (__u64)next;
+	}
+	if (w->node == w->head || !w->node || w->depth >= DN_BUCKET_DEPTH) {
+		if (w->depth >= DN_BUCKET_DEPTH)
+			bucket_truncated++;
+		w->bucket++;
+		w->node = 0;
+		return 0;
+	}
+	wqe = (void *)(w->node - bpf_core_field_offset(struct wait_queue_entry, entry));
+	priv = BPF_CORE_READ(wqe, private);
+	if ((__u64)priv == w->task) {
+		w->wbq = (__u64)wqe - bpf_core_field_offset(struct wait_bit_queue_entry, wq_entry);
+		w->found_bucket = w->bucket;
+		return 1;
+	}
+	if (bpf_probe_read_kernel(&next, sizeof(next), (void *)w->node))
+		return 1;
+	w->node = (__u64)next;
+	w->depth++;
+	return 0;
+}
+
+struct stack_ctx {
+	__u64 task;
+	__u64 base;		/* task->stack */
+	__u64 wbq;
+};
+
+/* Is a wait_bit_queue_entry at `wbq` live and ours: private == task,
+ * bit_nr == -1 (a var wait), the wake function right when known, and its
+ * list node linked (next->prev points back). Stale entries from earlier
+ * waits stay in stack memory; the link test rejects them. */
+static __always_inline bool live_var_entry(__u64 wbq, __u64 task)
+{
+	struct wait_bit_queue_entry *e = (void *)wbq;
+	struct list_head *node = &e->wq_entry.entry, *next, *back = NULL;
+
+	if ((__u64)BPF_CORE_READ(e, wq_entry.private) != task)
+		return false;
+	if (BPF_CORE_READ(e, key.bit_nr) != -1)
+		return false;
+	if (var_wake_func && (__u64)BPF_CORE_READ(e, wq_entry.func) != var_wake_func)
+		return false;
+	next = BPF_CORE_READ(node, next);
+	if (!next || bpf_probe_read_kernel(&back, sizeof(back), &next->prev))
+		return false;
+	return back == node;
+}
+
+static long stack_step(__u32 i, struct stack_ctx *s)
+{
+	__u64 off = bpf_core_field_offset(struct wait_bit_queue_entry, wq_entry) +
+		    bpf_core_field_offset(struct wait_queue_entry, private);
+	__u64 word = 0, at = s->base + (__u64)i * 8;
+
+	if (bpf_probe_read_kernel(&word, sizeof(word), (void *)at))
+		return 0;
+	if (word != s->task || at < s->base + off)
+		return 0;
+	if (live_var_entry(at - off, s->task)) {
+		s->wbq = at - off;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline void find_wait(struct task_struct *task, struct dn_task_rec *r)
+{
+	struct wait_bit_queue_entry *e;
+	__u64 wbq = 0;
+
+	r->bucket = -1;
+	if (bit_wait_table_addr) {
+		struct walk_ctx w = { .task = (__u64)task, .found_bucket = -1 };
+		long n = bpf_loop(DN_BUCKETS * (DN_BUCKET_DEPTH + 1), walk_step, &w, 0);
+
+		if (n > 0)
+			__sync_fetch_and_add(&bucket_steps, n);
+		if (w.wbq) {
+			wbq = w.wbq;
+			r->via = DN_VIA_BUCKET;
+			r->bucket = w.found_bucket;
+		}
+	}
+	if (!wbq) {
+		struct stack_ctx s = { .task = (__u64)task };
+
+		s.base = (__u64)BPF_CORE_READ(task, stack);
+		if (s.base) {
+			bpf_loop(thread_size / 8, stack_step, &s, 0);
+			if (s.wbq) {
+				wbq = s.wbq;
+				r->via = DN_VIA_STACK;
+			}
+		}
+	}
+	if (!wbq)
+		return;
+	e = (void *)wbq;
+	r->var = (__u64)BPF_CORE_READ(e, key.flags);
+	r->bit_nr = BPF_CORE_READ(e, key.bit_nr);
+	r->wq_func = (__u64)BPF_CORE_READ(e, wq_entry.func);
+	if (r->var)
+		resolve_var(r->var, &r->pg);
+}
+
+/* ---- tasks ----------------------------------------------------------- */
+
+static __always_inline __u32 task_state(struct task_struct *t)
+{
+	struct task_struct___old *o = (void *)t;
+
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return BPF_CORE_READ(o, state);
+}
+
+struct cls_ctx {
+	struct dn_task_rec *r;
+	__u32 cls;
+};
+
+/* One frame against every range: a bpf_loop callback, verified once. */
+static long cls_step(__u32 i, struct cls_ctx *c)
+{
+	__u64 ip;
+	__u32 n = nranges;
+
+	if (i >= DN_STACK_DEPTH)
+		return 1;
+	asm volatile("%0 &= 31" : "+r"(i));	/* DN_STACK_DEPTH - 1, in the register used */
+	ip = c->r->stack[i];
+	if (n > DN_MAX_RANGES)
+		n = DN_MAX_RANGES;
+	for (__u32 k = 0; k < DN_MAX_RANGES; k++) {
+		if (k >= n)
+			break;
+		if (ip >= ranges[k].start && ip < ranges[k].end)
+			c->cls |= ranges[k].cls;
+	}
+	return 0;
+}
+
+static __always_inline __u32 classify(struct dn_task_rec *r)
+{
+	struct cls_ctx c = { .r = r };
+	__u32 n = r->nframes;
+
+	if (n > DN_STACK_DEPTH)
+		n = DN_STACK_DEPTH;
+	bpf_loop(n, cls_step, &c, 0);
+	return c.cls;
+}
+
+/* "Now" on the scheduler's clocks, which the task's timestamps use: this
+ * CPU's runqueue (needs the runqueues per-CPU symbol's address, i.e.
+ * CONFIG_KALLSYMS_ALL), else the reading task's own se.exec_start, which
+ * is at most one tick old since it is running this program. */
+static __always_inline int scan_task(struct bpf_iter__task *ctx, bool use_rq)
+{
+	struct task_struct *task = ctx->task;
+	struct dn_task_rec *r;
+	__u32 zero = 0, state;
+	long n;
+
+	if (!task)
+		return 0;
+	__sync_fetch_and_add(&tasks_seen, 1);
+	state = task_state(task);
+	if (!(state & (TASK_INTERRUPTIBLE_ | TASK_UNINTERRUPTIBLE_)))
+		return 0;
+	__sync_fetch_and_add(&tasks_asleep, 1);
+	r = bpf_map_lookup_elem(&scratch, &zero);
+	if (!r)
+		return 0;
+	__builtin_memset(r, 0, sizeof(*r));
+	n = bpf_get_task_stack(task, r->stack, sizeof(r->stack), 0);
+	if (n < 0) {
+		__sync_fetch_and_add(&stack_errs, 1);
+		return 0;
+	}
+	r->nframes = n / 8;
+	r->cls = classify(r);
+	if (!r->cls)
+		return 0;
+	r->type = DN_REC_TASK;
+	r->pid = BPF_CORE_READ(task, tgid);
+	r->tid = BPF_CORE_READ(task, pid);
+	r->state = state;
+	r->bucket = -1;
+	r->bit_nr = 0;
+	BPF_CORE_READ_STR_INTO(&r->comm, task, comm);
+	r->exec_start = BPF_CORE_READ(task, se.exec_start);
+	if (bpf_core_field_exists(task->sched_info.last_arrival))
+		r->last_arrival = BPF_CORE_READ(task, sched_info.last_arrival);
+	r->start_time = BPF_CORE_READ(task, start_time);
+	r->cpu = bpf_get_smp_processor_id();
+	if (use_rq && &runqueues) {
+		struct rq *rq = bpf_this_cpu_ptr(&runqueues);
+
+		r->now_clock = BPF_CORE_READ(rq, clock);
+		r->now_clock_task = BPF_CORE_READ(rq, clock_task);
+	} else {
+		struct task_struct *cur = (void *)bpf_get_current_task();
+
+		r->now_clock_task = BPF_CORE_READ(cur, se.exec_start);
+		if (bpf_core_field_exists(cur->sched_info.last_arrival))
+			r->now_clock = BPF_CORE_READ(cur, sched_info.last_arrival);
+	}
+	if (r->cls & DN_CLS_WAIT)
+		find_wait(task, r);
+	if (bpf_seq_write(ctx->meta->seq, r, sizeof(*r)))
+		__sync_fetch_and_add(&recs_lost, 1);
+	return 0;
+}
+
+SEC("iter/task")
+int scan_tasks(struct bpf_iter__task *ctx)
+{
+	return scan_task(ctx, true);
+}
+
+SEC("iter/task")
+int scan_tasks_cur(struct bpf_iter__task *ctx)
+{
+	return scan_task(ctx, false);
+}
+
+/* ---- pipes ----------------------------------------------------------- */
+
+struct pipe_ctx {
+	__u64 bufs;
+	__u32 tail, mask;
+	__u32 exact, same_file, first_slot, target;
+	__u64 exact_mask, file_mask;
+};
+
+static long pipe_step(__u32 i, struct pipe_ctx *p)
+{
+	__u32 slot = (p->tail + i) & p->mask;
+	struct pipe_buffer *buf = (void *)(p->bufs + slot * bpf_core_type_size(struct pipe_buffer));
+	struct page *page = BPF_CORE_READ(buf, page), *head;
+	__u64 mapping;
+	__u32 nt = ntargets;
+
+	if (!page)
+		return 0;
+	head = head_of(page);
+	mapping = (__u64)BPF_CORE_READ((struct folio *)head, mapping);
+	if (nt > DN_MAX_TARGETS)
+		nt = DN_MAX_TARGETS;
+	for (__u32 t = 0; t < DN_MAX_TARGETS; t++) {
+		if (t >= nt)
+			break;
+		if ((__u64)page >= targets[t].lo && (__u64)page < targets[t].hi) {
+			if (!p->exact) {
+				p->first_slot = slot;
+				p->target = t;
+			}
+			p->exact++;
+			if (t < 64)
+				p->exact_mask |= 1ULL << t;
+		}
+		if (targets[t].mapping && mapping == targets[t].mapping) {
+			p->same_file++;
+			if (t < 64)
+				p->file_mask |= 1ULL << t;
+		}
+	}
+	return 0;
+}
+
+SEC("iter/task_file")
+int scan_pipes(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct pipe_inode_info *pipe;
+	struct pipe_ctx p = { .target = ~0U };
+	struct dn_pipe_rec r = {};
+	__u32 head, tail, ring, n;
+	umode_t mode;
+
+	if (!task || !file || !ntargets)
+		return 0;
+	mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & S_IFMT_) != S_IFIFO_)
+		return 0;
+	pipe = BPF_CORE_READ(file, private_data);
+	if (!pipe)
+		return 0;
+	__sync_fetch_and_add(&pipes_seen, 1);
+	head = BPF_CORE_READ(pipe, head);
+	tail = BPF_CORE_READ(pipe, tail);
+	ring = BPF_CORE_READ(pipe, ring_size);
+	if (!ring || (ring & (ring - 1)) || head == tail)
+		return 0;
+	n = head - tail;
+	if (n > ring)
+		return 0;
+	if (n > DN_MAX_PIPE_BUFS)
+		n = DN_MAX_PIPE_BUFS;
+	p.bufs = (__u64)BPF_CORE_READ(pipe, bufs);
+	p.tail = tail;
+	p.mask = ring - 1;
+	bpf_loop(n, pipe_step, &p, 0);
+	if (!p.exact && !p.same_file)
+		return 0;
+	r.type = DN_REC_PIPE;
+	r.pid = BPF_CORE_READ(task, tgid);
+	r.tid = BPF_CORE_READ(task, pid);
+	r.fd = ctx->fd;
+	r.pipe = (__u64)pipe;
+	r.nbufs = head - tail;
+	r.scanned = n;
+	r.exact = p.exact;
+	r.same_file = p.same_file;
+	r.exact_mask = p.exact_mask;
+	r.file_mask = p.file_mask;
+	r.first_slot = p.first_slot;
+	r.target = p.target;
+	BPF_CORE_READ_STR_INTO(&r.comm, task, comm);
+	if (bpf_seq_write(ctx->meta->seq, &r, sizeof(r)))
+		__sync_fetch_and_add(&recs_lost, 1);
+	return 0;
+}
+
+/* ---- mappings -------------------------------------------------------- */
+
+SEC("iter/task_vma")
+int scan_vmas(struct bpf_iter__task_vma *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct vm_area_struct *vma = ctx->vma;
+	struct dn_vma_rec r = {};
+	struct address_space *as;
+	struct file *file;
+	__u64 start, end, pgoff;
+	__u32 nt = ntargets;
+
+	if (!task || !vma || !nt)
+		return 0;
+	__sync_fetch_and_add(&vmas_seen, 1);
+	file = BPF_CORE_READ(vma, vm_file);
+	if (!file)
+		return 0;
+	as = BPF_CORE_READ(file, f_mapping);
+	start = BPF_CORE_READ(vma, vm_start);
+	end = BPF_CORE_READ(vma, vm_end);
+	pgoff = BPF_CORE_READ(vma, vm_pgoff);
+	if (nt > DN_MAX_TARGETS)
+		nt = DN_MAX_TARGETS;
+	for (__u32 t = 0; t < DN_MAX_TARGETS; t++) {
+		__u64 idx;
+
+		if (t >= nt)
+			break;
+		if (!targets[t].mapping || (__u64)as != targets[t].mapping)
+			continue;
+		idx = targets[t].index;
+		if (idx < pgoff || idx >= pgoff + ((end - start) >> 12))
+			continue;
+		r.type = DN_REC_VMA;
+		r.pid = BPF_CORE_READ(task, tgid);
+		r.tid = BPF_CORE_READ(task, pid);
+		r.target = t;
+		r.vm_start = start;
+		r.vm_end = end;
+		r.vm_pgoff = pgoff;
+		r.addr = start + ((idx - pgoff) << 12);
+		BPF_CORE_READ_STR_INTO(&r.comm, task, comm);
+		if (bpf_seq_write(ctx->meta->seq, &r, sizeof(r)))
+			__sync_fetch_and_add(&recs_lost, 1);
+	}
+	return 0;
+}

@@ -1,0 +1,649 @@
+/* daxleak --now: the scan. Load bpf/daxnow.bpf.c, run its task iterator
+ * (waiters, their wait entry, the page), tell it the waited pages, run the
+ * task_file and task_vma iterators (holders), join. Without iterators, a
+ * /proc fallback lists the waiters only. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "daxnow_int.h"
+#include "daxnow.skel.h"
+#include "util.h"
+
+/* Frames that mean "asleep in a DAX break_layouts wait". xfs_break_layouts
+ * is left out on purpose: it also sleeps in lease breaks (not DAX); its DAX
+ * wait always shows one of these below it. */
+static const char *const wait_funcs[] = {
+	"ext4_break_layouts", "xfs_break_dax_layouts", "fuse_dax_break_layouts",
+	"ext4_wait_dax_page", "xfs_wait_dax_page", "fuse_wait_dax_page",
+	"dax_break_layout", "dax_break_layout_final", "wait_page_idle",
+	"wait_page_idle_uninterruptible",
+};
+/* Frames of a task with direct I/O in flight: it may hold pinned pages. */
+static const char *const gupio_funcs[] = {
+	"__iomap_dio_rw", "iomap_dio_rw", "__blockdev_direct_IO", "__blkdev_direct_IO",
+	"__blkdev_direct_IO_simple", "__blkdev_direct_IO_async", "fuse_direct_io",
+};
+
+#define N(a) (int)(sizeof(a) / sizeof((a)[0]))
+
+static void lost(struct daxnow_report *r, const char *fmt, const char *arg)
+{
+	if (r->nlost < N(r->lost))
+		snprintf(r->lost[r->nlost++], sizeof(r->lost[0]), fmt, arg);
+}
+
+/* Data symbols (src/ksyms.c keeps text only): one pass for all names. */
+static void kallsyms_data(const char *const *names, uint64_t *out, int n)
+{
+	char line[512], sym[256], type;
+	unsigned long long addr;
+	int left = n;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	memset(out, 0, n * sizeof(*out));
+	if (!f)
+		return;
+	while (left && fgets(line, sizeof(line), f)) {
+		/* cheap first-character filter before sscanf */
+		char *p = strchr(line, ' ');
+
+		if (!p || !p[1] || !p[2] || !p[3])
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (out[i] || p[3] != names[i][0])
+				continue;
+			if (sscanf(line, "%llx %c %255s", &addr, &type, sym) == 3 &&
+			    !strcmp(sym, names[i]) && addr) {
+				out[i] = addr;
+				left--;
+			}
+		}
+	}
+	fclose(f);
+}
+
+/* [start, end) of every symbol (and compiler clone) named in `names`. */
+static int add_ranges(const struct ksyms *ks, const char *const *names, int n, uint32_t cls,
+		      struct dn_range *rg, int nr)
+{
+	for (size_t i = 0; ks && i < ks->nr && nr < DN_MAX_RANGES; i++) {
+		const struct ksym *s = &ks->syms[i];
+		size_t j;
+
+		for (int k = 0; k < n; k++) {
+			if (!ksym_name_matches(s->name, names[k]))
+				continue;
+			for (j = i + 1; j < ks->nr && ks->syms[j].addr == s->addr; j++)
+				;
+			rg[nr++] = (struct dn_range){ s->addr,
+				j < ks->nr ? ks->syms[j].addr : s->addr + 4096, cls, 0 };
+			break;
+		}
+	}
+	return nr;
+}
+
+/* Read a whole iterator's output. */
+static char *run_iter(struct bpf_program *prog, size_t *len, int *err)
+{
+	struct bpf_link *link = bpf_program__attach_iter(prog, NULL);
+	size_t cap = 1 << 16, n = 0;
+	char *buf = NULL;
+	int fd;
+
+	*len = 0;
+	*err = 0;
+	if (libbpf_get_error(link)) {
+		*err = (int)libbpf_get_error(link);
+		return NULL;
+	}
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		*err = -errno;
+		bpf_link__destroy(link);
+		return NULL;
+	}
+	buf = malloc(cap);
+	while (buf) {
+		ssize_t k;
+
+		if (n == cap) {
+			char *b = realloc(buf, cap * 2);
+
+			if (!b) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = b;
+			cap *= 2;
+		}
+		k = read(fd, buf + n, cap - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			*err = -errno;
+			break;
+		}
+		if (k == 0)
+			break;
+		n += k;
+	}
+	close(fd);
+	bpf_link__destroy(link);
+	*len = n;
+	return buf;
+}
+
+static const char *op_from_stack(const struct daxnow_report *r, const struct dn_task_rec *t)
+{
+	bool punch = false, fall = false, trunc = false, remap = false, evict = false;
+
+	for (int i = 0; i < t->nframes && i < DN_STACK_DEPTH; i++) {
+		uint64_t off;
+		const struct ksym *s = ksyms_find(r->ks, t->stack[i], &off);
+		const char *n = s ? s->name : "";
+
+		if (strstr(n, "evict") || ksym_name_matches(n, "dax_break_layout_final"))
+			evict = true;
+		else if (strstr(n, "remap_file_range") || strstr(n, "clone_file_range") ||
+			 strstr(n, "dedupe") || strstr(n, "reflink"))
+			remap = true;
+		else if (strstr(n, "punch_hole"))
+			punch = true;
+		else if (strstr(n, "fallocate"))
+			fall = true;
+		else if (strstr(n, "setattr") || strstr(n, "truncate") ||
+			 ksym_name_matches(n, "notify_change"))
+			trunc = true;
+	}
+	if (evict)
+		return "evict";
+	if (remap)
+		return "remap";
+	if (punch)
+		return "punch";
+	if (fall)
+		return "fallocate";
+	if (trunc)
+		return "truncate";
+	return "unknown";
+}
+
+/* xfs (and ext4 for some modes) break layouts before they know the mode:
+ * the fallocate syscall's own argument tells punch from the rest. */
+static const char *refine_fallocate(uint32_t pid, uint32_t tid)
+{
+	char path[96], line[256];
+	unsigned long long nr, fd, mode;
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/syscall", pid, tid);
+	if (read_line(path, line, sizeof(line)) ||
+	    sscanf(line, "%llu %llx %llx", &nr, &fd, &mode) != 3 || nr != 285 /* x86_64 */)
+		return "fallocate";
+	if (mode & 0x02)
+		return "punch";
+	if (mode & 0x08)
+		return "collapse";
+	if (mode & 0x20)
+		return "insert";
+	if (mode & 0x10)
+		return "zero-range";
+	return "fallocate";
+}
+
+static int hash_bucket(uint64_t var)
+{
+	return (int)((var * 0x61C8864680B583EBULL) >> 56);	/* hash_ptr(var, 8) */
+}
+
+static void wait_frame(const struct daxnow_report *r, const struct dn_task_rec *t, char *buf,
+		       size_t len)
+{
+	buf[0] = '\0';
+	for (int i = 0; i < t->nframes && i < DN_STACK_DEPTH; i++) {
+		uint64_t off;
+		const struct ksym *s = ksyms_find(r->ks, t->stack[i], &off);
+
+		if (!s)
+			continue;
+		for (int k = 0; k < N(wait_funcs); k++)
+			if (ksym_name_matches(s->name, wait_funcs[k])) {
+				snprintf(buf, len, "%s", s->name);
+				return;
+			}
+	}
+}
+
+static void add_waiter(struct daxnow_report *r, const struct dn_task_rec *t)
+{
+	struct daxnow_waiter *w, *nw = realloc(r->w, (r->nw + 1) * sizeof(*nw));
+	uint32_t st = t->state & 0x3;
+
+	if (!nw)
+		return;
+	r->w = nw;
+	w = &r->w[r->nw++];
+	memset(w, 0, sizeof(*w));
+	w->rec = *t;
+	w->target = -1;
+	w->state = st & 2 ? 'D' : st & 1 ? 'S' : '?';
+	/* TASK_KILLABLE sleeps are D but end on a fatal signal; only plain S is interruptible */
+	w->interruptible = st == 1;
+	w->op = op_from_stack(r, t);
+	if (!strcmp(w->op, "fallocate"))
+		w->op = refine_fallocate(t->pid, t->tid);
+	wait_frame(r, t, w->wait_frame, sizeof(w->wait_frame));
+	w->asleep_s = -1;
+	if (t->now_clock_task && t->exec_start && t->exec_start <= t->now_clock_task) {
+		w->asleep_s = (t->now_clock_task - t->exec_start) / 1e9;
+		w->asleep_src = "se.exec_start";
+	} else if (t->now_clock && t->last_arrival && t->last_arrival <= t->now_clock) {
+		w->asleep_s = (t->now_clock - t->last_arrival) / 1e9;
+		w->asleep_src = "sched_info.last_arrival";
+	}
+	w->hash_bucket = t->var ? hash_bucket(t->var) : -1;
+	w->page_found = t->via != DN_VIA_NONE && t->pg.valid && t->pg.fsdax;
+	if (w->page_found)
+		w->extra = (int64_t)t->pg.refcount - r->era.idle -
+			   (r->era.era == ERA_ZERO_BASED ? t->pg.mapcount : 0);
+}
+
+static void add_gupio(struct daxnow_report *r, const struct dn_task_rec *t)
+{
+	struct daxnow_holder *h, *n = realloc(r->gupio, (r->ngupio + 1) * sizeof(*n));
+
+	if (!n)
+		return;
+	r->gupio = n;
+	h = &r->gupio[r->ngupio++];
+	memset(h, 0, sizeof(*h));
+	h->how = DNH_GUPIO;
+	h->pid = t->pid;
+	h->tid = t->tid;
+	memcpy(h->comm, t->comm, sizeof(h->comm));
+}
+
+static struct daxnow_holder *holder_add(struct daxnow_waiter *w)
+{
+	struct daxnow_holder *n = realloc(w->holders, (w->nholders + 1) * sizeof(*n));
+
+	if (!n)
+		return NULL;
+	w->holders = n;
+	memset(&n[w->nholders], 0, sizeof(*n));
+	return &n[w->nholders++];
+}
+
+static void join_pipe(struct daxnow_report *r, const struct dn_pipe_rec *p)
+{
+	for (size_t i = 0; i < r->nw; i++) {
+		struct daxnow_waiter *w = &r->w[i];
+		struct daxnow_holder *h = NULL;
+		bool exact, file;
+
+		if (w->target < 0 || w->target >= 64)
+			continue;
+		exact = p->exact_mask >> w->target & 1;
+		file = p->file_mask >> w->target & 1;
+		if (!exact && !file)
+			continue;
+		/* one holder per (process, pipe): its fds are listed together */
+		for (size_t k = 0; k < w->nholders; k++)
+			if (w->holders[k].pid == p->pid && w->holders[k].pipe == p->pipe)
+				h = &w->holders[k];
+		if (!h) {
+			h = holder_add(w);
+			if (!h)
+				continue;
+			h->how = exact ? DNH_PIPE : DNH_PIPE_FILE;
+			h->pid = p->pid;
+			h->tid = p->tid;
+			h->pipe = p->pipe;
+			h->exact = p->exact;
+			h->same_file = p->same_file;
+			h->nbufs = p->nbufs;
+			memcpy(h->comm, p->comm, sizeof(h->comm));
+		}
+		if (h->nfds < N(h->fds))
+			h->fds[h->nfds++] = p->fd;
+	}
+}
+
+static void join_vma(struct daxnow_report *r, const struct dn_vma_rec *v)
+{
+	for (size_t i = 0; i < r->nw; i++) {
+		struct daxnow_waiter *w = &r->w[i];
+		struct daxnow_holder *h;
+		bool dup = false;
+
+		if (w->target != (int)v->target)
+			continue;
+		for (size_t k = 0; k < w->nholders; k++)
+			dup |= w->holders[k].how == DNH_MAP && w->holders[k].pid == v->pid &&
+			       w->holders[k].vm_start == v->vm_start;
+		if (dup || !(h = holder_add(w)))
+			continue;
+		h->how = DNH_MAP;
+		h->pid = v->pid;
+		h->tid = v->tid;
+		h->vm_start = v->vm_start;
+		h->vm_end = v->vm_end;
+		h->addr = v->addr;
+		memcpy(h->comm, v->comm, sizeof(h->comm));
+	}
+}
+
+static bool keep_waiter(const struct daxnow_report *r, const struct daxnow_waiter *w)
+{
+	if (!r->filter_pid || w->rec.pid == r->filter_pid)
+		return true;
+	for (size_t k = 0; k < w->nholders; k++)
+		if (w->holders[k].pid == r->filter_pid)
+			return true;
+	return false;
+}
+
+static void apply_filter(struct daxnow_report *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nw; i++) {
+		if (keep_waiter(r, &r->w[i]))
+			r->w[n++] = r->w[i];
+		else
+			free(r->w[i].holders);
+	}
+	r->nw = n;
+}
+
+static int scan_bpf(struct daxnow_report *r)
+{
+	static const char *const data_names[] = { "bit_wait_table", "vmemmap_base" };
+	struct dn_range rg[DN_MAX_RANGES];
+	uint64_t data[2];
+	struct daxnow_bpf *s;
+	size_t len;
+	char *buf;
+	int nr = 0, err;
+
+	kallsyms_data(data_names, data, 2);
+	r->have_bit_wait_table = data[0];
+	r->have_vmemmap = data[1];
+	nr = add_ranges(r->ks, wait_funcs, N(wait_funcs), DN_CLS_WAIT, rg, nr);
+	nr = add_ranges(r->ks, gupio_funcs, N(gupio_funcs), DN_CLS_GUPIO, rg, nr);
+	if (!nr) {
+		snprintf(r->why_fallback, sizeof(r->why_fallback),
+			 "no break_layouts function in kallsyms (ext4/xfs not loaded or kallsyms hidden)");
+		return -1;
+	}
+	/* The runqueue clock needs its per-CPU symbol's address (KALLSYMS_ALL,
+	 * like bit_wait_table); else the reader's own clock (one tick). */
+	for (int use_rq = !!data[0]; use_rq >= 0; use_rq--) {
+		s = daxnow_bpf__open();
+		if (!s) {
+			snprintf(r->why_fallback, sizeof(r->why_fallback),
+				 "cannot open the BPF object: %s", strerror(errno));
+			return -1;
+		}
+		s->rodata->bit_wait_table_addr = data[0];
+		s->rodata->vmemmap_base_addr = data[1];
+		s->rodata->var_wake_func = ksyms_addr(r->ks, "var_wake_function");
+		r->have_var_wake = s->rodata->var_wake_func;
+		s->rodata->zero_based = r->era.era == ERA_ZERO_BASED;
+		s->rodata->nranges = nr;
+		memcpy((void *)s->rodata->ranges, rg, nr * sizeof(rg[0]));
+		bpf_program__set_autoload(s->progs.scan_tasks, use_rq);
+		bpf_program__set_autoload(s->progs.scan_tasks_cur, !use_rq);
+		err = daxnow_bpf__load(s);
+		if (!err)
+			break;
+		daxnow_bpf__destroy(s);
+		s = NULL;
+	}
+	if (!s) {
+		snprintf(r->why_fallback, sizeof(r->why_fallback),
+			 "BPF iterators refused by this kernel (%s)", strerror(-err));
+		return -1;
+	}
+	r->have_rq_clock = bpf_program__autoload(s->progs.scan_tasks);
+
+	/* 1: tasks */
+	buf = run_iter(r->have_rq_clock ? s->progs.scan_tasks : s->progs.scan_tasks_cur, &len,
+		       &err);
+	if (!buf) {
+		snprintf(r->why_fallback, sizeof(r->why_fallback), "task iterator failed (%s)",
+			 strerror(err ? -err : ENOMEM));
+		daxnow_bpf__destroy(s);
+		return -1;
+	}
+	for (size_t off = 0; off + sizeof(struct dn_task_rec) <= len;
+	     off += sizeof(struct dn_task_rec)) {
+		struct dn_task_rec t;
+
+		memcpy(&t, buf + off, sizeof(t));
+		if (t.type != DN_REC_TASK)
+			continue;
+		if (t.cls & DN_CLS_WAIT)
+			add_waiter(r, &t);
+		else if (t.cls & DN_CLS_GUPIO)
+			add_gupio(r, &t);
+	}
+	free(buf);
+
+	/* 2: targets = distinct waited pages */
+	uint32_t nt = 0;
+
+	for (size_t i = 0; i < r->nw; i++) {
+		struct daxnow_waiter *w = &r->w[i];
+		uint32_t t;
+
+		if (!w->page_found)
+			continue;
+		for (t = 0; t < nt; t++)
+			if (s->bss->targets[t].lo == w->rec.pg.head)
+				break;
+		if (t == nt) {
+			if (nt == DN_MAX_TARGETS)
+				continue;
+			/* the whole folio: vmsplice holds subpages of a large one */
+			s->bss->targets[t] = (struct dn_target){
+				.lo = w->rec.pg.head,
+				.hi = w->rec.pg.head + (sizeof(void *) * 8 << w->rec.pg.order),
+				.mapping = w->rec.pg.shared ? 0 : w->rec.pg.mapping,
+				.index = w->rec.pg.index };
+			nt++;
+		}
+		w->target = t;
+	}
+	s->bss->ntargets = nt;
+	if (nt) {
+		buf = run_iter(s->progs.scan_pipes, &len, &err);
+		if (!buf)
+			lost(r, "pipe holders: task_file iterator failed (%s)", strerror(-err));
+		for (size_t off = 0; buf && off + sizeof(struct dn_pipe_rec) <= len;
+		     off += sizeof(struct dn_pipe_rec)) {
+			struct dn_pipe_rec p;
+
+			memcpy(&p, buf + off, sizeof(p));
+			if (p.type == DN_REC_PIPE)
+				join_pipe(r, &p);
+		}
+		free(buf);
+		buf = run_iter(s->progs.scan_vmas, &len, &err);
+		if (!buf)
+			lost(r, "mapping holders: task_vma iterator failed (%s)", strerror(-err));
+		for (size_t off = 0; buf && off + sizeof(struct dn_vma_rec) <= len;
+		     off += sizeof(struct dn_vma_rec)) {
+			struct dn_vma_rec v;
+
+			memcpy(&v, buf + off, sizeof(v));
+			if (v.type == DN_REC_VMA)
+				join_vma(r, &v);
+		}
+		free(buf);
+	}
+	r->tasks_seen = s->bss->tasks_seen;
+	r->tasks_asleep = s->bss->tasks_asleep;
+	r->pipes_seen = s->bss->pipes_seen;
+	r->vmas_seen = s->bss->vmas_seen;
+	r->recs_lost = s->bss->recs_lost;
+	r->stack_errs = s->bss->stack_errs;
+	r->bucket_truncated = s->bss->bucket_truncated;
+	daxnow_bpf__destroy(s);
+	return 0;
+}
+
+/* ---- fallback: /proc ------------------------------------------------- */
+
+static bool proc_match(const char *text)
+{
+	for (int k = 0; k < N(wait_funcs); k++)
+		if (strstr(text, wait_funcs[k]))
+			return true;
+	return false;
+}
+
+static void scan_proc_task(struct daxnow_report *r, uint32_t pid, uint32_t tid)
+{
+	char path[96], stat[512], wchan[64] = "", stack[4096] = "";
+	struct daxnow_waiter *w;
+	struct dn_task_rec t = { .type = DN_REC_TASK, .pid = pid, .tid = tid, .cls = DN_CLS_WAIT };
+	char *p, st;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/stat", pid, tid);
+	if (read_line(path, stat, sizeof(stat)) || !(p = strrchr(stat, ')')) || strlen(p) < 3)
+		return;
+	r->tasks_seen++;
+	st = p[2];
+	if (st != 'S' && st != 'D')
+		return;
+	r->tasks_asleep++;
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/wchan", pid, tid);
+	read_line(path, wchan, sizeof(wchan));
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/stack", pid, tid);
+	if ((f = fopen(path, "r"))) {
+		n = fread(stack, 1, sizeof(stack) - 1, f);
+		stack[n] = '\0';
+		fclose(f);
+	}
+	if (!proc_match(wchan) && !proc_match(stack))
+		return;
+	t.state = st == 'D' ? 2 : 1;
+	{
+		char *o = strchr(stat, '('), *c = strrchr(stat, ')');
+
+		if (o && c > o)
+			snprintf(t.comm, sizeof(t.comm), "%.*s", (int)(c - o - 1), o + 1);
+	}
+	n = r->nw;
+	add_waiter(r, &t);
+	if (r->nw == n)
+		return;
+	w = &r->w[r->nw - 1];
+	snprintf(w->proc_wchan, sizeof(w->proc_wchan), "%.63s", wchan);
+	/* op and frame from /proc's symbolized stack */
+	if (strstr(stack, "evict") || strstr(stack, "dax_break_layout_final"))
+		w->op = "evict";
+	else if (strstr(stack, "remap_file_range"))
+		w->op = "remap";
+	else if (strstr(stack, "punch_hole"))
+		w->op = "punch";
+	else if (strstr(stack, "fallocate"))
+		w->op = refine_fallocate(pid, tid);
+	else if (strstr(stack, "setattr") || strstr(stack, "truncate"))
+		w->op = "truncate";
+	for (int k = 0; k < N(wait_funcs); k++)
+		if (strstr(stack, wait_funcs[k]) || strstr(wchan, wait_funcs[k])) {
+			snprintf(w->wait_frame, sizeof(w->wait_frame), "%s", wait_funcs[k]);
+			break;
+		}
+}
+
+static void scan_proc(struct daxnow_report *r)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[300];
+		DIR *td;
+		struct dirent *te;
+		uint64_t pid;
+
+		if (parse_u64(e->d_name, &pid))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/task", e->d_name);
+		if (!(td = opendir(path)))
+			continue;
+		while ((te = readdir(td))) {
+			uint64_t tid;
+
+			if (!parse_u64(te->d_name, &tid))
+				scan_proc_task(r, pid, tid);
+		}
+		closedir(td);
+	}
+	closedir(d);
+	lost(r, "%s", "the page each task waits for, its refcount and every holder (needs BPF iterators)");
+	lost(r, "%s", "how long each task has been asleep");
+}
+
+int daxnow_scan(struct daxnow_report *r)
+{
+	struct utsname u;
+	uint64_t t0 = mono_ns();
+
+	r->nw = r->ngupio = 0;
+	r->nlost = 0;
+	r->method = DAXNOW_NONE;
+	if (!uname(&u))
+		snprintf(r->kernel, sizeof(r->kernel), "%s", u.release);
+	era_detect(&r->era);
+	if (!r->ks)
+		r->ks = ksyms_load(NULL);
+	if (!r->ks) {
+		warn_msg("cannot read /proc/kallsyms: %s", strerror(errno));
+		return -1;
+	}
+	if (scan_bpf(r) == 0) {
+		r->method = DAXNOW_BPF;
+		if (!r->have_bit_wait_table)
+			lost(r, "%s", "bit_wait_table is not in kallsyms (no CONFIG_KALLSYMS_ALL): "
+				      "wait entries found on the waiters' stacks instead");
+		if (!r->have_vmemmap)
+			lost(r, "%s", "vmemmap_base is not in kallsyms: pfns unknown "
+				      "(file offsets still exact)");
+	} else {
+		free(r->w);
+		r->w = NULL;
+		r->nw = 0;
+		r->method = DAXNOW_PROC;
+		scan_proc(r);
+	}
+	apply_filter(r);
+	r->scan_ms = (mono_ns() - t0) / 1e6;
+	return 0;
+}
+
+void daxnow_report_free(struct daxnow_report *r)
+{
+	for (size_t i = 0; i < r->nw; i++)
+		free(r->w[i].holders);
+	free(r->w);
+	free(r->gupio);
+	ksyms_free(r->ks);
+	r->w = NULL;
+	r->gupio = NULL;
+	r->ks = NULL;
+	r->nw = r->ngupio = 0;
+}

@@ -1,0 +1,92 @@
+/* daxleak --now: who is stuck in DAX break_layouts right now, on which page,
+ * and who holds that page, found from the kernel's current state alone (no
+ * event needed: the hang may have started long before daxtrace).
+ *
+ * Standalone: daxnow_run() is the whole `daxleak --now` (prints, exits).
+ * Library: daxleak can call daxnow_scan() at start-up and mark what it
+ * finds "seen at start" (waiter tids, page pointers), then print it with
+ * daxnow_print() / daxnow_print_json(). */
+#ifndef DAXTRACE_DAXNOW_INT_H
+#define DAXTRACE_DAXNOW_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <linux/types.h>
+#include "daxnow.h"
+#include "era.h"
+#include "json.h"
+#include "ksyms.h"
+
+enum daxnow_method {
+	DAXNOW_NONE,
+	DAXNOW_BPF,		/* BPF task/task_file/task_vma iterators */
+	DAXNOW_PROC,		/* fallback: /proc wchan + stack, no page, no holder */
+};
+
+enum daxnow_how {
+	DNH_PIPE,		/* a pipe buffer holds the page itself (vmsplice) */
+	DNH_PIPE_FILE,		/* a pipe holds other pages of the same file */
+	DNH_MAP,		/* a mapping of the file covers the page */
+	DNH_GUPIO,		/* direct I/O in flight (pages cannot be told) */
+};
+
+struct daxnow_holder {
+	enum daxnow_how how;
+	uint32_t pid, tid;
+	char comm[DN_COMM_LEN];
+	int fds[8];
+	int nfds;
+	uint64_t pipe;
+	uint32_t exact, same_file, nbufs;
+	uint64_t vm_start, vm_end, addr;
+};
+
+struct daxnow_waiter {
+	struct dn_task_rec rec;
+	char state;		/* 'S', 'D', ... */
+	bool interruptible;
+	const char *op;		/* truncate, punch, fallocate, remap, evict, unknown */
+	char wait_frame[96];	/* the break_layouts frame that matched */
+	double asleep_s;	/* < 0: unknown */
+	const char *asleep_src;	/* which timestamp */
+	bool page_found;	/* wait entry found and its var is an FS DAX page */
+	int64_t extra;		/* references above idle (+ mappings from 6.15) */
+	int hash_bucket;	/* hash_ptr(var, 8): cross-check of rec.bucket */
+	int target;		/* index into the holder search, -1 none */
+	struct daxnow_holder *holders;
+	size_t nholders;
+	char proc_wchan[64];	/* fallback only */
+};
+
+struct daxnow_report {
+	/* input */
+	uint32_t filter_pid;	/* 0 = all; else waiters of PID or held by PID */
+	/* output */
+	enum daxnow_method method;
+	char why_fallback[200];
+	struct era_info era;
+	char kernel[80];
+	struct ksyms *ks;
+	struct daxnow_waiter *w;
+	size_t nw;
+	struct daxnow_holder *gupio;	/* tasks with direct I/O in flight */
+	size_t ngupio;
+	uint64_t tasks_seen, tasks_asleep, pipes_seen, vmas_seen, recs_lost, stack_errs;
+	uint64_t bucket_truncated;
+	bool have_bit_wait_table, have_vmemmap, have_var_wake, have_rq_clock;
+	double scan_ms;
+	char lost[4][200];	/* what this run could not see, one line each */
+	int nlost;
+};
+
+/* 0 on success (even with nothing found), -1 on error (message printed). */
+int daxnow_scan(struct daxnow_report *r);
+void daxnow_print(FILE *out, const struct daxnow_report *r);
+/* Writes one JSON object value (the caller may have written a key). */
+void daxnow_print_json(struct json *j, const struct daxnow_report *r);
+void daxnow_report_free(struct daxnow_report *r);
+/* The whole `daxleak --now [-o json] [-p PID]`. */
+int daxnow_run(int argc, char **argv);
+
+#endif
