@@ -41,10 +41,18 @@ static void fmt_frame(const struct daxnow_report *r, uint64_t ip, char *buf, siz
 		snprintf(buf, len, "%s+0x%llx", s->name, (unsigned long long)off);
 }
 
-static bool has_exact_holder(const struct daxnow_waiter *w)
+/* A mapping holds a reference only from 6.15, and break_layouts unmaps the
+ * range before it waits: a vma over the page explains the hang only when
+ * the page is still mapped (zero-based era, mapcount > 0). */
+static bool map_holds(const struct daxnow_report *r, const struct daxnow_waiter *w)
+{
+	return r->era.era == ERA_ZERO_BASED && w->rec.pg.mapcount > 0;
+}
+
+static bool has_exact_holder(const struct daxnow_report *r, const struct daxnow_waiter *w)
 {
 	for (size_t k = 0; k < w->nholders; k++)
-		if (w->holders[k].how == DNH_PIPE || w->holders[k].how == DNH_MAP)
+		if (w->holders[k].how == DNH_PIPE || (w->holders[k].how == DNH_MAP && map_holds(r, w)))
 			return true;
 	return false;
 }
@@ -127,18 +135,19 @@ static void print_waiter(FILE *out, const struct daxnow_report *r, const struct 
 					h->same_file == 1 ? "" : "s");
 				break;
 			case DNH_MAP:
-				fprintf(out, "maps it at 0x%llx (vma 0x%llx-0x%llx)%s\n",
-					(unsigned long long)h->addr, (unsigned long long)h->vm_start,
-					(unsigned long long)h->vm_end,
-					r->era.era == ERA_ZERO_BASED ? "" :
-					" (no reference in this era)");
+				fprintf(out, "maps the file over this page at 0x%llx (vma 0x%llx-0x%llx)"
+					"%s\n", (unsigned long long)h->addr,
+					(unsigned long long)h->vm_start, (unsigned long long)h->vm_end,
+					map_holds(r, w) ? ": the page is still mapped" :
+					": not a reference (break_layouts unmapped the page; "
+					"it would fault back in)");
 				break;
 			default:
 				fprintf(out, "?\n");
 			}
 		}
 	}
-	if (!has_exact_holder(w)) {
+	if (!has_exact_holder(r, w)) {
 		fprintf(out, "  holder   %s\n", no_holder_text(r, w));
 		for (size_t k = 0; k < r->ngupio; k++)
 			fprintf(out, "  maybe    pid %u %s: direct I/O in flight (its pages "
@@ -255,6 +264,7 @@ static void json_waiter(struct json *j, const struct daxnow_report *r,
 		json_kv_str(j, "comm", h->comm);
 		json_kv_str(j, "how", how_name(h->how));
 		if (h->how == DNH_MAP) {
+			json_kv_bool(j, "holds_reference", map_holds(r, w));
 			json_hex(j, "addr", h->addr);
 			json_hex(j, "vm_start", h->vm_start);
 			json_hex(j, "vm_end", h->vm_end);
@@ -270,10 +280,10 @@ static void json_waiter(struct json *j, const struct daxnow_report *r,
 		json_obj_end(j);
 	}
 	json_arr_end(j);
-	json_kv_str(j, "holder_note", has_exact_holder(w) ? "" : no_holder_text(r, w));
+	json_kv_str(j, "holder_note", has_exact_holder(r, w) ? "" : no_holder_text(r, w));
 	json_key(j, "maybe");
 	json_arr_begin(j);
-	for (size_t k = 0; !has_exact_holder(w) && k < r->ngupio; k++) {
+	for (size_t k = 0; !has_exact_holder(r, w) && k < r->ngupio; k++) {
 		json_obj_begin(j);
 		json_kv_u64(j, "pid", r->gupio[k].pid);
 		json_kv_str(j, "comm", r->gupio[k].comm);
