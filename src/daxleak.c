@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "daxnow_int.h"
 #include "commands.h"
 #include "daxleak_int.h"
 #include "daxleak.skel.h"
@@ -560,6 +561,11 @@ int cmd_leak(int argc, char **argv)
 	struct leak_args a;
 	uint64_t n = 0, start;
 	int rc;
+
+	/* --now: a one-shot look at what is stuck already (src/daxnow.c). */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--now"))
+			return daxnow_run(argc, argv);
 
 	rc = parse_args(argc, argv, &a);
 	if (rc)
