@@ -88,6 +88,7 @@ struct leak_ctx {
 	struct ring_buffer *rb;
 	int tracked_fd, stacks_fd, waiters_fd;
 	uint64_t start_ns;
+	uint64_t collect_ns;	/* CLOCK_MONOTONIC when this report's ages were computed */
 	char hooksum[128];
 	/* per report */
 	struct leak_entry *ents;

@@ -115,6 +115,7 @@ static int read_tracked(struct leak_ctx *c, uint64_t scan_start)
 	int idle = idle_of(c);
 
 	c->nents = 0;
+	c->collect_ns = mono_ns();
 	while (!bpf_map_get_next_key(c->tracked_fd, prev, &next)) {
 		struct leak_entry e = { .page = next };
 
@@ -150,7 +151,8 @@ static int read_tracked(struct leak_ctx *c, uint64_t scan_start)
 			if (e.extra <= 0)
 				continue;
 		}
-		e.age_s = now_age(c, e.v.first_ns);
+		e.age_s = e.v.first_ns && c->collect_ns > e.v.first_ns ?
+			  (c->collect_ns - e.v.first_ns) / 1e9 : 0;
 		if (push_entry(c, &e))
 			return -1;
 	}
@@ -906,6 +908,7 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 	json_kv_str(&j, "type", final ? "summary" : "report");
 	json_kv_double(&j, "time", wall_seconds());
 	json_kv_double(&j, "uptime_s", (mono_ns() - c->start_ns) / 1e9);
+	json_kv_u64(&j, "mono_ns", c->collect_ns);	/* CLOCK_MONOTONIC of the ages */
 	json_kv_bool(&j, "leaks_reported", c->caps.leaks);
 	json_kv_i64(&j, "idle", idle);
 	json_kv_u64(&j, "held_pages", held);
