@@ -79,7 +79,7 @@ info "pin: $(grep 'event=released' /tmp/pin.out)"
 info "truncate: $(cat /tmp/trunc.out)"
 # Age daxleak showed in the mid-hold snapshot vs daxload's own age of the pin
 # at the same instant (both CLOCK_MONOTONIC: report mono_ns - daxload t_ns).
-T_READY=$(daxload_get /tmp/pin.out pin t_ns)
+T_READY=$(grep "^DAXLOAD op=pin event=ready " /tmp/pin.out | kv t_ns)
 age=$(echo "$grp" | jq '.[0].oldest_s')
 want_age=$(echo "$snap" | jq -r --argjson t "$T_READY" '(.mono_ns - $t) / 1e9')
 check_within_pct age_vs_daxload "$(awk -v a="$want_age" 'BEGIN { printf "%.3f", a }')" \
