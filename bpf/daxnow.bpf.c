@@ -35,7 +35,7 @@ struct dn_target targets[DN_MAX_TARGETS] = {};
 __u32 ntargets = 0;
 
 __u64 tasks_seen = 0, tasks_asleep = 0, stack_errs = 0, recs_lost = 0;
-__u64 pipes_seen = 0, vmas_seen = 0, bucket_steps = 0, bucket_truncated = 0;
+__u64 pipes_seen = 0, vmas_seen = 0, bucket_truncated = 0;
 
 extern struct rq runqueues __ksym __weak;
 
@@ -201,70 +201,63 @@ static __always_inline bool read_page(struct page *page, struct dn_page *pg)
 	return pg->fsdax;
 }
 
+static __always_inline bool page_is_fsdax(struct page *page)
+{
+	__u64 base = vmemmap();
+	__u64 pfn = base && (__u64)page >= base ? ((__u64)page - base) / page_sz() : ~0ULL;
+
+	return is_fsdax(head_of(page), pfn);
+}
+
 /* The var of a DAX wait: the page (6.15+) or &page->_refcount (before).
- * Try the era's reading first, the other one if that is not an FS DAX page. */
+ * The era's reading first, the other one if that is not an FS DAX page. */
 static __always_inline void resolve_var(__u64 var, struct dn_page *pg)
 {
 	__u64 off = bpf_core_field_offset(struct page, _refcount);
-	__u64 first = zero_based ? var : var - off, second = zero_based ? var - off : var;
+	__u64 page = zero_based ? var : var - off, other = zero_based ? var - off : var;
 
-	if (read_page((struct page *)first, pg))
-		return;
-	__builtin_memset(pg, 0, sizeof(*pg));
-	if (read_page((struct page *)second, pg))
-		return;
-	/* neither: keep the era's reading, marked not FS DAX */
-	__builtin_memset(pg, 0, sizeof(*pg));
-	read_page((struct page *)first, pg);
+	if (!page_is_fsdax((struct page *)page) && page_is_fsdax((struct page *)other))
+		page = other;
+	read_page((struct page *)page, pg);
 }
 
 /* ---- wait entries ---------------------------------------------------- */
 
 struct walk_ctx {
 	__u64 task;
-	__u64 head;		/* list head of the current bucket */
-	__u64 node;		/* current list node, 0 = start the bucket */
-	__u32 bucket;
-	__u32 depth;
 	__u64 wbq;		/* found: struct wait_bit_queue_entry * */
 	__s32 found_bucket;
 };
 
-static long walk_step(__u32 i, struct walk_ctx *w)
+/* One bucket of bit_wait_table per call. No counter lives in the context:
+ * verifiers that check bpf_loop callbacks to convergence (6.8+) would see a
+ * new state for every value of it. */
+static long walk_bucket(__u32 i, struct walk_ctx *w)
 {
 	struct wait_queue_entry *wqe;
-	struct list_head *next = NULL;
-	void *priv;
+	__u64 head, node = 0;
 
-	if (w->bucket >= DN_BUCKETS)
+	if (i >= DN_BUCKETS)
 		return 1;
-	if (!w->node) {
-		w->head = bit_wait_table_addr +
-			  w->bucket * bpf_core_type_size(struct wait_queue_head) +
-			  bpf_core_field_offset(struct wait_queue_head, head);
-		w->depth = 0;
-		if (bpf_probe_read_kernel(&next, sizeof(next), (void *)w->head))
-			return 1;
-		w->node = (__u64)next;
-	}
-	if (w->node == w->head || !w->node || w->depth >= DN_BUCKET_DEPTH) {
-		if (w->depth >= DN_BUCKET_DEPTH)
-			bucket_truncated++;
-		w->bucket++;
-		w->node = 0;
+	head = bit_wait_table_addr + (__u64)i * bpf_core_type_size(struct wait_queue_head) +
+	       bpf_core_field_offset(struct wait_queue_head, head);
+	if (bpf_probe_read_kernel(&node, sizeof(node), (void *)head))
 		return 0;
+	for (int d = 0; d < DN_BUCKET_DEPTH; d++) {
+		if (!node || node == head)
+			return 0;
+		wqe = (void *)(node - bpf_core_field_offset(struct wait_queue_entry, entry));
+		if ((__u64)BPF_CORE_READ(wqe, private) == w->task) {
+			w->wbq = (__u64)wqe -
+				 bpf_core_field_offset(struct wait_bit_queue_entry, wq_entry);
+			w->found_bucket = i;
+			return 1;
+		}
+		if (bpf_probe_read_kernel(&node, sizeof(node), (void *)node))
+			return 0;
 	}
-	wqe = (void *)(w->node - bpf_core_field_offset(struct wait_queue_entry, entry));
-	priv = BPF_CORE_READ(wqe, private);
-	if ((__u64)priv == w->task) {
-		w->wbq = (__u64)wqe - bpf_core_field_offset(struct wait_bit_queue_entry, wq_entry);
-		w->found_bucket = w->bucket;
-		return 1;
-	}
-	if (bpf_probe_read_kernel(&next, sizeof(next), (void *)w->node))
-		return 1;
-	w->node = (__u64)next;
-	w->depth++;
+	if (node && node != head)
+		__sync_fetch_and_add(&bucket_truncated, 1);
 	return 0;
 }
 
@@ -320,10 +313,8 @@ static __always_inline void find_wait(struct task_struct *task, struct dn_task_r
 	r->bucket = -1;
 	if (bit_wait_table_addr) {
 		struct walk_ctx w = { .task = (__u64)task, .found_bucket = -1 };
-		long n = bpf_loop(DN_BUCKETS * (DN_BUCKET_DEPTH + 1), walk_step, &w, 0);
 
-		if (n > 0)
-			__sync_fetch_and_add(&bucket_steps, n);
+		bpf_loop(DN_BUCKETS, walk_bucket, &w, 0);
 		if (w.wbq) {
 			wbq = w.wbq;
 			r->via = DN_VIA_BUCKET;
@@ -478,42 +469,33 @@ int scan_tasks_cur(struct bpf_iter__task *ctx)
 
 struct pipe_ctx {
 	__u64 bufs;
-	__u32 tail, mask;
-	__u32 exact, same_file, first_slot, target;
+	__u32 tail, mask, nt;
+	__u32 exact, same_file;
 	__u64 exact_mask, file_mask;
 };
 
+/* One (buffer, target) pair per call: no inner loop, and nothing in the
+ * context that a branch depends on, so every verifier converges at once. */
 static long pipe_step(__u32 i, struct pipe_ctx *p)
 {
-	__u32 slot = (p->tail + i) & p->mask;
+	__u32 nt = p->nt ? p->nt : 1, t = i % nt, slot = (p->tail + i / nt) & p->mask;
 	struct pipe_buffer *buf = (void *)(p->bufs + slot * bpf_core_type_size(struct pipe_buffer));
-	struct page *page = BPF_CORE_READ(buf, page), *head;
+	struct page *page = BPF_CORE_READ(buf, page);
+	struct dn_target *tg;
 	__u64 mapping;
-	__u32 nt = ntargets;
 
 	if (!page)
 		return 0;
-	head = head_of(page);
-	mapping = (__u64)BPF_CORE_READ((struct folio *)head, mapping);
-	if (nt > DN_MAX_TARGETS)
-		nt = DN_MAX_TARGETS;
-	for (__u32 t = 0; t < DN_MAX_TARGETS; t++) {
-		if (t >= nt)
-			break;
-		if ((__u64)page >= targets[t].lo && (__u64)page < targets[t].hi) {
-			if (!p->exact) {
-				p->first_slot = slot;
-				p->target = t;
-			}
-			p->exact++;
-			if (t < 64)
-				p->exact_mask |= 1ULL << t;
-		}
-		if (targets[t].mapping && mapping == targets[t].mapping) {
-			p->same_file++;
-			if (t < 64)
-				p->file_mask |= 1ULL << t;
-		}
+	asm volatile("%0 &= 31" : "+r"(t));	/* DN_MAX_TARGETS - 1 */
+	tg = &targets[t];
+	if ((__u64)page >= tg->lo && (__u64)page < tg->hi) {
+		p->exact++;
+		p->exact_mask |= 1ULL << t;
+	}
+	mapping = (__u64)BPF_CORE_READ((struct folio *)head_of(page), mapping);
+	if (tg->mapping && mapping == tg->mapping) {
+		p->same_file++;
+		p->file_mask |= 1ULL << t;
 	}
 	return 0;
 }
@@ -524,7 +506,7 @@ int scan_pipes(struct bpf_iter__task_file *ctx)
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
 	struct pipe_inode_info *pipe;
-	struct pipe_ctx p = { .target = ~0U };
+	struct pipe_ctx p = {};
 	struct dn_pipe_rec r = {};
 	__u32 head, tail, ring, n;
 	umode_t mode;
@@ -551,7 +533,8 @@ int scan_pipes(struct bpf_iter__task_file *ctx)
 	p.bufs = (__u64)BPF_CORE_READ(pipe, bufs);
 	p.tail = tail;
 	p.mask = ring - 1;
-	bpf_loop(n, pipe_step, &p, 0);
+	p.nt = ntargets < DN_MAX_TARGETS ? ntargets : DN_MAX_TARGETS;
+	bpf_loop(n * p.nt, pipe_step, &p, 0);
 	if (!p.exact && !p.same_file)
 		return 0;
 	r.type = DN_REC_PIPE;
@@ -565,8 +548,6 @@ int scan_pipes(struct bpf_iter__task_file *ctx)
 	r.same_file = p.same_file;
 	r.exact_mask = p.exact_mask;
 	r.file_mask = p.file_mask;
-	r.first_slot = p.first_slot;
-	r.target = p.target;
 	BPF_CORE_READ_STR_INTO(&r.comm, task, comm);
 	if (bpf_seq_write(ctx->meta->seq, &r, sizeof(r)))
 		__sync_fetch_and_add(&recs_lost, 1);

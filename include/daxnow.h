@@ -87,13 +87,12 @@ struct dn_pipe_rec {
 	__u32 fd;
 	__u64 pipe;		/* pipe_inode_info *: one pipe may be open in several tasks */
 	__u32 nbufs;		/* occupied slots (head - tail) */
-	__u32 target;		/* index of the first target matched exactly, ~0 none */
 	__u32 exact;		/* buffers holding a target page itself */
 	__u32 same_file;	/* buffers holding any page of a target's file */
 	__u64 exact_mask;	/* bit t: target t is held exactly (t < 64) */
 	__u64 file_mask;	/* bit t: a page of target t's file is held */
-	__u32 first_slot;	/* ring slot of the first exact match */
 	__u32 scanned;		/* slots examined (capped at DN_MAX_PIPE_BUFS) */
+	__u32 pad;
 	char comm[DN_COMM_LEN];
 };
 

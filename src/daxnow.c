@@ -37,55 +37,98 @@ static void lost(struct daxnow_report *r, const char *fmt, const char *arg)
 		snprintf(r->lost[r->nlost++], sizeof(r->lost[0]), fmt, arg);
 }
 
-/* Data symbols (src/ksyms.c keeps text only): one pass for all names. */
-static void kallsyms_data(const char *const *names, uint64_t *out, int n)
+/* One pass over /proc/kallsyms for what the scan needs before it knows
+ * whether anything is stuck: the text ranges of the wait and direct-I/O
+ * functions (end = next higher text address, modules included), and the
+ * data symbols bit_wait_table and vmemmap_base (only with KALLSYMS_ALL).
+ * The full symbol table (src/ksyms.c) is loaded only to print a waiter. */
+struct ksyms_scan {
+	struct dn_range rg[DN_MAX_RANGES];
+	int nr;
+	uint64_t bit_wait_table, vmemmap_base, var_wake;
+};
+
+static int cmp_u64(const void *a, const void *b)
 {
-	char line[512], sym[256], type;
-	unsigned long long addr;
-	int left = n;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int kallsyms_scan(struct ksyms_scan *k)
+{
+	size_t n = 0, cap = 1 << 17;
+	uint64_t *addrs = malloc(cap * sizeof(*addrs));
+	char line[512];
 	FILE *f = fopen("/proc/kallsyms", "r");
 
-	memset(out, 0, n * sizeof(*out));
-	if (!f)
-		return;
-	while (left && fgets(line, sizeof(line), f)) {
-		/* cheap first-character filter before sscanf */
-		char *p = strchr(line, ' ');
+	memset(k, 0, sizeof(*k));
+	if (!f || !addrs) {
+		if (f)
+			fclose(f);
+		free(addrs);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *end, *name, *sp;
+		uint64_t addr = strtoull(line, &end, 16);
+		char type;
 
-		if (!p || !p[1] || !p[2] || !p[3])
+		if (end == line || end[0] != ' ' || !end[1] || end[2] != ' ')
 			continue;
-		for (int i = 0; i < n; i++) {
-			if (out[i] || p[3] != names[i][0])
-				continue;
-			if (sscanf(line, "%llx %c %255s", &addr, &type, sym) == 3 &&
-			    !strcmp(sym, names[i]) && addr) {
-				out[i] = addr;
-				left--;
+		type = end[1];
+		name = end + 3;
+		if ((sp = strpbrk(name, " \t\n")))
+			*sp = '\0';
+		if (!addr)
+			continue;
+		/* by name whatever the type: 7.x lists bit_wait_table as 't' */
+		if (!strcmp(name, "bit_wait_table"))
+			k->bit_wait_table = addr;
+		else if (!strcmp(name, "vmemmap_base"))
+			k->vmemmap_base = addr;
+		if (type == 't' || type == 'T' || type == 'w' || type == 'W') {
+			if (n == cap) {
+				uint64_t *a = realloc(addrs, cap * 2 * sizeof(*a));
+
+				if (!a)
+					break;
+				addrs = a;
+				cap *= 2;
+			}
+			addrs[n++] = addr;
+			if (!strcmp(name, "var_wake_function"))
+				k->var_wake = addr;
+			for (int i = 0; i < N(wait_funcs) + N(gupio_funcs) && k->nr < DN_MAX_RANGES;
+			     i++) {
+				const char *base = i < N(wait_funcs) ? wait_funcs[i] :
+					gupio_funcs[i - N(wait_funcs)];
+
+				if (name[0] != base[0] || !ksym_name_matches(name, base))
+					continue;
+				k->rg[k->nr++] = (struct dn_range){ addr, 0,
+					i < N(wait_funcs) ? DN_CLS_WAIT : DN_CLS_GUPIO, 0 };
+				break;
 			}
 		}
 	}
 	fclose(f);
-}
+	qsort(addrs, n, sizeof(*addrs), cmp_u64);
+	for (int i = 0; i < k->nr; i++) {
+		size_t lo = 0, hi = n;
 
-/* [start, end) of every symbol (and compiler clone) named in `names`. */
-static int add_ranges(const struct ksyms *ks, const char *const *names, int n, uint32_t cls,
-		      struct dn_range *rg, int nr)
-{
-	for (size_t i = 0; ks && i < ks->nr && nr < DN_MAX_RANGES; i++) {
-		const struct ksym *s = &ks->syms[i];
-		size_t j;
+		while (lo < hi) {	/* first address > start */
+			size_t mid = (lo + hi) / 2;
 
-		for (int k = 0; k < n; k++) {
-			if (!ksym_name_matches(s->name, names[k]))
-				continue;
-			for (j = i + 1; j < ks->nr && ks->syms[j].addr == s->addr; j++)
-				;
-			rg[nr++] = (struct dn_range){ s->addr,
-				j < ks->nr ? ks->syms[j].addr : s->addr + 4096, cls, 0 };
-			break;
+			if (addrs[mid] <= k->rg[i].start)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
+		k->rg[i].end = lo < n ? addrs[lo] : k->rg[i].start + 4096;
 	}
-	return nr;
+	free(addrs);
+	return 0;
 }
 
 /* Read a whole iterator's output. */
@@ -364,19 +407,25 @@ static void apply_filter(struct daxnow_report *r)
 
 static int scan_bpf(struct daxnow_report *r)
 {
-	static const char *const data_names[] = { "bit_wait_table", "vmemmap_base" };
-	struct dn_range rg[DN_MAX_RANGES];
+	struct dn_task_rec *recs = NULL;
+	size_t nrecs = 0;
+	struct ksyms_scan ks;
+	struct daxnow_bpf *s = NULL;
 	uint64_t data[2];
-	struct daxnow_bpf *s;
+	struct dn_range *rg = ks.rg;
 	size_t len;
 	char *buf;
-	int nr = 0, err;
+	int nr, err = 0;
 
-	kallsyms_data(data_names, data, 2);
+	if (kallsyms_scan(&ks)) {
+		snprintf(r->why_fallback, sizeof(r->why_fallback), "cannot read /proc/kallsyms");
+		return -1;
+	}
+	nr = ks.nr;
+	data[0] = ks.bit_wait_table;
+	data[1] = ks.vmemmap_base;
 	r->have_bit_wait_table = data[0];
 	r->have_vmemmap = data[1];
-	nr = add_ranges(r->ks, wait_funcs, N(wait_funcs), DN_CLS_WAIT, rg, nr);
-	nr = add_ranges(r->ks, gupio_funcs, N(gupio_funcs), DN_CLS_GUPIO, rg, nr);
 	if (!nr) {
 		snprintf(r->why_fallback, sizeof(r->why_fallback),
 			 "no break_layouts function in kallsyms (ext4/xfs not loaded or kallsyms hidden)");
@@ -393,7 +442,7 @@ static int scan_bpf(struct daxnow_report *r)
 		}
 		s->rodata->bit_wait_table_addr = data[0];
 		s->rodata->vmemmap_base_addr = data[1];
-		s->rodata->var_wake_func = ksyms_addr(r->ks, "var_wake_function");
+		s->rodata->var_wake_func = ks.var_wake;
 		r->have_var_wake = s->rodata->var_wake_func;
 		s->rodata->zero_based = r->era.era == ERA_ZERO_BASED;
 		s->rodata->nranges = nr;
@@ -422,17 +471,21 @@ static int scan_bpf(struct daxnow_report *r)
 		daxnow_bpf__destroy(s);
 		return -1;
 	}
-	for (size_t off = 0; off + sizeof(struct dn_task_rec) <= len;
-	     off += sizeof(struct dn_task_rec)) {
-		struct dn_task_rec t;
-
-		memcpy(&t, buf + off, sizeof(t));
-		if (t.type != DN_REC_TASK)
+	/* records are fixed size: the buffer is the array */
+	recs = (struct dn_task_rec *)buf;
+	nrecs = len / sizeof(*recs);
+	for (size_t i = 0; i < nrecs; i++)
+		if (recs[i].type == DN_REC_TASK && (recs[i].cls & DN_CLS_WAIT) && !r->ks) {
+			r->ks = ksyms_load(NULL);	/* stacks and op need names */
+			r->ks_owned = true;
+		}
+	for (size_t i = 0; i < nrecs; i++) {
+		if (recs[i].type != DN_REC_TASK)
 			continue;
-		if (t.cls & DN_CLS_WAIT)
-			add_waiter(r, &t);
-		else if (t.cls & DN_CLS_GUPIO)
-			add_gupio(r, &t);
+		if (recs[i].cls & DN_CLS_WAIT)
+			add_waiter(r, &recs[i]);
+		else if (recs[i].cls & DN_CLS_GUPIO)
+			add_gupio(r, &recs[i]);
 	}
 	free(buf);
 
@@ -609,12 +662,6 @@ int daxnow_scan(struct daxnow_report *r)
 	if (!uname(&u))
 		snprintf(r->kernel, sizeof(r->kernel), "%s", u.release);
 	era_detect(&r->era);
-	if (!r->ks)
-		r->ks = ksyms_load(NULL);
-	if (!r->ks) {
-		warn_msg("cannot read /proc/kallsyms: %s", strerror(errno));
-		return -1;
-	}
 	if (scan_bpf(r) == 0) {
 		r->method = DAXNOW_BPF;
 		if (!r->have_bit_wait_table)
@@ -641,7 +688,8 @@ void daxnow_report_free(struct daxnow_report *r)
 		free(r->w[i].holders);
 	free(r->w);
 	free(r->gupio);
-	ksyms_free(r->ks);
+	if (r->ks_owned)
+		ksyms_free(r->ks);
 	r->w = NULL;
 	r->gupio = NULL;
 	r->ks = NULL;

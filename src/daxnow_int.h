@@ -62,12 +62,13 @@ struct daxnow_waiter {
 struct daxnow_report {
 	/* input */
 	uint32_t filter_pid;	/* 0 = all; else waiters of PID or held by PID */
+	struct ksyms *ks;	/* the caller's symbol table, or NULL: loaded when needed */
+	bool ks_owned;		/* ks was loaded (and is freed) by daxnow */
 	/* output */
 	enum daxnow_method method;
 	char why_fallback[200];
 	struct era_info era;
 	char kernel[80];
-	struct ksyms *ks;
 	struct daxnow_waiter *w;
 	size_t nw;
 	struct daxnow_holder *gupio;	/* tasks with direct I/O in flight */
