@@ -35,6 +35,7 @@ run_stage unit make --no-print-directory unit-test
 run_stage daxload ./tools/daxload/selftest.sh
 run_stage host ./tests/host/run.sh
 run_stage export ./tests/host/export.sh
+run_stage now ./tests/host/now.sh
 if [ "${DAXTRACE_SKIP_VM:-0}" = 1 ]; then
 	echo "=== vm: skipped (DAXTRACE_SKIP_VM=1) ==="
 else
