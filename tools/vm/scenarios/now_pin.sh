@@ -39,6 +39,9 @@ run_now() {
 # ---- the hang, set up before any daxtrace process exists ---------------------
 case $NOW_MODE in
 evict)
+	# Before 6.15 eviction does not wait and the kernel WARNs about the
+	# still-referenced entry (the bug leak_evict provokes too).
+	[ "$DAXTEST_ERA" = 7 ] || expect_kernel_warn 'dax_disassociate_entry'
 	daxload evict --pages $PAGES --hold 40 "$F" >/tmp/now.pin 2>&1 &
 	JOB=$!
 	wait_for_line /tmp/now.pin 'op=evict event=pinned' 30 || fail pinned "$(cat /tmp/now.pin)"
@@ -59,7 +62,9 @@ evict)
 	OFF=$(daxload_get /tmp/now.pin pin offset)
 	PFNS=$(daxload_get /tmp/now.pin pin pfns)
 	if [ "$NOW_MODE" = handoff ]; then
-		wait_pid_gone "$PIN" 10
+		# the pinning process exits after ready (reaped here, not a zombie)
+		wait "$PINJOB"
+		PINJOB=""
 		check_eq pinner_gone 1 "$(kill -0 "$PIN" 2>/dev/null && echo 0 || echo 1)"
 	fi
 	if [ "$NOW_MODE" = punch ]; then
@@ -84,6 +89,8 @@ info "waiter stack: $(echo "$w" | jq -r '.[0].stack // [] | join(" < ")' | cut -
 if [ "$NOW_MODE" = evict ] && [ "$DAXTEST_ERA" != 7 ]; then
 	# Before 6.15 eviction does not wait for the pin.
 	check_eq evict_no_waiter 0 "$(echo "$w" | jq 'length')"
+	check_eq evict_not_stuck false "$(jq '.stuck' "$OUT")"
+	kill -USR1 "$HOLDER" 2>/dev/null
 	wait $JOB
 	exit 0
 fi
@@ -139,7 +146,7 @@ info "holders: $(echo "$w" | jq -c '.[0].holders')"
 check_eq holder_pipe 1 "$(echo "$h" | jq 'length')"
 check_eq holder_pipe_pages $PAGES "$(echo "$h" | jq '.[0].same_file_pages // 0')"
 if [ "$NOW_MODE" = handoff ]; then
-	check_eq holder_not_pinner 0 "$(echo "$w" | jq --argjson p "$PIN" '[.[0].holders[] | select(.pid == $p)] | length')"
+	check_eq holder_not_pinner 0 "$(echo "$w" | jq --arg p "$PIN" '[.[0].holders[] | select((.pid | tostring) == $p)] | length')"
 fi
 
 # Text output says the same thing in words.
