@@ -141,4 +141,16 @@ top_sum() {
 # kv KEY < lines: value of KEY=... from the last line that has it (DAXLOAD lines).
 kv() { awk -v k="$1" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) v = substr($i, length(k) + 2) } END { print v }'; }
 # daxload_get FILE OP KEY: KEY from the last "DAXLOAD op=OP" line in FILE.
-daxload_get() { grep "^DAXLOAD op=$2 " "$1" | kv "$3"; }
+# Retried: a command substitution in busybox ash has come back empty once
+# (CI, 6.1 xfs) while the line was in the file; an empty key is logged.
+daxload_get() {
+	_n=0
+	while [ $_n -lt 5 ]; do
+		_v=$(grep "^DAXLOAD op=$2 " "$1" | kv "$3")
+		[ -n "$_v" ] && { echo "$_v"; return 0; }
+		_n=$((_n + 1))
+		usleep 100000
+	done
+	info "daxload_get: no $3= in op=$2 lines of $1: $(grep "op=$2" "$1" | tail -n 2 | tr '\n' '|')" >&2
+	return 1
+}
