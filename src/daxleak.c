@@ -285,8 +285,12 @@ static int btf_nr_params(struct btf *btf, const char *fn)
  * get_user_pages_remote has 7): use the kprobe pair for those. */
 static void avoid_wide_fentry(struct leak_ctx *c, const struct probe_env *env)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
+	struct btf *btf;
 
+	/* Parsing BTF again costs ~10 ms of start-up: only when it matters. */
+	if (!probe_count(c->hooks, DL_NHOOKS, PM_FENTRY))
+		return;
+	btf = btf__load_vmlinux_btf();
 	if (libbpf_get_error(btf))
 		return;
 	for (int i = 0; i < DL_NHOOKS; i++) {
@@ -344,32 +348,13 @@ static void adjust_hooks(struct leak_ctx *c)
 	}
 }
 
-/* Address of a data symbol (src/ksyms.c keeps text symbols only). */
-static uint64_t kallsyms_data_addr(const char *name)
-{
-	char line[512], sym[256], type;
-	unsigned long long addr;
-	uint64_t found = 0;
-	FILE *f = fopen("/proc/kallsyms", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) == 3 && !strcmp(sym, name)) {
-			found = addr;
-			break;
-		}
-	fclose(f);
-	return found;
-}
-
 static void configure(struct leak_ctx *c, const struct leak_args *a)
 {
 	struct daxleak_bpf *s = c->skel;
 	static uint64_t vb;
 
 	if (!vb)
-		vb = kallsyms_data_addr("vmemmap_base");
+		vb = ksym_data_addr(NULL, "vmemmap_base");
 
 	s->rodata->targ_tgid = a->pid;
 	s->rodata->idle_ref = c->era.era == ERA_ZERO_BASED ? 0 : 1;
@@ -494,7 +479,7 @@ int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
 	c->a = *a;
 	probe_env_detect(&env);
 	era_detect(&c->era);
-	c->ks = ksyms_load(NULL);
+	c->ks = ksyms_open(NULL);	/* read at the first stack printed */
 	if (open_and_load(c, &env))
 		return -1;
 	c->tracked_fd = bpf_map__fd(c->skel->maps.tracked);
@@ -515,9 +500,8 @@ int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
 				 "exit hook unavailable");
 		}
 	attach_scan(c);
-	/* again, now that our programs and trampolines are in kallsyms */
-	ksyms_free(c->ks);
-	c->ks = ksyms_load(NULL);
+	/* if read already, again: our programs and trampolines are new symbols */
+	ksyms_refresh(c->ks);
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.anomalies), on_anomaly, c, NULL);
 	if (!c->rb) {
 		warn_msg("cannot set up the anomaly ring buffer: %s", strerror(errno));

@@ -1,7 +1,9 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "ksyms.h"
 
 #define KALLSYMS "/proc/kallsyms"
@@ -73,42 +75,128 @@ static bool is_text(char type)
 	return type == 't' || type == 'T' || type == 'W' || type == 'w';
 }
 
-int ksym_resolve_names(const char *path, const char *const *bases, int n, char (*out)[128])
+/* /proc/kallsyms is generated per read(); stdio reads it 1 KiB at a time
+ * (its st_blksize), 5000+ syscalls for a 5 MiB file. Big reads halve a pass. */
+#define READ_CHUNK (256 * 1024)
+
+int kallsyms_foreach(const char *path, kallsyms_line_fn fn, void *arg)
 {
-	FILE *f = fopen(path ? path : KALLSYMS, "r");
-	char line[512], first[256] = { 0 };
-	int found = 0;
+	int fd = open(path ? path : KALLSYMS, O_RDONLY | O_CLOEXEC);
+	char *buf;
+	size_t have = 0;
+	int rc = 0;
 
-	if (!f)
+	if (fd < 0)
 		return -errno;
-	/* ~200k lines: skip a line on the first character of its name before
-	 * parsing it; only a handful of first characters are wanted. */
-	for (int i = 0; i < n; i++) {
-		out[i][0] = 0;
-		first[(unsigned char)bases[i][0]] = 1;
+	buf = malloc(READ_CHUNK + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		uint64_t addr;
-		char type, *name, *mod;
-		char *sp = strchr(line, ' ');
+	for (;;) {
+		ssize_t n = read(fd, buf + have, READ_CHUNK - have);
+		char *line = buf, *nl;
 
-		if (!sp || !sp[1] || sp[2] != ' ' || !first[(unsigned char)sp[3]])
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (parse_line(line, &addr, &type, &name, &mod) || !is_text(type))
-			continue;
-		for (int i = 0; i < n; i++) {
-			if (!ksym_name_matches(name, bases[i]))
-				continue;
-			/* An exact name beats a clone found earlier. */
-			if (!strcmp(name, bases[i]) || !out[i][0]) {
-				if (!out[i][0])
-					found++;
-				snprintf(out[i], 128, "%s", name);
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		have += (size_t)n;
+		buf[have] = 0;
+		/* At end of file a last line without newline is still a line. */
+		while ((nl = memchr(line, '\n', have - (size_t)(line - buf))) || (n == 0 && *line)) {
+			if (nl)
+				*nl = 0;
+			if (fn(line, arg)) {
+				rc = 1;
+				goto out;
 			}
+			line = nl ? nl + 1 : buf + have;
+		}
+		if (n == 0)
+			break;
+		have -= (size_t)(line - buf);
+		memmove(buf, line, have);
+		if (have == READ_CHUNK) {	/* a line longer than the buffer: not kallsyms */
+			rc = -EINVAL;
+			break;
 		}
 	}
-	fclose(f);
-	return found;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+struct resolve_state {
+	const char *const *bases;
+	int n, found;
+	char (*out)[128];
+	char first[256];
+};
+
+static int resolve_line(char *line, void *arg)
+{
+	struct resolve_state *st = arg;
+	char *sp = strchr(line, ' '), type, *name, *mod;
+	uint64_t addr;
+
+	/* ~200k lines: skip a line on the first character of its name before
+	 * parsing it; only a handful of first characters are wanted. */
+	if (!sp || !sp[1] || sp[2] != ' ' || !st->first[(unsigned char)sp[3]])
+		return 0;
+	if (parse_line(line, &addr, &type, &name, &mod) || !is_text(type))
+		return 0;
+	for (int i = 0; i < st->n; i++) {
+		if (!ksym_name_matches(name, st->bases[i]))
+			continue;
+		/* An exact name beats a clone found earlier. */
+		if (!strcmp(name, st->bases[i]) || !st->out[i][0]) {
+			if (!st->out[i][0])
+				st->found++;
+			snprintf(st->out[i], 128, "%s", name);
+		}
+	}
+	return 0;
+}
+
+int ksym_resolve_names(const char *path, const char *const *bases, int n, char (*out)[128])
+{
+	struct resolve_state st = { .bases = bases, .n = n, .out = out };
+	int rc;
+
+	for (int i = 0; i < n; i++) {
+		out[i][0] = 0;
+		st.first[(unsigned char)bases[i][0]] = 1;
+	}
+	rc = kallsyms_foreach(path, resolve_line, &st);
+	return rc < 0 ? rc : st.found;
+}
+
+struct data_state {
+	const char *name;
+	uint64_t addr;
+};
+
+static int data_line(char *line, void *arg)
+{
+	struct data_state *st = arg;
+	char type, *name, *mod;
+	uint64_t addr;
+
+	if (parse_line(line, &addr, &type, &name, &mod) || strcmp(name, st->name))
+		return 0;
+	st->addr = addr;
+	return 1;
+}
+
+uint64_t ksym_data_addr(const char *path, const char *name)
+{
+	struct data_state st = { .name = name };
+
+	return kallsyms_foreach(path, data_line, &st) < 0 ? 0 : st.addr;
 }
 
 /* Returns the string's offset in ks->strs (pointers move on realloc), or -1. */
@@ -140,42 +228,54 @@ static int cmp_addr(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-struct ksyms *ksyms_load(const char *path)
+static int table_line(char *line, void *arg)
 {
-	FILE *f = fopen(path ? path : KALLSYMS, "r");
-	struct ksyms *ks;
-	char line[512];
+	struct ksyms *ks = arg;
+	uint64_t addr;
+	char type, *name, *mod;
+	long n, m = -1;
 
-	if (!f)
-		return NULL;
-	ks = calloc(1, sizeof(*ks));
-	if (!ks)
-		goto fail;
-	while (fgets(line, sizeof(line), f)) {
-		uint64_t addr;
-		char type, *name, *mod;
-		long n, m = -1;
+	if (parse_line(line, &addr, &type, &name, &mod) || !is_text(type) || !addr)
+		return 0;
+	if (ks->nr == ks->cap) {
+		size_t cap = ks->cap ? ks->cap * 2 : 65536;
+		struct ksym *s = realloc(ks->syms, cap * sizeof(*s));
 
-		if (parse_line(line, &addr, &type, &name, &mod) || !is_text(type) || !addr)
-			continue;
-		if (ks->nr == ks->cap) {
-			size_t cap = ks->cap ? ks->cap * 2 : 65536;
-			struct ksym *s = realloc(ks->syms, cap * sizeof(*s));
-
-			if (!s)
-				goto fail;
-			ks->syms = s;
-			ks->cap = cap;
-		}
-		n = intern(ks, name);
-		if (mod)
-			m = intern(ks, mod);
-		if (n < 0 || (mod && m < 0))
-			goto fail;
-		/* Offsets stand in for pointers until the string table stops moving. */
-		ks->syms[ks->nr++] = (struct ksym){ addr, (const char *)n, (const char *)m };
+		if (!s)
+			return -ENOMEM;
+		ks->syms = s;
+		ks->cap = cap;
 	}
-	fclose(f);
+	n = intern(ks, name);
+	if (mod)
+		m = intern(ks, mod);
+	if (n < 0 || (mod && m < 0))
+		return -ENOMEM;
+	/* Offsets stand in for pointers until the string table stops moving. */
+	ks->syms[ks->nr++] = (struct ksym){ addr, (const char *)n, (const char *)m };
+	return 0;
+}
+
+static void table_reset(struct ksyms *ks)
+{
+	free(ks->syms);
+	free(ks->strs);
+	ks->syms = NULL;
+	ks->strs = NULL;
+	ks->nr = ks->cap = ks->strs_len = ks->strs_cap = 0;
+}
+
+/* Read the table now; on failure the handle stays empty (lookups miss). */
+static int table_load(struct ksyms *ks)
+{
+	int rc;
+
+	ks->loaded = true;
+	rc = kallsyms_foreach(ks->path[0] ? ks->path : NULL, table_line, ks);
+	if (rc) {
+		table_reset(ks);
+		return rc < 0 ? rc : -EINVAL;
+	}
 	for (size_t i = 0; i < ks->nr; i++) {
 		long n = (long)ks->syms[i].name, m = (long)ks->syms[i].module;
 
@@ -183,27 +283,57 @@ struct ksyms *ksyms_load(const char *path)
 		ks->syms[i].module = m < 0 ? NULL : ks->strs + m;
 	}
 	qsort(ks->syms, ks->nr, sizeof(*ks->syms), cmp_addr);
+	return 0;
+}
+
+struct ksyms *ksyms_open(const char *path)
+{
+	struct ksyms *ks = calloc(1, sizeof(*ks));
+
+	if (ks && path)
+		snprintf(ks->path, sizeof(ks->path), "%s", path);
 	return ks;
-fail:
-	fclose(f);
-	ksyms_free(ks);
-	return NULL;
+}
+
+struct ksyms *ksyms_load(const char *path)
+{
+	struct ksyms *ks = ksyms_open(path);
+
+	if (ks && table_load(ks)) {
+		ksyms_free(ks);
+		return NULL;
+	}
+	return ks;
+}
+
+void ksyms_refresh(struct ksyms *ks)
+{
+	if (ks && ks->loaded) {
+		table_reset(ks);
+		ks->loaded = false;
+	}
+}
+
+static bool ensure_loaded(struct ksyms *ks)
+{
+	if (ks && !ks->loaded)
+		table_load(ks);
+	return ks && ks->nr;
 }
 
 void ksyms_free(struct ksyms *ks)
 {
 	if (!ks)
 		return;
-	free(ks->syms);
-	free(ks->strs);
+	table_reset(ks);
 	free(ks);
 }
 
-const struct ksym *ksyms_find(const struct ksyms *ks, uint64_t addr, uint64_t *off)
+const struct ksym *ksyms_find(struct ksyms *ks, uint64_t addr, uint64_t *off)
 {
 	size_t lo = 0, hi;
 
-	if (!ks || !ks->nr || addr < ks->syms[0].addr)
+	if (!ensure_loaded(ks) || addr < ks->syms[0].addr)
 		return NULL;
 	hi = ks->nr;
 	while (hi - lo > 1) {
@@ -219,9 +349,11 @@ const struct ksym *ksyms_find(const struct ksyms *ks, uint64_t addr, uint64_t *o
 	return &ks->syms[lo];
 }
 
-uint64_t ksyms_addr(const struct ksyms *ks, const char *name)
+uint64_t ksyms_addr(struct ksyms *ks, const char *name)
 {
-	for (size_t i = 0; ks && i < ks->nr; i++)
+	if (!ensure_loaded(ks))
+		return 0;
+	for (size_t i = 0; i < ks->nr; i++)
 		if (!strcmp(ks->syms[i].name, name))
 			return ks->syms[i].addr;
 	return 0;

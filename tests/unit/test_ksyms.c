@@ -2,7 +2,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "ksyms.h"
 
@@ -61,12 +64,53 @@ static void test_lookup(void **state)
 	ksyms_free(ks);
 }
 
+/* Data symbols by exact name; a last line without newline still counts. */
+static void test_data_addr_and_reader(void **state)
+{
+	char path[] = "/tmp/daxtrace-ksyms-XXXXXX";
+	FILE *f;
+	int fd;
+
+	assert_int_equal(ksym_data_addr(FIXTURE, "unmap_data"), 0xffffffff81234d00ull);
+	assert_int_equal(ksym_data_addr(FIXTURE, "unmap_dat"), 0);
+	assert_int_equal(ksym_data_addr("/nonexistent", "unmap_data"), 0);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("ffffffff81000000 T _stext\nffffffff81000200 D vmemmap_base", f);
+	fclose(f);
+	assert_int_equal(ksym_data_addr(path, "vmemmap_base"), 0xffffffff81000200ull);
+	unlink(path);
+}
+
+/* ksyms_open reads nothing until the first lookup; refresh re-reads. */
+static void test_lazy(void **state)
+{
+	struct ksyms *ks = ksyms_open(FIXTURE);
+	uint64_t off;
+
+	assert_non_null(ks);
+	assert_false(ks->loaded);
+	assert_string_equal(ksyms_find(ks, 0xffffffff81234c08ull, &off)->name, "unmap_page_range");
+	assert_true(ks->loaded);
+	ksyms_refresh(ks);
+	assert_false(ks->loaded);
+	assert_int_equal(ksyms_addr(ks, "insert_pmd.isra.0"), 0xffffffff81234900ull);
+	ksyms_free(ks);
+	ks = ksyms_open("/nonexistent");
+	assert_null(ksyms_find(ks, 0xffffffff81234c08ull, &off));
+	ksyms_free(ks);
+	assert_null(ksyms_load("/nonexistent"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clone_suffixes),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_data_addr_and_reader),
+		cmocka_unit_test(test_lazy),
 	};
 	return cmocka_run_group_tests_name("ksyms", tests, NULL, NULL);
 }
