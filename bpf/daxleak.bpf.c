@@ -10,7 +10,7 @@
  *
  * Each function hook has an fentry/fexit and a kprobe/kretprobe variant;
  * user space (src/probe.c) enables one per hook before load. */
-#include "dax_common.bpf.h"
+#include "dax_page.bpf.h"
 #include "hist.bpf.h"
 #include "daxleak.h"
 
@@ -21,8 +21,6 @@
 const volatile __u32 targ_tgid = 0;
 const volatile __s32 idle_ref = 1;		/* 1 up to 6.14, 0 from 6.15 */
 const volatile __u8 zero_based = 0;		/* mappings hold references (6.15+) */
-const volatile __u64 vmemmap_base_addr = 0;	/* &vmemmap_base from kallsyms, 0 = unknown */
-const volatile __u8 check_range = 1;		/* pfn within pgmap range as extra DAX check */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -98,26 +96,6 @@ static __always_inline void hold_add(__u64 v)
 	__sync_fetch_and_add(&hold_hist.h.slots[s], 1);
 }
 
-/* Layouts of older kernels (CO-RE flavours). */
-struct page___old {
-	struct dev_pagemap *pgmap;		/* <= 6.14: pgmap in page */
-	unsigned long index;			/* <= 6.17: page->index */
-} __attribute__((preserve_access_index));
-
-struct folio___new {
-	struct dev_pagemap *pgmap;		/* 6.15+: pgmap in folio */
-	unsigned long _flags_1;			/* order in the low byte */
-	atomic_t _large_mapcount;
-} __attribute__((preserve_access_index));
-
-struct page___ulflags {
-	unsigned long flags;			/* <= 6.17: plain word */
-} __attribute__((preserve_access_index));
-
-struct dev_pagemap___old {
-	struct range range;
-} __attribute__((preserve_access_index));
-
 static __always_inline void count(int c)
 {
 	if (c >= 0 && c < DLC_NR)
@@ -128,152 +106,6 @@ static __always_inline void count_n(int c, __u64 n)
 {
 	if (c >= 0 && c < DLC_NR)
 		__sync_fetch_and_add(&counters[c], n);
-}
-
-static __always_inline __u64 page_size_bytes(void)
-{
-	return bpf_core_type_size(struct page);
-}
-
-static __always_inline struct page *page_head(struct page *p)
-{
-	unsigned long ch = 0;
-
-	if (bpf_core_field_exists(p->compound_head))
-		ch = BPF_CORE_READ(p, compound_head);
-	if (ch & 1)
-		return (struct page *)(ch - 1);
-	return p;
-}
-
-static __always_inline __u64 page_pfn(struct page *p)
-{
-	__u64 base = 0, sz = page_size_bytes();
-
-	if (!vmemmap_base_addr || !sz)
-		return ~0ULL;
-	if (bpf_probe_read_kernel(&base, sizeof(base), (void *)vmemmap_base_addr) || !base)
-		return ~0ULL;
-	if ((__u64)p < base)
-		return ~0ULL;
-	return ((__u64)p - base) / sz;
-}
-
-static __always_inline struct dev_pagemap *page_pgmap(struct page *head)
-{
-	struct folio___new *f = (void *)head;
-	struct page___old *po = (void *)head;
-
-	if (bpf_core_field_exists(f->pgmap))
-		return BPF_CORE_READ(f, pgmap);
-	if (bpf_core_field_exists(po->pgmap))
-		return BPF_CORE_READ(po, pgmap);
-	return NULL;
-}
-
-static __always_inline bool pgmap_is_fsdax(struct dev_pagemap *pgmap, __u64 pfn)
-{
-	int type;
-
-	if (!pgmap)
-		return false;
-	type = BPF_CORE_READ(pgmap, type);
-	if (type != bpf_core_enum_value(enum memory_type, MEMORY_DEVICE_FS_DAX))
-		return false;
-	/* pgmap shares its slot with lru/compound_head in ordinary pages: ask
-	 * the pgmap whether it really covers this pfn. */
-	if (check_range && pfn != ~0ULL) {
-		struct range r = {};
-		struct dev_pagemap___old *o = (void *)pgmap;
-
-		if (bpf_core_field_exists(pgmap->range))
-			r = BPF_CORE_READ(pgmap, range);
-		else if (bpf_core_field_exists(o->range))
-			r = BPF_CORE_READ(o, range);
-		if (r.end && ((pfn << 12) < r.start || (pfn << 12) > r.end))
-			return false;
-	}
-	return true;
-}
-
-static __always_inline int page_refcount(struct page *head)
-{
-	return BPF_CORE_READ(head, _refcount.counter);
-}
-
-static __always_inline bool page_is_head(struct page *head)
-{
-	unsigned long flags = 0;
-	int bit = bpf_core_enum_value(enum pageflags, PG_head);
-
-	/* page->flags is unsigned long (<= 6.17) or memdesc_flags_t (6.18+) */
-	struct page___ulflags *old = (void *)head;
-
-	if (bpf_core_field_exists(old->flags))
-		flags = BPF_CORE_READ(old, flags);
-	else if (bpf_core_field_exists(head->flags))
-		bpf_probe_read_kernel(&flags, sizeof(flags), &head->flags);
-	return bit >= 0 && bit < 64 && (flags >> bit) & 1;
-}
-
-static __always_inline __u8 folio_order_of(struct page *head)
-{
-	struct folio___new *f = (void *)head;
-
-	if (!page_is_head(head))
-		return 0;
-	if (bpf_core_field_exists(f->_flags_1))
-		return BPF_CORE_READ(f, _flags_1) & 0xff;
-	return 0;
-}
-
-/* Mappings of the folio: only meaningful in the zero-based era. */
-static __always_inline int folio_mapcount_of(struct page *head)
-{
-	struct folio___new *f = (void *)head;
-
-	if (page_is_head(head) && bpf_core_field_exists(f->_large_mapcount))
-		return BPF_CORE_READ(f, _large_mapcount.counter) + 1;
-	return BPF_CORE_READ(head, _mapcount.counter) + 1;
-}
-
-static __always_inline __u64 folio_index_of(struct page *head)
-{
-	struct folio *f = (void *)head;
-	struct page___old *po = (void *)head;
-
-	if (bpf_core_field_exists(f->index))
-		return BPF_CORE_READ(f, index);
-	if (bpf_core_field_exists(po->index))
-		return BPF_CORE_READ(po, index);
-	return 0;
-}
-
-static __always_inline void fill_owner(struct page *head, struct page *page, __u32 *dev,
-				       __u64 *ino, __u64 *index, __u8 *shared)
-{
-	struct folio *f = (void *)head;
-	unsigned long mapping = (unsigned long)BPF_CORE_READ(f, mapping);
-	struct address_space *as;
-	struct inode *host;
-
-	*dev = 0;
-	*ino = 0;
-	*index = 0;
-	*shared = 0;
-	/* 6.1: PAGE_MAPPING_DAX_COW (1), 6.12: PAGE_MAPPING_DAX_SHARED (1),
-	 * 6.15+: NULL with ->share set: the page backs several files. */
-	if (mapping <= 1 || (mapping & 1)) {
-		*shared = 1;
-		return;
-	}
-	as = (void *)mapping;
-	host = BPF_CORE_READ(as, host);
-	if (!host)
-		return;
-	*dev = inode_dev(host);
-	*ino = inode_ino(host);
-	*index = folio_index_of(head) + ((__u64)page - (__u64)head) / page_size_bytes();
 }
 
 static __always_inline void emit_anomaly(int type, struct page *page, struct page *head,
@@ -301,7 +133,7 @@ static __always_inline void emit_anomaly(int type, struct page *page, struct pag
 	a->pid = current_tgid();
 	a->tid = current_tid();
 	bpf_get_current_comm(a->comm, sizeof(a->comm));
-	fill_owner(head, page, &a->dev, &a->ino, &a->index, &shared);
+	dax_page_owner(head, page, &a->dev, &a->ino, &a->index, &shared);
 	a->kstack = ctx ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 	{
 		__u64 key = (__u64)page;
@@ -337,14 +169,14 @@ static long track_one(__u32 i, struct batch_ctx *b)
 
 	if (bpf_probe_read_kernel(&page, sizeof(page), (void *)(b->pages + i * 8ULL)) || !page)
 		return 0;
-	head = page_head(page);
-	pfn = page_pfn(page);
-	if (!pgmap_is_fsdax(page_pgmap(head), pfn))
+	head = dax_page_head(page);
+	pfn = dax_page_pfn(page);
+	if (!dax_pgmap_is_fsdax(dax_page_pgmap(head), pfn))
 		return 0;
 	b->dax++;
 	key = (__u64)page;
-	fill_owner(head, page, &nv.dev, &nv.ino, &nv.index, &nv.shared);
-	ref = page_refcount(head);
+	dax_page_owner(head, page, &nv.dev, &nv.ino, &nv.index, &nv.shared);
+	ref = dax_refcount(head);
 	v = bpf_map_lookup_elem(&tracked, &key);
 	if (v) {
 		if (v->refs > 0 && !v->shared && !nv.shared &&
@@ -360,6 +192,8 @@ static long track_one(__u32 i, struct batch_ctx *b)
 			v->refs = 0;
 			v->nacq = 0;
 			v->uaddr = b->start + i * 4096ULL;
+			v->gup = b->gup;
+			v->flags = 0;	/* a new episode with a known culprit */
 			__builtin_memcpy(v->comm, b->comm, sizeof(v->comm));
 		}
 		__sync_fetch_and_add(&v->refs, 1);
@@ -380,10 +214,10 @@ static long track_one(__u32 i, struct batch_ctx *b)
 	nv.nacq = 1;
 	nv.kstack = b->kstack;
 	nv.ustack = b->ustack;
-	nv.order = folio_order_of(head);
+	nv.order = dax_folio_order(head);
 	nv.gup = b->gup;
 	nv.cur_ref = ref;
-	nv.cur_map = zero_based ? folio_mapcount_of(head) : 0;
+	nv.cur_map = zero_based ? dax_mapcount(head) : 0;
 	nv.scan_ns = b->now;
 	__builtin_memcpy(nv.comm, b->comm, sizeof(nv.comm));
 	if (ref < 0)
@@ -564,16 +398,16 @@ static __always_inline void forget(__u64 key, struct dl_page_val *v, __u64 now, 
  * of references dropped; the count is read before the subtraction. */
 static __always_inline void put_refs(void *ctx, struct page *page, int refs)
 {
-	struct page *head = page_head(page);
+	struct page *head = dax_page_head(page);
 	struct dl_page_val *v;
 	__u64 key = (__u64)page, pfn;
 	int before, after;
 
-	pfn = page_pfn(page);
-	if (!pgmap_is_fsdax(page_pgmap(head), pfn))
+	pfn = dax_page_pfn(page);
+	if (!dax_pgmap_is_fsdax(dax_page_pgmap(head), pfn))
 		return;
 	count(DLC_RELEASES);
-	before = page_refcount(head);
+	before = dax_refcount(head);
 	after = before - refs;
 	/* constant types only: the verifier bounds the counter index */
 	if (after < 0)
@@ -627,13 +461,13 @@ int BPF_KPROBE(put_folio_refs_kprobe, struct folio *folio, int refs)
 static __always_inline void folio_freed(void *ctx, struct page *head)
 {
 	struct dl_page_val *v;
-	__u64 key = (__u64)head, pfn = page_pfn(head);
+	__u64 key = (__u64)head, pfn = dax_page_pfn(head);
 	int map;
 
-	if (!pgmap_is_fsdax(page_pgmap(head), pfn))
+	if (!dax_pgmap_is_fsdax(dax_page_pgmap(head), pfn))
 		return;
 	count(DLC_FREES);
-	map = folio_mapcount_of(head);
+	map = dax_mapcount(head);
 	if (map > 0)
 		emit_anomaly(DLA_FREED_MAPPED, head, head, pfn, 0, map, 0, ctx);
 	v = bpf_map_lookup_elem(&tracked, &key);
@@ -695,7 +529,7 @@ static __always_inline void disassoc(void *ctx, __u64 entry, __u64 trunc)
 		return;
 	if (bpf_probe_read_kernel(&d.base, sizeof(d.base), (void *)vmemmap_base_addr) || !d.base)
 		return;
-	d.sz = page_size_bytes();
+	d.sz = dax_page_size();
 	d.pfn = v >> 4;
 	bpf_loop(v & 2 ? 512 : 1, disassoc_one, &d, 0);
 	if (d.busy < 0)
@@ -737,15 +571,15 @@ static __always_inline void busy_done(void *ctx, struct address_space *mapping, 
 	}
 	count(DLC_BUSY_FOUND);
 	now = bpf_ktime_get_ns();
-	head = page_head(page);
+	head = dax_page_head(page);
 	w = bpf_map_lookup_elem(&waiters, &tid);
 	if (w) {
 		w->last_ns = now;
 		w->nbusy++;
 		w->busy_page = (__u64)page;
 		w->busy_folio = (__u64)head;
-		w->cur_ref = page_refcount(head);
-		w->cur_map = zero_based ? folio_mapcount_of(head) : 0;
+		w->cur_ref = dax_refcount(head);
+		w->cur_map = zero_based ? dax_mapcount(head) : 0;
 		return;
 	}
 	nw.start_ns = nw.last_ns = now;
@@ -762,8 +596,8 @@ static __always_inline void busy_done(void *ctx, struct address_space *mapping, 
 	nw.tid = tid;
 	nw.nbusy = 1;
 	nw.kstack = bpf_get_stackid(ctx, &stacks, 0);
-	nw.cur_ref = page_refcount(head);
-	nw.cur_map = zero_based ? folio_mapcount_of(head) : 0;
+	nw.cur_ref = dax_refcount(head);
+	nw.cur_map = zero_based ? dax_mapcount(head) : 0;
 	bpf_get_current_comm(nw.comm, sizeof(nw.comm));
 	if (bpf_map_update_elem(&waiters, &tid, &nw, BPF_ANY))
 		count(DLC_WAITER_OVERFLOW);
@@ -841,7 +675,7 @@ int scan_tracked(struct bpf_iter__bpf_map_elem *ctx)
 		return 0;
 	}
 	v->cur_ref = ref;
-	v->cur_map = zero_based ? folio_mapcount_of(head) : 0;
+	v->cur_map = zero_based ? dax_mapcount(head) : 0;
 	v->scan_ns = bpf_ktime_get_ns();
 	return 0;
 }

@@ -13,7 +13,7 @@
  *  iter/task_file  pipes whose buffers hold a target page (vmsplice).
  *  iter/task_vma   mappings of a target page's file covering the page.
  */
-#include "dax_common.bpf.h"
+#include "dax_page.bpf.h"
 #include "daxnow.h"
 
 #define TASK_INTERRUPTIBLE_ 0x1
@@ -23,7 +23,6 @@
 #define THREAD_SIZE_ (16 * 1024)	/* x86_64 without KASAN */
 
 const volatile __u64 bit_wait_table_addr = 0;	/* kallsyms (CONFIG_KALLSYMS_ALL), 0 = unknown */
-const volatile __u64 vmemmap_base_addr = 0;	/* &vmemmap_base, 0 = unknown */
 const volatile __u64 var_wake_func = 0;		/* var_wake_function, 0 = unknown */
 const volatile __u8 zero_based = 0;		/* 6.15+: the var is the page */
 const volatile __u32 nranges = 0;
@@ -35,7 +34,7 @@ struct dn_target targets[DN_MAX_TARGETS] = {};
 __u32 ntargets = 0;
 
 __u64 tasks_seen = 0, tasks_asleep = 0, stack_errs = 0, recs_lost = 0;
-__u64 pipes_seen = 0, vmas_seen = 0, bucket_truncated = 0;
+__u64 pipes_seen = 0, vmas_seen = 0, bucket_truncated = 0, pipe_pages_lost = 0;
 
 extern struct rq runqueues __ksym __weak;
 
@@ -46,167 +45,41 @@ struct {
 	__type(value, struct dn_task_rec);
 } scratch SEC(".maps");
 
-/* Layouts of older kernels (CO-RE flavours). */
-struct page___old {
-	struct dev_pagemap *pgmap;		/* <= 6.14 */
-	unsigned long index;			/* <= 6.17 */
-} __attribute__((preserve_access_index));
-
-struct folio___new {
-	struct dev_pagemap *pgmap;		/* 6.15+ */
-	unsigned long _flags_1;			/* order in the low byte */
-	atomic_t _large_mapcount;
-} __attribute__((preserve_access_index));
-
-struct page___ulflags {
-	unsigned long flags;			/* <= 6.17: plain word */
-} __attribute__((preserve_access_index));
-
-struct dev_pagemap___old {
-	struct range range;
-} __attribute__((preserve_access_index));
-
 struct task_struct___old {
 	long state;				/* < 5.14 */
 } __attribute__((preserve_access_index));
 
 /* ---- pages ------------------------------------------------------------ */
 
-static __always_inline __u64 page_sz(void)
-{
-	return bpf_core_type_size(struct page);
-}
-
-static __always_inline struct page *head_of(struct page *p)
-{
-	unsigned long ch = 0;
-
-	if (bpf_core_field_exists(p->compound_head))
-		ch = BPF_CORE_READ(p, compound_head);
-	return ch & 1 ? (struct page *)(ch - 1) : p;
-}
-
-static __always_inline __u64 vmemmap(void)
-{
-	__u64 base = 0;
-
-	if (vmemmap_base_addr)
-		bpf_probe_read_kernel(&base, sizeof(base), (void *)vmemmap_base_addr);
-	return base;
-}
-
-static __always_inline struct dev_pagemap *pgmap_of(struct page *head)
-{
-	struct folio___new *f = (void *)head;
-	struct page___old *po = (void *)head;
-
-	if (bpf_core_field_exists(f->pgmap))
-		return BPF_CORE_READ(f, pgmap);
-	if (bpf_core_field_exists(po->pgmap))
-		return BPF_CORE_READ(po, pgmap);
-	return NULL;
-}
-
-static __always_inline bool is_fsdax(struct page *head, __u64 pfn)
-{
-	struct dev_pagemap *pgmap = pgmap_of(head);
-	struct dev_pagemap___old *o = (void *)pgmap;
-	struct range r = {};
-	int type;
-
-	if (!pgmap)
-		return false;
-	type = BPF_CORE_READ(pgmap, type);
-	if (type != bpf_core_enum_value(enum memory_type, MEMORY_DEVICE_FS_DAX))
-		return false;
-	if (pfn == ~0ULL)
-		return true;
-	/* pgmap shares its slot with lru/compound_head in other pages */
-	if (bpf_core_field_exists(pgmap->range))
-		r = BPF_CORE_READ(pgmap, range);
-	else if (bpf_core_field_exists(o->range))
-		r = BPF_CORE_READ(o, range);
-	return !r.end || ((pfn << 12) >= r.start && (pfn << 12) <= r.end);
-}
-
-static __always_inline bool head_flag(struct page *head)
-{
-	struct page___ulflags *old = (void *)head;
-	unsigned long flags = 0;
-	int bit = bpf_core_enum_value(enum pageflags, PG_head);
-
-	if (bpf_core_field_exists(old->flags))
-		flags = BPF_CORE_READ(old, flags);
-	else
-		bpf_probe_read_kernel(&flags, sizeof(flags), &head->flags);
-	return bit >= 0 && bit < 64 && (flags >> bit) & 1;
-}
-
-static __always_inline __u64 index_of(struct page *head)
-{
-	struct folio *f = (void *)head;
-	struct page___old *po = (void *)head;
-
-	if (bpf_core_field_exists(f->index))
-		return BPF_CORE_READ(f, index);
-	if (bpf_core_field_exists(po->index))
-		return BPF_CORE_READ(po, index);
-	return 0;
-}
-
 /* Everything about one page; returns pg->fsdax. */
 static __always_inline bool read_page(struct page *page, struct dn_page *pg)
 {
-	struct page *head = head_of(page);
-	struct folio___new *f = (void *)head;
+	struct page *head = dax_page_head(page);
 	struct address_space *as;
 	struct inode *host;
 	struct super_block *sb;
 	const char *name;
-	__u64 base = vmemmap(), mapping;
 
 	pg->page = (__u64)page;
 	pg->head = (__u64)head;
-	pg->pfn = base && (__u64)page >= base ? ((__u64)page - base) / page_sz() : ~0ULL;
-	pg->fsdax = is_fsdax(head, pg->pfn);
+	pg->pfn = dax_page_pfn(page);
+	pg->fsdax = dax_pgmap_is_fsdax(dax_page_pgmap(head), pg->pfn);
 	if (bpf_probe_read_kernel(&pg->refcount, sizeof(pg->refcount), &head->_refcount.counter))
 		return false;
 	pg->valid = 1;
-	if (head_flag(head)) {
-		if (bpf_core_field_exists(f->_flags_1))
-			pg->order = BPF_CORE_READ(f, _flags_1) & 0xff;
-		if (bpf_core_field_exists(f->_large_mapcount))
-			pg->mapcount = BPF_CORE_READ(f, _large_mapcount.counter) + 1;
-	} else {
-		pg->mapcount = BPF_CORE_READ(head, _mapcount.counter) + 1;
-	}
-	mapping = (__u64)BPF_CORE_READ((struct folio *)head, mapping);
-	pg->mapping = mapping;
-	if (mapping <= 1 || (mapping & 1)) {
-		pg->shared = 1;		/* 6.1 DAX_COW / 6.12 DAX_SHARED / 6.15+ NULL + share */
+	pg->order = dax_folio_order(head);
+	pg->mapcount = dax_mapcount(head);
+	pg->mapping = dax_page_owner(head, page, &pg->dev, &pg->ino, &pg->index, &pg->shared);
+	if (!pg->mapping)
 		return pg->fsdax;
-	}
-	as = (void *)mapping;
+	as = (void *)pg->mapping;
 	host = BPF_CORE_READ(as, host);
-	if (!host)
-		return pg->fsdax;
-	pg->ino = inode_ino(host);
 	sb = BPF_CORE_READ(host, i_sb);
-	pg->dev = BPF_CORE_READ(sb, s_dev);
 	BPF_CORE_READ_STR_INTO(&pg->s_id, sb, s_id);
 	name = BPF_CORE_READ(sb, s_type, name);
 	if (name)
 		bpf_probe_read_kernel_str(pg->fstype, sizeof(pg->fstype), name);
-	pg->index = index_of(head) + ((__u64)page - (__u64)head) / page_sz();
 	return pg->fsdax;
-}
-
-static __always_inline bool page_is_fsdax(struct page *page)
-{
-	__u64 base = vmemmap();
-	__u64 pfn = base && (__u64)page >= base ? ((__u64)page - base) / page_sz() : ~0ULL;
-
-	return is_fsdax(head_of(page), pfn);
 }
 
 /* The var of a DAX wait: the page (6.15+) or &page->_refcount (before).
@@ -216,7 +89,7 @@ static __always_inline void resolve_var(__u64 var, struct dn_page *pg)
 	__u64 off = bpf_core_field_offset(struct page, _refcount);
 	__u64 page = zero_based ? var : var - off, other = zero_based ? var - off : var;
 
-	if (!page_is_fsdax((struct page *)page) && page_is_fsdax((struct page *)other))
+	if (!dax_page_is_fsdax((struct page *)page) && dax_page_is_fsdax((struct page *)other))
 		page = other;
 	read_page((struct page *)page, pg);
 }
@@ -472,7 +345,34 @@ struct pipe_ctx {
 	__u32 tail, mask, nt;
 	__u32 exact, same_file;
 	__u64 exact_mask, file_mask;
+	__u64 pipe;
+	__u32 pid, fd;
 };
+
+/* Each page of a target's file found in a pipe buffer, with its state:
+ * daxleak lists them as held since before it started. Keyed by page, so
+ * a pipe open in several processes gives one entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DN_MAX_PIPE_PAGES);
+	__type(key, __u64);
+	__type(value, struct dn_pipe_page);
+} pipe_pages SEC(".maps");
+
+static __always_inline void note_pipe_page(struct pipe_ctx *p, struct page *page, __u32 t)
+{
+	struct dn_pipe_page nv = { .pipe = p->pipe, .pid = p->pid, .fd = p->fd, .target = t }, *v;
+	__u64 key = (__u64)page;
+
+	if (bpf_map_update_elem(&pipe_pages, &key, &nv, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&pipe_pages, &key)) {
+		__sync_fetch_and_add(&pipe_pages_lost, 1);
+		return;
+	}
+	v = bpf_map_lookup_elem(&pipe_pages, &key);
+	if (v && !v->pg.valid)
+		read_page(page, &v->pg);
+}
 
 /* One (buffer, target) pair per call: no inner loop, and nothing in the
  * context that a branch depends on, so every verifier converges at once. */
@@ -492,10 +392,11 @@ static long pipe_step(__u32 i, struct pipe_ctx *p)
 		p->exact++;
 		p->exact_mask |= 1ULL << t;
 	}
-	mapping = (__u64)BPF_CORE_READ((struct folio *)head_of(page), mapping);
+	mapping = (__u64)BPF_CORE_READ((struct folio *)dax_page_head(page), mapping);
 	if (tg->mapping && mapping == tg->mapping) {
 		p->same_file++;
 		p->file_mask |= 1ULL << t;
+		note_pipe_page(p, page, t);
 	}
 	return 0;
 }
@@ -534,6 +435,9 @@ int scan_pipes(struct bpf_iter__task_file *ctx)
 	p.tail = tail;
 	p.mask = ring - 1;
 	p.nt = ntargets < DN_MAX_TARGETS ? ntargets : DN_MAX_TARGETS;
+	p.pipe = (__u64)pipe;
+	p.pid = BPF_CORE_READ(task, tgid);
+	p.fd = ctx->fd;
 	bpf_loop(n * p.nt, pipe_step, &p, 0);
 	if (!p.exact && !p.same_file)
 		return 0;

@@ -50,6 +50,12 @@ enum dl_counter {
 	DLC_NR,
 };
 
+/* Entry put into the tracked or waiters map by user space from the scan at
+ * start-up (src/daxnow.c): the reference or the wait predates our hooks, so
+ * its culprit is unknown and its age is a lower bound. The hooks and the
+ * refcount scan update and retire such entries like their own. */
+#define DL_SEEN_AT_START	1
+
 /* Key of the tracked map: the struct page * that GUP returned (a subpage
  * of a large folio on 6.15+). */
 struct dl_page_val {
@@ -69,7 +75,7 @@ struct dl_page_val {
 	__u8 order;		/* folio order */
 	__u8 gup;		/* enum dl_gup of the first acquisition */
 	__u8 shared;		/* reflink-shared DAX page: no single owner inode */
-	__u8 pad;
+	__u8 flags;		/* DL_SEEN_AT_START */
 	__u32 pad2;
 	char comm[DL_COMM_LEN];
 	/* written by the scan iterator */
@@ -91,7 +97,7 @@ struct dl_waiter {
 	__u32 nbusy;
 	__s32 kstack;
 	__s32 cur_ref, cur_map;
-	__u32 pad;
+	__u32 flags;		/* DL_SEEN_AT_START */
 	char comm[DL_COMM_LEN];
 };
 

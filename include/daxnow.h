@@ -12,6 +12,7 @@
 #define DN_BUCKETS		256	/* bit_wait_table: 1 << WAIT_TABLE_BITS (8) */
 #define DN_BUCKET_DEPTH		64	/* wait entries followed per bucket */
 #define DN_MAX_PIPE_BUFS	4096	/* occupied pipe slots examined per pipe */
+#define DN_MAX_PIPE_PAGES	4096	/* pages of target files found in pipes */
 
 /* What a kernel text range says about a task asleep in it. */
 enum dn_class {
@@ -104,6 +105,17 @@ struct dn_vma_rec {
 	__u64 vm_start, vm_end, vm_pgoff;
 	__u64 addr;		/* user address of the target page in this vma */
 	char comm[DN_COMM_LEN];
+};
+
+/* Value of the pipe_pages map (key: the struct page * in the buffer): a
+ * page of a target's file that a pipe holds (vmsplice). */
+struct dn_pipe_page {
+	__u64 pipe;		/* pipe_inode_info * of the first pipe seen holding it */
+	__u32 pid;		/* a process with that pipe open */
+	__u32 fd;
+	__u32 target;
+	__u32 pad;
+	struct dn_page pg;
 };
 
 /* Written by user space between the task scan and the holder scans. */

@@ -38,6 +38,9 @@ static void usage(FILE *out)
 "      --no-fentry        use kprobes even where fentry works\n"
 "      --no-kprobe        never use kprobes\n"
 "      --no-scan          do not run the refcount scan iterator\n"
+"      --no-scan-at-start do not list what is stuck or held already at start\n"
+"                         (the daxleak --now scan; its items are marked\n"
+"                         \"seen at start\": culprit unknown, age a lower bound)\n"
 "  -v, --verbose          list every page and every hook\n"
 "  -h, --help             this text\n"
 "Exit: 0 ok, 1 error, 2 bad usage. See daxleak(8).\n",
@@ -53,7 +56,7 @@ static int bad(const char *fmt, const char *arg)
 }
 
 enum { OPT_FOLDED = 256, OPT_MAX_FOLIOS, OPT_MAX_STACKS, OPT_NO_FENTRY, OPT_NO_KPROBE,
-       OPT_NO_SCAN, OPT_ROWS };
+       OPT_NO_SCAN, OPT_NO_SCAN_AT_START, OPT_ROWS };
 
 static int parse_args(int argc, char **argv, struct leak_args *a)
 {
@@ -72,6 +75,7 @@ static int parse_args(int argc, char **argv, struct leak_args *a)
 		{ "no-fentry", no_argument, 0, OPT_NO_FENTRY },
 		{ "no-kprobe", no_argument, 0, OPT_NO_KPROBE },
 		{ "no-scan", no_argument, 0, OPT_NO_SCAN },
+		{ "no-scan-at-start", no_argument, 0, OPT_NO_SCAN_AT_START },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 }
@@ -80,7 +84,8 @@ static int parse_args(int argc, char **argv, struct leak_args *a)
 	int o;
 
 	*a = (struct leak_args){ .interval_s = 5, .min_age_s = 5, .max_folios = DL_DEF_MAX_FOLIOS,
-				 .max_stacks = DL_DEF_MAX_STACKS, .top = 10, .max_rows = 32 };
+				 .max_stacks = DL_DEF_MAX_STACKS, .top = 10, .max_rows = 32,
+				 .scan_at_start = true };
 	optind = 1;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, ":i:m:d:c:p:o:T:vh", opts, NULL)) != -1) {
@@ -143,6 +148,9 @@ static int parse_args(int argc, char **argv, struct leak_args *a)
 			break;
 		case OPT_NO_SCAN:
 			a->no_scan = true;
+			break;
+		case OPT_NO_SCAN_AT_START:
+			a->scan_at_start = false;
 			break;
 		case 'v':
 			a->verbose = true;
@@ -468,7 +476,107 @@ static void derive_caps(struct leak_ctx *c)
 	k->free_hook = h[H_FREE].method != PM_NONE;
 	k->busy = h[H_BUSY].method != PM_NONE;
 	/* Never report a leak we could not have seen released. */
-	k->leaks = k->acquire && (k->scan || (k->release_exact && c->era.era == ERA_ONE_BASED));
+	k->release_seen = k->scan || (k->release_exact && c->era.era == ERA_ONE_BASED);
+	k->leaks = k->acquire && k->release_seen;
+}
+
+/* ---- what was there before us: the --now scan, run once after attach ---- */
+
+/* A waiter the scan found, unless a hook has seen it since attach. */
+static void seed_waiter(struct leak_ctx *c, const struct daxnow_waiter *w, uint64_t now)
+{
+	const struct dn_page *pg = &w->rec.pg;
+	struct dl_waiter nw = { .last_ns = now, .pid = w->rec.pid, .tid = w->rec.tid, .kstack = -1,
+				.flags = DL_SEEN_AT_START };
+
+	/* the wait began at least this long ago (a spurious wake-up restarts it) */
+	if (w->asleep_s >= 0 && w->asleep_s * 1e9 < now)
+		nw.start_ns = now - (uint64_t)(w->asleep_s * 1e9);
+	if (w->page_found) {
+		nw.busy_page = pg->page;
+		nw.busy_folio = pg->head;
+		nw.ino = pg->ino;
+		nw.dev = pg->dev;
+		nw.cur_ref = pg->refcount;
+		nw.cur_map = c->era.era == ERA_ZERO_BASED ? pg->mapcount : 0;
+	}
+	memcpy(nw.comm, w->rec.comm, sizeof(nw.comm));
+	/* NOEXIST: an entry the busy-page hook made since attach knows more */
+	if (!bpf_map_update_elem(c->waiters_fd, &nw.tid, &nw, BPF_NOEXIST))
+		c->start_waiters++;
+}
+
+/* The tracked entry for `page` or another page of its folio, if any. */
+static bool tracked_folio(struct leak_ctx *c, uint64_t page, uint64_t folio, uint64_t *key,
+			  struct dl_page_val *v)
+{
+	uint64_t k, next, *prev = NULL;
+
+	while (!bpf_map_get_next_key(c->tracked_fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (!bpf_map_lookup_elem(c->tracked_fd, &k, v) && (k == page || v->folio == folio)) {
+			*key = k;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A page held from outside: tracked with the references it had at the
+ * scan, so the put hook (one-based) or the refcount scan retires it. Its
+ * age counts from the wait on it when one is known, else from now. */
+static void seed_page(struct leak_ctx *c, const struct daxnow_held *h, uint64_t now)
+{
+	const struct dn_page *pg = &h->pg;
+	struct dl_page_val nv = { .folio = pg->head, .first_ns = now, .last_ns = now, .pfn = pg->pfn,
+				  .ino = pg->ino, .index = pg->index, .dev = pg->dev,
+				  .refs = h->extra, .pid = h->pid, .kstack = -1, .ustack = -1,
+				  .order = pg->order, .gup = 0xff, .shared = pg->shared,
+				  .flags = DL_SEEN_AT_START, .cur_ref = pg->refcount };
+	struct dl_page_val old;
+	uint64_t key;
+
+	if (h->extra <= 0 || (c->a.pid && h->pid != c->a.pid))
+		return;
+	if (tracked_folio(c, pg->page, pg->head, &key, &old)) {
+		/* taken again since attach: one item, with the culprit the hook
+		 * saw, plus the references that were there before */
+		if (h->extra > old.refs) {
+			old.refs = h->extra;
+			old.flags |= DL_SEEN_AT_START;
+			bpf_map_update_elem(c->tracked_fd, &key, &old, BPF_EXIST);
+		}
+		return;
+	}
+	if (h->waiter >= 0 && c->start.w[h->waiter].asleep_s >= 0 &&
+	    c->start.w[h->waiter].asleep_s * 1e9 < now)
+		nv.first_ns = now - (uint64_t)(c->start.w[h->waiter].asleep_s * 1e9);
+	nv.cur_map = c->era.era == ERA_ZERO_BASED ? pg->mapcount : 0;
+	memcpy(nv.comm, h->pid ? h->comm : "?", h->pid ? sizeof(nv.comm) : 2);
+	key = pg->page;
+	if (!bpf_map_update_elem(c->tracked_fd, &key, &nv, BPF_NOEXIST))
+		c->start_pages++;
+}
+
+/* Our hooks are attached: what changes from now on, they see. What was
+ * there before, the scan finds; it goes into the same maps. */
+static void seed_from_scan(struct leak_ctx *c)
+{
+	uint64_t now;
+
+	c->start.ks = c->ks;
+	if (daxnow_scan(&c->start)) {
+		warn_msg("the scan at start failed: waits and references older than daxleak "
+			 "stay unseen (daxleak --now shows why)");
+		return;
+	}
+	c->start_ran = true;
+	now = mono_ns();
+	for (size_t i = 0; i < c->start.nw; i++)
+		seed_waiter(c, &c->start.w[i], now);
+	for (size_t i = 0; i < c->start.nheld; i++)
+		seed_page(c, &c->start.held[i], now);
 }
 
 int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
@@ -508,6 +616,8 @@ int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
 		return -1;
 	}
 	derive_caps(c);
+	if (a->scan_at_start)
+		seed_from_scan(c);
 	probe_summary(c->hooksum, sizeof(c->hooksum), c->hooks, DL_NHOOKS);
 	c->start_ns = mono_ns();
 	return 0;
@@ -519,6 +629,7 @@ void daxleak_stop(struct leak_ctx *c)
 	bpf_link__destroy(c->iter_link);
 	probe_detach(c->hooks, DL_NHOOKS);
 	daxleak_bpf__destroy(c->skel);
+	daxnow_report_free(&c->start);
 	ksyms_free(c->ks);
 	free(c->ents);
 	free(c->waiters);
@@ -565,6 +676,7 @@ int cmd_leak(int argc, char **argv)
 	if (a.verbose)
 		probe_warn_unavailable(c.hooks, DL_NHOOKS);
 	leak_caps_explain(stderr, &c);
+	leak_print_start_scan(stderr, &c);
 	fprintf(stderr, "%s: ready (%s)\n", prog_name, c.hooksum);
 	if (a.json)
 		leak_print_start(stdout, &c);

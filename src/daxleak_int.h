@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <bpf/libbpf.h>
 #include "daxleak.h"
+#include "daxnow_int.h"
 #include "era.h"
 #include "hist.h"
 #include "json.h"
@@ -24,6 +25,7 @@ struct leak_args {
 	int max_rows;		/* page rows per group, default 32 */
 	bool json, folded, verbose;
 	bool no_fentry, no_kprobe, no_scan;
+	bool scan_at_start;	/* run the --now scan after attaching (plain daxleak: yes) */
 };
 
 /* Hook table layout (see fill_hooks in daxleak.c). */
@@ -49,6 +51,7 @@ struct leak_caps {
 	bool scan;		/* scan iterator attached */
 	bool busy;		/* busy-page waiter hook attached */
 	bool leaks;		/* leaks may be reported: acquire && (release_exact || scan) */
+	bool release_seen;	/* a release can be seen: scan, or the one-based put hook */
 	char scan_why[160];
 };
 
@@ -75,6 +78,7 @@ struct waiter_rec {
 	const char *op;		/* truncate, punch, fallocate, reflink, evict, ... */
 	bool interruptible;
 	bool from_proc;		/* found by the /proc scan only (no BPF hook) */
+	const struct daxnow_waiter *start;	/* seen at start: what the scan saw */
 };
 
 struct leak_ctx {
@@ -104,7 +108,16 @@ struct leak_ctx {
 	uint64_t reports, max_outstanding, waiters_seen;
 	uint64_t stacks_gc;
 	uint64_t counters[DLC_NR];
+	/* the --now scan at start-up (a.scan_at_start), kept for its stacks,
+	 * ops and holders; its finds are in the BPF maps, marked seen at start */
+	struct daxnow_report start;
+	bool start_ran;
+	size_t start_waiters, start_pages;
 };
+
+/* daxleak.c */
+int daxleak_start(struct leak_ctx *c, const struct leak_args *a);
+void daxleak_stop(struct leak_ctx *c);
 
 /* daxleak_report.c */
 int leak_collect(struct leak_ctx *c);
@@ -113,6 +126,9 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final);
 void leak_print_folded(FILE *out, struct leak_ctx *c);
 void leak_print_start(FILE *out, struct leak_ctx *c);
 void leak_caps_explain(FILE *out, const struct leak_ctx *c);
+void leak_print_start_scan(FILE *out, const struct leak_ctx *c);
+/* What the start-up scan says about a tracked page (NULL: nothing). */
+const struct daxnow_held *leak_start_held(const struct leak_ctx *c, uint64_t page);
 const char *anomaly_name(int t);
 const char *gup_name(int g);
 

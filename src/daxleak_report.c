@@ -281,6 +281,11 @@ static void waiter_finish(struct leak_ctx *c, struct waiter_rec *r)
 	const char *sop = syscall_op(r->w.pid, r->w.tid, &fd);
 
 	r->op = r->from_proc ? NULL : op_from_stack(c, r->w.kstack, &final);
+	if (!r->op && r->start && strcmp(r->start->op, "unknown")) {
+		/* the scan read the stack: its op, in daxleak's words */
+		r->op = strcmp(r->start->op, "remap") ? r->start->op : "reflink";
+		final = !r->start->interruptible && !strcmp(r->op, "evict");
+	}
 	if (!r->op && strstr(r->wchan, "final"))
 		final = true, r->op = "evict";
 	if (!r->op)
@@ -298,6 +303,23 @@ static void waiter_finish(struct leak_ctx *c, struct waiter_rec *r)
 			r->w.dev = kdev_make(major(st.st_dev), minor(st.st_dev));
 		}
 	}
+}
+
+/* What the scan at start saw of the task (op, stack), NULL if nothing. */
+static const struct daxnow_waiter *start_waiter(const struct leak_ctx *c, uint32_t tid)
+{
+	for (size_t i = 0; i < c->start.nw; i++)
+		if (c->start.w[i].rec.tid == tid)
+			return &c->start.w[i];
+	return NULL;
+}
+
+const struct daxnow_held *leak_start_held(const struct leak_ctx *c, uint64_t page)
+{
+	for (size_t i = 0; i < c->start.nheld; i++)
+		if (c->start.held[i].pg.page == page)
+			return &c->start.held[i];
+	return NULL;
 }
 
 static int read_waiters(struct leak_ctx *c)
@@ -324,6 +346,8 @@ static int read_waiters(struct leak_ctx *c)
 			continue;
 		}
 		r.waited_s = now_age(c, r.w.start_ns);
+		if (r.w.flags & DL_SEEN_AT_START)
+			r.start = start_waiter(c, r.w.tid);
 		waiter_finish(c, &r);
 		if (push_waiter(c, &r))
 			return -1;
@@ -438,6 +462,7 @@ int leak_collect(struct leak_ctx *c)
 struct group {
 	int32_t kstack, ustack;
 	uint32_t pid;
+	bool seen_at_start;	/* references older than daxleak: culprit unknown */
 	size_t *idx, n;
 	size_t folios;
 	int64_t extra;
@@ -448,6 +473,8 @@ static int cmp_entry(const void *a, const void *b)
 {
 	const struct leak_entry *x = a, *y = b;
 
+	if ((x->v.flags ^ y->v.flags) & DL_SEEN_AT_START)
+		return x->v.flags & DL_SEEN_AT_START ? 1 : -1;
 	if (x->v.pid != y->v.pid)
 		return x->v.pid < y->v.pid ? -1 : 1;
 	if (x->v.kstack != y->v.kstack)
@@ -470,9 +497,13 @@ static int cmp_group(const void *a, const void *b)
 	return x->oldest > y->oldest ? -1 : x->oldest < y->oldest;
 }
 
+/* Seen-at-start pages need no acquisition hook (their culprit is unknown
+ * anyway), only a way to see them released. */
 static bool entry_reported(const struct leak_ctx *c, const struct leak_entry *e)
 {
-	return c->caps.leaks && e->age_s >= c->a.min_age_s;
+	bool start = e->v.flags & DL_SEEN_AT_START;
+
+	return (c->caps.leaks || (start && c->caps.release_seen)) && e->age_s >= c->a.min_age_s;
 }
 
 /* Groups of reported entries (sorted by pid/stack first). */
@@ -490,7 +521,8 @@ static struct group *make_groups(struct leak_ctx *c, size_t *ng)
 		if (!entry_reported(c, e))
 			continue;
 		if (!cur || cur->pid != e->v.pid || cur->kstack != e->v.kstack ||
-		    cur->ustack != e->v.ustack) {
+		    cur->ustack != e->v.ustack ||
+		    cur->seen_at_start != !!(e->v.flags & DL_SEEN_AT_START)) {
 			void *p = realloc(g, (n + 1) * sizeof(*g));
 
 			if (!p)
@@ -498,7 +530,8 @@ static struct group *make_groups(struct leak_ctx *c, size_t *ng)
 			g = p;
 			cur = &g[n++];
 			*cur = (struct group){ .kstack = e->v.kstack, .ustack = e->v.ustack,
-					       .pid = e->v.pid };
+					       .pid = e->v.pid,
+					       .seen_at_start = e->v.flags & DL_SEEN_AT_START };
 		}
 		cur->idx = realloc(cur->idx, (cur->n + 1) * sizeof(*cur->idx));
 		if (!cur->idx)
@@ -661,6 +694,56 @@ static void print_counters_line(FILE *out, struct leak_ctx *c)
 			(unsigned long long)k[DLC_WAITER_OVERFLOW], (unsigned long long)k[DLC_READ_ERR]);
 }
 
+static const char *held_how(const struct daxnow_held *h)
+{
+	if (!h || !h->pid)
+		return "no process found (driver, DMA, or a socket/kernel buffer)";
+	return h->how == DNH_MAP ? "its mapping (6.15+: a mapped page is referenced)" : "a pipe";
+}
+
+/* References older than daxleak: who holds them now, no culprit. */
+static void print_start_group(FILE *out, struct leak_ctx *c, const struct group *g,
+			      const struct leak_entry *e0)
+{
+	const struct daxnow_held *h = leak_start_held(c, e0->page);
+	char fd[24] = "";
+
+	if (h && h->pid && h->how != DNH_MAP && h->fd >= 0)
+		snprintf(fd, sizeof(fd), " (fd %d)", h->fd);
+	if (e0->v.pid)
+		fprintf(out, "SEEN AT START held by pid %u comm %.16s through %s%s", e0->v.pid,
+			e0->v.comm, held_how(h), fd);
+	else
+		fprintf(out, "SEEN AT START held by %s", held_how(NULL));
+	fprintf(out, ": %zu page%s in %zu folio%s, %lld extra ref%s, oldest >=%.1fs\n"
+		"    taken before daxleak started: culprit and stacks unknown, ages are lower "
+		"bounds\n", g->n, g->n == 1 ? "" : "s", g->folios, g->folios == 1 ? "" : "s",
+		(long long)g->extra, g->extra == 1 ? "" : "s", g->oldest);
+}
+
+void leak_print_start_scan(FILE *out, const struct leak_ctx *c)
+{
+	const struct daxnow_report *r = &c->start;
+
+	if (!c->a.scan_at_start)
+		return;
+	if (!c->start_ran) {
+		fprintf(out, "%s: scan at start failed: waits and references older than daxleak "
+			"are not listed\n", prog_name);
+		return;
+	}
+	fprintf(out, "%s: seen at start: %zu task%s waiting in DAX break_layouts, %zu page%s "
+		"held from outside (%s, %.0f ms); listed as \"seen at start\" until they end\n",
+		prog_name, c->start_waiters, c->start_waiters == 1 ? "" : "s", c->start_pages,
+		c->start_pages == 1 ? "" : "s",
+		r->method == DAXNOW_BPF ? "BPF iterators" : "/proc fallback", r->scan_ms);
+	if (c->start_pages && !c->caps.release_seen)
+		fprintf(out, "%s: UNAVAILABLE: no release can be seen (no scan iterator, no put "
+			"hook): pages seen at start are not listed\n", prog_name);
+	for (int i = 0; r->nw && i < r->nlost; i++)
+		fprintf(out, "%s: not seen at start: %s\n", prog_name, r->lost[i]);
+}
+
 void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 {
 	size_t ng, held = 0;
@@ -686,24 +769,32 @@ void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 		const struct leak_entry *e0 = &c->ents[g[i].idx[0]];
 		size_t rows = c->a.verbose || !c->a.max_rows ? g[i].n : (size_t)c->a.max_rows;
 
-		fprintf(out, "CULPRIT pid %u tid %u comm %.16s (via %s): %zu page%s in %zu folio%s, "
-			"%lld extra ref%s, oldest %.1fs\n",
-			e0->v.pid, e0->v.tid, e0->v.comm, gup_name(e0->v.gup), g[i].n,
-			g[i].n == 1 ? "" : "s", g[i].folios, g[i].folios == 1 ? "" : "s",
-			(long long)g[i].extra, g[i].extra == 1 ? "" : "s", g[i].oldest);
-		print_stack_lines(out, c, &g[i]);
+		if (g[i].seen_at_start) {
+			print_start_group(out, c, &g[i], e0);
+		} else {
+			fprintf(out, "CULPRIT pid %u tid %u comm %.16s (via %s): %zu page%s in %zu "
+				"folio%s, %lld extra ref%s, oldest %.1fs\n",
+				e0->v.pid, e0->v.tid, e0->v.comm, gup_name(e0->v.gup), g[i].n,
+				g[i].n == 1 ? "" : "s", g[i].folios, g[i].folios == 1 ? "" : "s",
+				(long long)g[i].extra, g[i].extra == 1 ? "" : "s", g[i].oldest);
+			print_stack_lines(out, c, &g[i]);
+		}
 		fprintf(out, "    %-7s %-9s %-12s %-12s %-5s %-6s %-4s %-4s %-7s %s\n", "DEV", "INODE",
 			"OFFSET", "PFN", "ORDER", "REF", "IDLE", "MAP", "AGE", "PATH");
 		for (size_t k = 0; k < g[i].n && k < rows; k++) {
 			const struct leak_entry *e = &c->ents[g[i].idx[k]];
 			const char *p = path_of(e->v.pid, e->v.dev, e->v.ino, c);
+			char age[16];
 
 			fmt_dev(e->v.dev, dev, sizeof(dev));
 			fmt_pfn(e->v.pfn, pfn, sizeof(pfn));
-			fprintf(out, "    %-7s %-9llu 0x%-10llx %-12s %-5u %-6d %-4d %-4d %-7.1f %s\n",
+			/* seen at start: taken before daxleak, so at least this old */
+			snprintf(age, sizeof(age), "%s%.1f", e->v.flags & DL_SEEN_AT_START ? ">=" : "",
+				 e->age_s);
+			fprintf(out, "    %-7s %-9llu 0x%-10llx %-12s %-5u %-6d %-4d %-4d %-7s %s\n",
 				e->v.shared ? "-" : dev, (unsigned long long)e->v.ino,
 				(unsigned long long)e->v.index * 4096ULL, pfn, e->v.order, e->v.cur_ref, idle,
-				e->v.cur_map, e->age_s,
+				e->v.cur_map, age,
 				e->v.shared ? "(shared extent: several files)" : p ? p : "?");
 		}
 		if (g[i].n > rows)
@@ -712,17 +803,22 @@ void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 	if (ng > (size_t)c->a.top)
 		fprintf(out, "  ... %zu more culprit stacks (-T)\n", ng - c->a.top);
 	if (c->nwaiters) {
-		fprintf(out, "WAITERS\n    %-7s %-7s %-16s %-9s %-5s %-9s %-7s %-9s %-18s %s\n", "PID",
+		fprintf(out, "WAITERS (* = seen at start: waiting before daxleak started)\n"
+			"    %-7s %-7s %-16s %-9s %-5s %-9s %-7s %-9s %-18s %s\n", "PID",
 			"TID", "COMM", "OP", "STATE", "WAITED", "DEV", "INODE", "BUSY-PAGE", "HOLDER");
 		for (size_t i = 0; i < c->nwaiters; i++) {
 			struct waiter_rec *w = &c->waiters[i];
 			size_t nheld;
 			const struct leak_entry *h = holder_of(c, w, &nheld);
-			char holder[96], busy[32], waited[16];
+			char holder[112], busy[32], waited[32];
 
-			if (h)
-				snprintf(holder, sizeof(holder), "pid %u comm %.16s (%zu page%s)", h->v.pid,
-					 h->v.comm, nheld, nheld == 1 ? "" : "s");
+			if (h && (h->v.flags & DL_SEEN_AT_START) && !h->v.pid)
+				snprintf(holder, sizeof(holder), "no process (seen at start: driver, DMA "
+					 "or a kernel buffer)");
+			else if (h)
+				snprintf(holder, sizeof(holder), "pid %u comm %.16s (%zu page%s%s)",
+					 h->v.pid, h->v.comm, nheld, nheld == 1 ? "" : "s",
+					 h->v.flags & DL_SEEN_AT_START ? ", seen at start" : "");
 			else
 				snprintf(holder, sizeof(holder), "%s",
 					 w->from_proc ? "? (no busy-page hook)" :
@@ -732,13 +828,14 @@ void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 				snprintf(busy, sizeof(busy), "0x%llx", (unsigned long long)w->w.busy_page);
 			else
 				snprintf(busy, sizeof(busy), "?");
-			if (w->from_proc)
+			if (w->from_proc || ((w->w.flags & DL_SEEN_AT_START) && !w->w.start_ns))
 				snprintf(waited, sizeof(waited), "?");
 			else
-				snprintf(waited, sizeof(waited), "%.1fs", w->waited_s);
+				snprintf(waited, sizeof(waited), "%s%.1fs",
+					 w->w.flags & DL_SEEN_AT_START ? ">=" : "", w->waited_s);
 			fmt_dev(w->w.dev, dev, sizeof(dev));
-			fprintf(out, "    %-7u %-7u %-16.16s %-9s %c%-4s %-9s %-7s %-9llu %-18s %s\n",
-				w->w.pid, w->w.tid, w->w.comm, w->op, w->state ? w->state : '?',
+			fprintf(out, "  %c %-7u %-7u %-16.16s %-9s %c%-4s %-9s %-7s %-9llu %-18s %s\n",
+				w->w.flags & DL_SEEN_AT_START ? '*' : ' ', w->w.pid, w->w.tid, w->w.comm, w->op, w->state ? w->state : '?',
 				w->interruptible ? "" : "(U)", waited, w->w.ino ? dev : "?",
 				(unsigned long long)w->w.ino, busy, holder);
 		}
@@ -857,6 +954,65 @@ static void json_stack(struct json *j, struct leak_ctx *c, int id, bool user, ui
 	json_arr_end(j);
 }
 
+/* A kernel stack the scan at start read (no stack id). */
+static void json_ips(struct json *j, struct leak_ctx *c, const __u64 *ips, int n)
+{
+	char fr[256];
+
+	json_arr_begin(j);
+	for (int i = 0; i < n && i < DN_STACK_DEPTH && ips[i]; i++) {
+		kframe(c, ips[i], fr, sizeof(fr));
+		json_str(j, fr);
+	}
+	json_arr_end(j);
+}
+
+static void json_start_holder(struct json *j, const struct daxnow_held *h)
+{
+	json_key(j, "holder");
+	if (!h || !h->pid) {
+		json_null(j);
+		return;
+	}
+	json_obj_begin(j);
+	json_kv_u64(j, "pid", h->pid);
+	json_kv_str(j, "comm", h->comm);
+	json_kv_str(j, "how", h->how == DNH_MAP ? "mapping" : "pipe");
+	json_kv_i64(j, "fd", h->fd);
+	json_obj_end(j);
+}
+
+static size_t count_start_pages(const struct leak_ctx *c, const struct group *g, size_t ng)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ng; i++)
+		n += g[i].seen_at_start ? g[i].n : 0;
+	return n;
+}
+
+static void json_start_scan(struct json *j, const struct leak_ctx *c)
+{
+	const struct daxnow_report *r = &c->start;
+
+	json_key(j, "scan_at_start");
+	json_obj_begin(j);
+	json_kv_bool(j, "enabled", c->a.scan_at_start);
+	json_kv_bool(j, "ran", c->start_ran);
+	json_kv_str(j, "method", !c->start_ran ? "" : r->method == DAXNOW_BPF ? "bpf-iter" : "proc");
+	json_kv_double(j, "scan_ms", r->scan_ms);
+	json_kv_u64(j, "waiters", c->start_waiters);
+	json_kv_u64(j, "pages", c->start_pages);
+	json_kv_bool(j, "pages_listed", c->caps.release_seen);
+	json_kv_str(j, "note", "items older than daxleak: culprit unknown, ages are lower bounds");
+	json_key(j, "not_seen");
+	json_arr_begin(j);
+	for (int i = 0; c->start_ran && i < r->nlost; i++)
+		json_str(j, r->lost[i]);
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
 void leak_print_start(FILE *out, struct leak_ctx *c)
 {
 	struct json j;
@@ -879,6 +1035,7 @@ void leak_print_start(FILE *out, struct leak_ctx *c)
 	json_kv_double(&j, "interval_s", c->a.interval_s);
 	json_kv_u64(&j, "max_folios", c->a.max_folios);
 	json_kv_u64(&j, "max_stacks", c->a.max_stacks);
+	json_start_scan(&j, c);
 	json_key(&j, "hooks");
 	probe_json(&j, c->hooks, DL_NHOOKS);
 	json_obj_end(&j);
@@ -913,6 +1070,7 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 	json_kv_i64(&j, "idle", idle);
 	json_kv_u64(&j, "held_pages", held);
 	json_kv_u64(&j, "tracked", c->nents);
+	json_kv_u64(&j, "seen_at_start_pages", count_start_pages(c, g, ng));
 	json_key(&j, "groups");
 	json_arr_begin(&j);
 	for (size_t i = 0; i < ng; i++) {
@@ -922,7 +1080,12 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 		json_kv_u64(&j, "pid", e0->v.pid);
 		json_kv_u64(&j, "tid", e0->v.tid);
 		json_kv_str(&j, "comm", e0->v.comm);
-		json_kv_str(&j, "via", gup_name(e0->v.gup));
+		json_kv_str(&j, "via", g[i].seen_at_start ? "before start" : gup_name(e0->v.gup));
+		/* seen at start: pid/comm are the holder found then, not a culprit */
+		json_kv_bool(&j, "seen_at_start", g[i].seen_at_start);
+		json_kv_bool(&j, "culprit_known", !g[i].seen_at_start);
+		if (g[i].seen_at_start)
+			json_start_holder(&j, leak_start_held(c, e0->page));
 		json_kv_u64(&j, "pages", g[i].n);
 		json_kv_u64(&j, "folios", g[i].folios);
 		json_kv_i64(&j, "extra_refs", g[i].extra);
@@ -962,6 +1125,8 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 			json_kv_i64(&j, "idle", idle);
 			json_kv_i64(&j, "extra", e->extra);
 			json_kv_double(&j, "age_s", e->age_s);
+			json_kv_bool(&j, "seen_at_start", e->v.flags & DL_SEEN_AT_START);
+			json_kv_bool(&j, "age_at_least", e->v.flags & DL_SEEN_AT_START);
 			json_kv_u64(&j, "uaddr", e->v.uaddr);
 			json_kv_u64(&j, "acquisitions", e->v.nacq);
 			json_kv_u64(&j, "last_pid", e->v.last_pid);
@@ -991,7 +1156,9 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 		json_kv_bool(&j, "interruptible", w->interruptible);
 		json_kv_str(&j, "wchan", w->wchan);
 		json_kv_bool(&j, "from_proc_only", w->from_proc);
-		if (w->from_proc) {
+		json_kv_bool(&j, "seen_at_start", w->w.flags & DL_SEEN_AT_START);
+		json_kv_bool(&j, "waited_at_least", w->w.flags & DL_SEEN_AT_START);
+		if (w->from_proc || ((w->w.flags & DL_SEEN_AT_START) && !w->w.start_ns)) {
 			json_key(&j, "waited_s");
 			json_null(&j);
 		} else {
@@ -1010,12 +1177,16 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 			json_kv_u64(&j, "tid", h->v.tid);
 			json_kv_str(&j, "comm", h->v.comm);
 			json_kv_u64(&j, "pages", nheld);
+			json_kv_bool(&j, "seen_at_start", h->v.flags & DL_SEEN_AT_START);
 			json_obj_end(&j);
 		} else {
 			json_null(&j);
 		}
 		json_key(&j, "kernel_stack");
-		json_stack(&j, c, w->w.kstack, false, 0);
+		if (w->w.kstack < 0 && w->start)
+			json_ips(&j, c, w->start->rec.stack, w->start->rec.nframes);
+		else
+			json_stack(&j, c, w->w.kstack, false, 0);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);

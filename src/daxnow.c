@@ -396,6 +396,19 @@ static void apply_filter(struct daxnow_report *r)
 {
 	size_t n = 0;
 
+	if (!r->filter_pid)
+		return;
+	for (size_t i = 0; i < r->nheld; i++) {
+		const struct daxnow_held *h = &r->held[i];
+
+		if (h->pid == r->filter_pid ||
+		    (h->waiter >= 0 && r->w[h->waiter].rec.pid == r->filter_pid)) {
+			r->held[n] = *h;
+			r->held[n++].waiter = -1;	/* w[] is filtered next */
+		}
+	}
+	r->nheld = n;
+	n = 0;
 	for (size_t i = 0; i < r->nw; i++) {
 		if (keep_waiter(r, &r->w[i]))
 			r->w[n++] = r->w[i];
@@ -403,6 +416,104 @@ static void apply_filter(struct daxnow_report *r)
 			free(r->w[i].holders);
 	}
 	r->nw = n;
+}
+
+bool daxnow_map_holds(const struct daxnow_report *r, const struct daxnow_waiter *w)
+{
+	return r->era.era == ERA_ZERO_BASED && w->rec.pg.mapcount > 0;
+}
+
+static int64_t extra_of(const struct daxnow_report *r, const struct dn_page *pg)
+{
+	return (int64_t)pg->refcount - r->era.idle -
+	       (r->era.era == ERA_ZERO_BASED ? pg->mapcount : 0);
+}
+
+static struct daxnow_held *held_find(struct daxnow_report *r, uint64_t page)
+{
+	for (size_t i = 0; i < r->nheld; i++)
+		if (r->held[i].pg.page == page)
+			return &r->held[i];
+	return NULL;
+}
+
+static struct daxnow_held *held_add(struct daxnow_report *r, const struct dn_page *pg)
+{
+	struct daxnow_held *h = held_find(r, pg->page), *n;
+
+	if (h)
+		return h;
+	n = realloc(r->held, (r->nheld + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	r->held = n;
+	h = &n[r->nheld++];
+	memset(h, 0, sizeof(*h));
+	h->pg = *pg;
+	h->extra = extra_of(r, pg);
+	h->how = DNH_GUPIO;
+	h->fd = -1;
+	h->waiter = -1;
+	return h;
+}
+
+/* The comm of a pipe holder: the waiter join has it, else /proc. */
+static void holder_comm(const struct daxnow_report *r, uint32_t pid, char *comm)
+{
+	char path[64];
+
+	for (size_t i = 0; i < r->nw; i++)
+		for (size_t k = 0; k < r->w[i].nholders; k++)
+			if (r->w[i].holders[k].pid == pid) {
+				memcpy(comm, r->w[i].holders[k].comm, DN_COMM_LEN);
+				return;
+			}
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	if (read_line(path, comm, DN_COMM_LEN))
+		snprintf(comm, DN_COMM_LEN, "?");
+}
+
+/* Pages held from outside: each waited page with extra references (its
+ * pipe holder, else a mapping that still holds it from 6.15), then every
+ * page of a waited file that a pipe holds (read from the pipe_pages map). */
+static void collect_held(struct daxnow_report *r, int pipe_pages_fd)
+{
+	uint64_t key, next, *prev = NULL;
+
+	for (size_t i = 0; i < r->nw; i++) {
+		struct daxnow_waiter *w = &r->w[i];
+		struct daxnow_held *h;
+
+		if (!w->page_found || w->extra <= 0 || !(h = held_add(r, &w->rec.pg)))
+			continue;
+		h->waiter = i;
+		for (size_t k = 0; k < w->nholders && h->how == DNH_GUPIO; k++) {
+			const struct daxnow_holder *o = &w->holders[k];
+
+			if (o->how != DNH_PIPE && !(o->how == DNH_MAP && daxnow_map_holds(r, w)))
+				continue;
+			h->how = o->how;
+			h->pid = o->pid;
+			h->fd = o->nfds ? o->fds[0] : -1;
+			memcpy(h->comm, o->comm, sizeof(h->comm));
+		}
+	}
+	while (pipe_pages_fd >= 0 && !bpf_map_get_next_key(pipe_pages_fd, prev, &next)) {
+		struct dn_pipe_page v;
+		struct daxnow_held *h;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(pipe_pages_fd, &key, &v) || !v.pg.valid || !v.pg.fsdax ||
+		    extra_of(r, &v.pg) <= 0 || !(h = held_add(r, &v.pg)))
+			continue;
+		if (h->how != DNH_GUPIO && h->how != DNH_MAP)
+			continue;	/* already joined to its pipe */
+		h->how = DNH_PIPE;
+		h->pid = v.pid;
+		h->fd = v.fd;
+		holder_comm(r, v.pid, h->comm);
+	}
 }
 
 static int scan_bpf(struct daxnow_report *r)
@@ -541,6 +652,8 @@ static int scan_bpf(struct daxnow_report *r)
 		}
 		free(buf);
 	}
+	collect_held(r, nt ? bpf_map__fd(s->maps.pipe_pages) : -1);
+	r->pipe_pages_lost = s->bss->pipe_pages_lost;
 	r->tasks_seen = s->bss->tasks_seen;
 	r->tasks_asleep = s->bss->tasks_asleep;
 	r->pipes_seen = s->bss->pipes_seen;
@@ -656,7 +769,7 @@ int daxnow_scan(struct daxnow_report *r)
 	struct utsname u;
 	uint64_t t0 = mono_ns();
 
-	r->nw = r->ngupio = 0;
+	r->nw = r->ngupio = r->nheld = 0;
 	r->nlost = 0;
 	r->method = DAXNOW_NONE;
 	if (!uname(&u))
@@ -688,10 +801,12 @@ void daxnow_report_free(struct daxnow_report *r)
 		free(r->w[i].holders);
 	free(r->w);
 	free(r->gupio);
+	free(r->held);
 	if (r->ks_owned)
 		ksyms_free(r->ks);
 	r->w = NULL;
 	r->gupio = NULL;
+	r->held = NULL;
 	r->ks = NULL;
-	r->nw = r->ngupio = 0;
+	r->nw = r->ngupio = r->nheld = 0;
 }

@@ -59,6 +59,18 @@ struct daxnow_waiter {
 	char proc_wchan[64];	/* fallback only */
 };
 
+/* A page found held from outside: a waited page with extra references, or
+ * a page of a waited file sitting in a pipe buffer. */
+struct daxnow_held {
+	struct dn_page pg;
+	int64_t extra;		/* references above idle (+ mappings from 6.15) */
+	enum daxnow_how how;	/* how the holder holds it (DNH_GUPIO: no holder found) */
+	uint32_t pid;		/* holder process, 0 = none found */
+	char comm[DN_COMM_LEN];
+	int fd;			/* pipe fd in the holder, -1 */
+	int waiter;		/* index in w[] of a task waiting for this page, -1 */
+};
+
 struct daxnow_report {
 	/* input */
 	uint32_t filter_pid;	/* 0 = all; else waiters of PID or held by PID */
@@ -73,6 +85,9 @@ struct daxnow_report {
 	size_t nw;
 	struct daxnow_holder *gupio;	/* tasks with direct I/O in flight */
 	size_t ngupio;
+	struct daxnow_held *held;	/* pages held from outside, one per page */
+	size_t nheld;
+	uint64_t pipe_pages_lost;	/* pipe pages beyond DN_MAX_PIPE_PAGES */
 	uint64_t tasks_seen, tasks_asleep, pipes_seen, vmas_seen, recs_lost, stack_errs;
 	uint64_t bucket_truncated;
 	bool have_bit_wait_table, have_vmemmap, have_var_wake, have_rq_clock;
@@ -87,6 +102,9 @@ void daxnow_print(FILE *out, const struct daxnow_report *r);
 /* Writes one JSON object value (the caller may have written a key). */
 void daxnow_print_json(struct json *j, const struct daxnow_report *r);
 void daxnow_report_free(struct daxnow_report *r);
+/* A mapping explains a wait only from 6.15 and only while the page is
+ * still mapped: break_layouts unmaps the range before it waits. */
+bool daxnow_map_holds(const struct daxnow_report *r, const struct daxnow_waiter *w);
 /* The whole `daxleak --now [-o json] [-p PID]`. */
 int daxnow_run(int argc, char **argv);
 

@@ -41,18 +41,10 @@ static void fmt_frame(const struct daxnow_report *r, uint64_t ip, char *buf, siz
 		snprintf(buf, len, "%s+0x%llx", s->name, (unsigned long long)off);
 }
 
-/* A mapping holds a reference only from 6.15, and break_layouts unmaps the
- * range before it waits: a vma over the page explains the hang only when
- * the page is still mapped (zero-based era, mapcount > 0). */
-static bool map_holds(const struct daxnow_report *r, const struct daxnow_waiter *w)
-{
-	return r->era.era == ERA_ZERO_BASED && w->rec.pg.mapcount > 0;
-}
-
 static bool has_exact_holder(const struct daxnow_report *r, const struct daxnow_waiter *w)
 {
 	for (size_t k = 0; k < w->nholders; k++)
-		if (w->holders[k].how == DNH_PIPE || (w->holders[k].how == DNH_MAP && map_holds(r, w)))
+		if (w->holders[k].how == DNH_PIPE || (w->holders[k].how == DNH_MAP && daxnow_map_holds(r, w)))
 			return true;
 	return false;
 }
@@ -138,7 +130,7 @@ static void print_waiter(FILE *out, const struct daxnow_report *r, const struct 
 				fprintf(out, "maps the file over this page at 0x%llx (vma 0x%llx-0x%llx)"
 					"%s\n", (unsigned long long)h->addr,
 					(unsigned long long)h->vm_start, (unsigned long long)h->vm_end,
-					map_holds(r, w) ? ": the page is still mapped" :
+					daxnow_map_holds(r, w) ? ": the page is still mapped" :
 					": not a reference (break_layouts unmapped the page; "
 					"it would fault back in)");
 				break;
@@ -198,6 +190,37 @@ static void json_hex(struct json *j, const char *k, uint64_t v)
 	json_kv_str(j, k, b);
 }
 
+/* One DAX page as an object value. */
+static void json_page(struct json *j, const struct daxnow_report *r, const struct dn_page *pg,
+		      int64_t extra)
+{
+	json_obj_begin(j);
+	json_hex(j, "page", pg->page);
+	json_hex(j, "folio", pg->head);
+	json_key(j, "pfn");
+	if (pg->pfn == ~0ULL)
+		json_null(j);
+	else
+		json_u64(j, pg->pfn);
+	json_kv_str(j, "fs", pg->fstype);
+	json_kv_str(j, "sb", pg->s_id);
+	json_kv_u64(j, "dev", pg->dev);
+	json_kv_u64(j, "ino", pg->ino);
+	json_kv_u64(j, "index", pg->index);
+	json_key(j, "offset");
+	if (pg->shared)
+		json_null(j);
+	else
+		json_u64(j, pg->index * 4096);
+	json_kv_bool(j, "shared", pg->shared);
+	json_kv_u64(j, "order", pg->order);
+	json_kv_i64(j, "refcount", pg->refcount);
+	json_kv_i64(j, "mapcount", r->era.era == ERA_ZERO_BASED ? pg->mapcount : 0);
+	json_kv_i64(j, "idle", r->era.idle);
+	json_kv_i64(j, "extra", extra);
+	json_obj_end(j);
+}
+
 static void json_waiter(struct json *j, const struct daxnow_report *r,
 			const struct daxnow_waiter *w)
 {
@@ -228,31 +251,7 @@ static void json_waiter(struct json *j, const struct daxnow_report *r,
 	if (!w->page_found) {
 		json_null(j);
 	} else {
-		json_obj_begin(j);
-		json_hex(j, "page", pg->page);
-		json_hex(j, "folio", pg->head);
-		json_key(j, "pfn");
-		if (pg->pfn == ~0ULL)
-			json_null(j);
-		else
-			json_u64(j, pg->pfn);
-		json_kv_str(j, "fs", pg->fstype);
-		json_kv_str(j, "sb", pg->s_id);
-		json_kv_u64(j, "dev", pg->dev);
-		json_kv_u64(j, "ino", pg->ino);
-		json_kv_u64(j, "index", pg->index);
-		json_key(j, "offset");
-		if (pg->shared)
-			json_null(j);
-		else
-			json_u64(j, pg->index * 4096);
-		json_kv_bool(j, "shared", pg->shared);
-		json_kv_u64(j, "order", pg->order);
-		json_kv_i64(j, "refcount", pg->refcount);
-		json_kv_i64(j, "mapcount", r->era.era == ERA_ZERO_BASED ? pg->mapcount : 0);
-		json_kv_i64(j, "idle", r->era.idle);
-		json_kv_i64(j, "extra", w->extra);
-		json_obj_end(j);
+		json_page(j, r, pg, w->extra);
 	}
 	json_key(j, "holders");
 	json_arr_begin(j);
@@ -264,7 +263,7 @@ static void json_waiter(struct json *j, const struct daxnow_report *r,
 		json_kv_str(j, "comm", h->comm);
 		json_kv_str(j, "how", how_name(h->how));
 		if (h->how == DNH_MAP) {
-			json_kv_bool(j, "holds_reference", map_holds(r, w));
+			json_kv_bool(j, "holds_reference", daxnow_map_holds(r, w));
 			json_hex(j, "addr", h->addr);
 			json_hex(j, "vm_start", h->vm_start);
 			json_hex(j, "vm_end", h->vm_end);
@@ -322,6 +321,27 @@ void daxnow_print_json(struct json *j, const struct daxnow_report *r)
 	for (size_t i = 0; i < r->nw; i++)
 		json_waiter(j, r, &r->w[i]);
 	json_arr_end(j);
+	json_key(j, "held");
+	json_arr_begin(j);
+	for (size_t i = 0; i < r->nheld; i++) {
+		const struct daxnow_held *h = &r->held[i];
+
+		json_obj_begin(j);
+		json_key(j, "page");
+		json_page(j, r, &h->pg, h->extra);
+		json_kv_str(j, "how", h->pid ? how_name(h->how) : "");
+		json_kv_u64(j, "holder_pid", h->pid);
+		json_kv_str(j, "holder_comm", h->pid ? h->comm : "");
+		json_kv_i64(j, "fd", h->fd);
+		json_key(j, "waiter_tid");
+		if (h->waiter >= 0)
+			json_u64(j, r->w[h->waiter].rec.tid);
+		else
+			json_null(j);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_kv_u64(j, "held_lost", r->pipe_pages_lost);
 	json_key(j, "not_seen");
 	json_arr_begin(j);
 	for (int i = 0; i < r->nlost; i++)

@@ -1,13 +1,16 @@
 #!/bin/bash
-# Host tests of `daxleak --now` on this machine's kernel (no DAX device, so
-# nothing can be stuck): it must load its iterators here, say "nothing
-# stuck" plainly, exit 0, and do it well under a second. The hang cases run
-# in the VM (tools/vm/scenarios/now_*.sh).
+# Host tests of `daxleak --now`, and of the same scan plain daxleak runs at
+# start, on this machine's kernel (no DAX device, so nothing can be stuck):
+# it must load its iterators here, say "nothing stuck" / "seen at start: 0"
+# plainly, exit 0, and do it well under a second. The hang cases run in the
+# VM (tools/vm/scenarios/now_*.sh).
 #   DAXTRACE_BIN=PATH  binary to test (default build/daxtrace)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/host/lib.sh
 jqe() { jq -e "$@" >/dev/null; }
+# jqrec TYPE FILTER FILE: FILTER on the first record of TYPE in a JSON-lines file.
+jqrec() { jq -se "[.[] | select(.type == \"$1\")][0] | $2" "$3" >/dev/null; }
 BIN=${DAXTRACE_BIN:-$PWD/build/daxtrace}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -53,6 +56,21 @@ expect_rc "bad format: exit 2" 2 "$BIN" leak --now -o xml
 expect_rc "bad pid: exit 2" 2 "$BIN" leak --now -p abc
 expect_rc "option of the live mode: exit 2" 2 "$BIN" leak --now --interval 1
 expect_rc "stray argument: exit 2" 2 "$BIN" leak --now extra
+
+# --- plain daxleak runs the same scan at start (nothing is stuck here) ---
+"$BIN" leak -o json -i 0.2 -c 1 --min-age 0 >"$TMP/live" 2>"$TMP/live.err"
+check "live: exit 0" test $? = 0
+check "live: start record says the scan at start ran with the iterators" jqrec start '.scan_at_start | .enabled and .ran and .method == "bpf-iter"' "$TMP/live"
+check "live: nothing seen at start" jqrec start '.scan_at_start | .waiters == 0 and .pages == 0' "$TMP/live"
+check "live: report has no seen-at-start item" jqrec report '.seen_at_start_pages == 0 and ([.groups[] | select(.seen_at_start)] | length) == 0 and ([.waiters[] | select(.seen_at_start)] | length) == 0' "$TMP/live"
+check "live: stderr says what was seen at start" grep -q 'seen at start: 0 tasks waiting in DAX break_layouts, 0 pages held from outside (BPF iterators' "$TMP/live.err"
+"$BIN" leak -o json -i 0.2 -c 1 --no-scan-at-start >"$TMP/noscan" 2>"$TMP/noscan.err"
+check "--no-scan-at-start: exit 0" test $? = 0
+check "--no-scan-at-start: start record says it did not run" jqrec start '.scan_at_start | (.enabled | not) and (.ran | not)' "$TMP/noscan"
+check "--no-scan-at-start: no seen-at-start line" sh -c "! grep -q 'seen at start' '$TMP/noscan.err'"
+"$BIN" leak -i 0.2 -c 1 >"$TMP/livetxt" 2>/dev/null
+check "live text: exit 0, no SEEN AT START block" sh -c "test $? = 0 && ! grep -q 'SEEN AT START' '$TMP/livetxt'"
+expect_rc "--now with a live-mode option: exit 2" 2 "$BIN" leak --now --no-scan-at-start
 
 # --- not root ---
 if command -v setpriv >/dev/null; then
