@@ -70,6 +70,8 @@ static void usage(FILE *out)
 "      --max-rows N       size of the in-kernel row table (default 4096)\n"
 "      --no-fentry        do not use fentry/fexit (use kprobes)\n"
 "      --no-kprobe        do not use kprobes\n"
+"      --leak-min-age SECS count extra page references held this long (default 5)\n"
+"      --no-leak          no daxleak metrics (extra references, waiters, hazards)\n"
 "  -h, --help             this help\n");
 }
 
@@ -84,7 +86,7 @@ static int bad(const char *fmt, const char *arg)
 static int parse_args(int argc, char **argv, struct export_opts *o)
 {
 	enum { O_PERFILE = 256, O_PERPID, O_MAXSERIES, O_DEV, O_MAXROWS, O_NOFENTRY, O_NOKPROBE,
-	       O_NOLEAK };
+	       O_NOLEAK, O_LEAKMINAGE };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' }, { "textfile", required_argument, NULL, 't' },
 		{ "interval", required_argument, NULL, 'i' }, { "per-file", no_argument, NULL, O_PERFILE },
@@ -93,6 +95,7 @@ static int parse_args(int argc, char **argv, struct export_opts *o)
 		{ "max-rows", required_argument, NULL, O_MAXROWS },
 		{ "no-fentry", no_argument, NULL, O_NOFENTRY }, { "no-kprobe", no_argument, NULL, O_NOKPROBE },
 		{ "no-leak", no_argument, NULL, O_NOLEAK },
+		{ "leak-min-age", required_argument, NULL, O_LEAKMINAGE },
 		{ "help", no_argument, NULL, 'h' }, {}
 	};
 	uint64_t v;
@@ -102,6 +105,7 @@ static int parse_args(int argc, char **argv, struct export_opts *o)
 	o->max_series = 100;
 	o->max_rows = 4096;
 	o->dev = -1;
+	o->leak_min_age_s = 5;	/* daxleak's --min-age default */
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":l:t:i:p:h", opts, NULL)) != -1) {
@@ -157,6 +161,11 @@ static int parse_args(int argc, char **argv, struct export_opts *o)
 		case O_NOFENTRY: o->no_fentry = true; break;
 		case O_NOKPROBE: o->no_kprobe = true; break;
 		case O_NOLEAK: o->no_leak = true; break;
+		case O_LEAKMINAGE:
+			if (parse_seconds(optarg, &o->leak_min_age_s) || o->leak_min_age_s < 0 ||
+			    o->leak_min_age_s > 86400)
+				return bad("bad --leak-min-age '%s': give 0 to 86400 seconds", optarg);
+			break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		case ':': return bad("option '%s' needs a value", argv[optind - 1]);
 		default: return bad("unknown option '%s'", argv[optind - 1]);
@@ -386,15 +395,15 @@ static void write_info(struct exporter *e, struct prom *p)
 		   c->era.era == ERA_ONE_BASED ? "one-based" : "unknown");
 	prom_u64(p, "daxtrace_build_info", &l, 1);
 
-	prom_family(p, "daxtrace_start_time_seconds", "gauge",
-		    "Unix time when the probes were attached (counters count from here).");
-	prom_double(p, "daxtrace_start_time_seconds", NULL, e->start_wall);
-	prom_family(p, "daxtrace_last_update_timestamp_seconds", "gauge",
-		    "Unix time of the collection these values come from.");
-	prom_double(p, "daxtrace_last_update_timestamp_seconds", NULL, e->last_wall);
-	prom_family(p, "daxtrace_collect_duration_seconds", "gauge",
-		    "How long the last collection took.");
-	prom_double(p, "daxtrace_collect_duration_seconds", NULL, e->collect_s);
+	prom_one_double(p, "daxtrace_start_time_seconds", "gauge",
+		    "Unix time when the probes were attached (counters count from here).",
+		    e->start_wall);
+	prom_one_double(p, "daxtrace_last_update_timestamp_seconds", "gauge",
+		    "Unix time of the collection these values come from.",
+		    e->last_wall);
+	prom_one_double(p, "daxtrace_collect_duration_seconds", "gauge",
+		    "How long the last collection took.",
+		    e->collect_s);
 
 	prom_family(p, "daxtrace_probe_attached", "gauge",
 		    "1 when the hook is attached (method: tracepoint, fentry, kprobe), 0 when "
@@ -409,14 +418,17 @@ static void write_info(struct exporter *e, struct prom *p)
 	}
 
 	prom_family(p, "daxtrace_source_up", "gauge",
-		    "1 when a metric source works: top (daxtop probes), leak (daxleak).");
+		    "1 when a metric source works, 0 when it failed: top (daxtop probes), leak "
+		    "(daxleak; absent with --no-leak).");
 	{
 		struct prom_labels t = {}, k = {};
 
 		labels_add(&t, "source", "top");
 		prom_u64(p, "daxtrace_source_up", &t, 1);
+		/* --no-leak: absent, so 0 always means a source that failed */
 		labels_add(&k, "source", "leak");
-		prom_u64(p, "daxtrace_source_up", &k, e->leak_up);
+		if (!e->o.no_leak)
+			prom_u64(p, "daxtrace_source_up", &k, e->leak_up);
 	}
 
 	prom_family(p, "daxtrace_device_info", "gauge",
@@ -564,6 +576,15 @@ static void write_devices(struct exporter *e, struct prom *p)
 	for_devs(e, w_lat, p);
 }
 
+static void write_drop(struct prom *p, const char *source, const char *reason, uint64_t n)
+{
+	struct prom_labels l = {};
+
+	labels_add(&l, "source", source);
+	labels_add(&l, "reason", reason);
+	prom_u64(p, "daxtrace_events_dropped_total", &l, n);
+}
+
 static void write_globals(struct exporter *e, struct prom *p)
 {
 	const struct snapshot *s = &e->c.prev;
@@ -590,32 +611,35 @@ static void write_globals(struct exporter *e, struct prom *p)
 		hist64_add(&h, &s->hists[H_BL_WAIT]);
 		prom_family(p, "daxtrace_break_layouts_wait_duration_seconds", "histogram",
 			    "Duration of break_layouts waits that ended, all devices. _sum misses "
-			    "waits counted in daxtrace_events_dropped_total{reason=\"row_map_full\"}.");
+			    "waits counted in daxtrace_events_dropped_total{source=\"top\",reason=\"row_map_full\"}.");
 		prom_hist(p, "daxtrace_break_layouts_wait_duration_seconds", NULL, &h,
 			  HIST_FIRST_SLOT, 1e9, bl_ns / 1e9);
 	}
-	prom_family(p, "daxtrace_events_total", "counter",
-		    "DAX events seen by the probes (faults, mkwrite, holes, writeback, unmaps).");
-	prom_u64(p, "daxtrace_events_total", NULL, s->events);
+	prom_one_u64(p, "daxtrace_events_total", "counter",
+		    "DAX events seen by the probes (faults, mkwrite, holes, writeback, unmaps).",
+		    s->events);
 	prom_family(p, "daxtrace_events_dropped_total", "counter",
-		    "Events not attributed because a kernel-side map was full, by reason.");
-	for (int i = 0; i < DROP_NR; i++) {
-		struct prom_labels l = {};
+		    "Events not counted, or counted without detail, because a kernel-side map or "
+		    "buffer was full, by source (top, leak) and reason.");
+	for (int i = 0; i < DROP_NR; i++)
+		if (drop_reason[i])
+			write_drop(p, "top", drop_reason[i], s->drops[i]);
+	if (e->leak_state && e->leak->drops) {
+		struct export_drop d[16];
+		int n = e->leak->drops(e->leak_state, d, 16);
 
-		if (!drop_reason[i])
-			continue;
-		labels_add(&l, "reason", drop_reason[i]);
-		prom_u64(p, "daxtrace_events_dropped_total", &l, s->drops[i]);
+		for (int i = 0; i < n; i++)
+			write_drop(p, e->leak->name, d[i].reason, d[i].n);
 	}
-	prom_family(p, "daxtrace_fault_latency_missed_total", "counter",
+	prom_one_u64(p, "daxtrace_fault_latency_missed_total", "counter",
 		    "Fault ends whose start was not seen (probes attached mid-fault): counted, "
-		    "without a latency.");
-	prom_u64(p, "daxtrace_fault_latency_missed_total", NULL, s->drops[DROP_LAT_NO_START]);
-	prom_family(p, "daxtrace_row_map_entries", "gauge",
-		    "Rows (process, file) in the kernel-side row map after the last collection.");
-	prom_u64(p, "daxtrace_row_map_entries", NULL, e->map_entries);
-	prom_family(p, "daxtrace_row_map_capacity", "gauge", "Size of the kernel-side row map (--max-rows).");
-	prom_u64(p, "daxtrace_row_map_capacity", NULL, e->map_cap);
+		    "without a latency.",
+		    s->drops[DROP_LAT_NO_START]);
+	prom_one_u64(p, "daxtrace_row_map_entries", "gauge",
+		    "Rows (process, file) in the kernel-side row map after the last collection.",
+		    e->map_entries);
+	prom_one_u64(p, "daxtrace_row_map_capacity", "gauge", "Size of the kernel-side row map (--max-rows).",
+		    e->map_cap);
 	prom_family(p, "daxtrace_rows_folded_total", "counter",
 		    "Rows moved from the kernel map into user-space totals: their process exited, "
 		    "or they were idle while the map was half full.");
@@ -690,14 +714,14 @@ static void write_split(struct exporter *e, struct prom *p)
 		labels_add(&l, "kind", kind);
 		prom_u64(p, "daxtrace_series", &l, e->split.n);
 	}
-	prom_family(p, "daxtrace_series_limit", "gauge", "--max-series.");
-	prom_u64(p, "daxtrace_series_limit", NULL, e->split.limit);
-	prom_family(p, "daxtrace_series_folded_total", "counter",
-		    "Files or processes summed into the \"other\" series because the limit was reached.");
-	prom_u64(p, "daxtrace_series_folded_total", NULL, e->split.folded_total);
-	prom_family(p, "daxtrace_series_retired_total", "counter",
-		    "Series dropped after 300 s without rows in the kernel map and without change.");
-	prom_u64(p, "daxtrace_series_retired_total", NULL, e->split.retired_total);
+	prom_one_u64(p, "daxtrace_series_limit", "gauge", "--max-series.",
+		    e->split.limit);
+	prom_one_u64(p, "daxtrace_series_folded_total", "counter",
+		    "Files or processes summed into the \"other\" series because the limit was reached.",
+		    e->split.folded_total);
+	prom_one_u64(p, "daxtrace_series_retired_total", "counter",
+		    "Series dropped after 300 s without rows in the kernel map and without change.",
+		    e->split.retired_total);
 }
 
 static void write_self(struct exporter *e, struct prom *p)
@@ -705,9 +729,9 @@ static void write_self(struct exporter *e, struct prom *p)
 	static const char *const cls[5] = { NULL, "2xx", NULL, "4xx", "5xx" };
 
 	if (e->o.textfile) {
-		prom_family(p, "daxtrace_textfile_errors_total", "counter",
-			    "Failed rewrites of the --textfile.");
-		prom_u64(p, "daxtrace_textfile_errors_total", NULL, e->textfile_errors);
+		prom_one_u64(p, "daxtrace_textfile_errors_total", "counter",
+			    "Failed rewrites of the --textfile.",
+			    e->textfile_errors);
 	}
 	if (!e->http_on)
 		return;
@@ -721,12 +745,12 @@ static void write_self(struct exporter *e, struct prom *p)
 		labels_add(&l, "code", cls[i]);
 		prom_u64(p, "daxtrace_http_requests_total", &l, e->http.stats.requests[i]);
 	}
-	prom_family(p, "daxtrace_http_timeouts_total", "counter",
-		    "HTTP connections closed because the client was too slow (5 s).");
-	prom_u64(p, "daxtrace_http_timeouts_total", NULL, e->http.stats.requests[5]);
-	prom_family(p, "daxtrace_http_rejected_total", "counter",
-		    "HTTP connections refused with 503 because 64 were open.");
-	prom_u64(p, "daxtrace_http_rejected_total", NULL, e->http.stats.rejected);
+	prom_one_u64(p, "daxtrace_http_timeouts_total", "counter",
+		    "HTTP connections closed because the client was too slow (5 s).",
+		    e->http.stats.requests[5]);
+	prom_one_u64(p, "daxtrace_http_rejected_total", "counter",
+		    "HTTP connections refused with 503 because 64 were open.",
+		    e->http.stats.rejected);
 }
 
 /* The whole exposition into a malloc'ed buffer. */
@@ -771,8 +795,8 @@ static int publish(struct exporter *e)
 
 static void leak_start(struct exporter *e)
 {
-	/* TODO(daxleak): the leak source defines export_source_leak; until
-	 * then this weak reference is NULL and daxtrace_source_up{source="leak"} is 0. */
+	/* Weak: a build without src/export_leak.c has no leak source
+	 * (daxtrace_source_up{source="leak"} 0). */
 	if (e->o.no_leak || !&export_source_leak)
 		return;
 	e->leak = &export_source_leak;

@@ -24,6 +24,13 @@
  * daxtrace_source_up{source=...} gauge is 0. */
 struct export_opts;
 
+/* A loss a source counts itself: exported as
+ * daxtrace_events_dropped_total{source=NAME,reason=REASON}. */
+struct export_drop {
+	const char *reason;
+	uint64_t n;
+};
+
 struct export_source {
 	const char *name;	/* "leak": label value of daxtrace_source_up */
 	/* Returns 0 and sets *state, or -1 after printing why. */
@@ -31,6 +38,8 @@ struct export_source {
 	int (*collect)(void *state);		/* once per interval; -1 = failed */
 	void (*write)(void *state, struct prom *p);
 	void (*stop)(void *state);
+	/* Optional: up to max drop counters into out; returns how many. */
+	int (*drops)(void *state, struct export_drop *out, int max);
 };
 
 /* Defined by a daxleak file when it exists (weak: absent = not linked). */
@@ -47,6 +56,7 @@ struct export_opts {
 	uint32_t pid;
 	long dev;			/* -1 = any */
 	uint32_t max_rows;
+	double leak_min_age_s;		/* extra references younger than this are not counted */
 	bool no_fentry, no_kprobe, no_leak;
 };
 
@@ -111,5 +121,28 @@ void series_begin(struct series_set *s);
  * folded keys that no longer have rows. */
 void series_end(struct series_set *s, double now_s, double idle_s);
 uint64_t acc_total(const struct acc *a);
+
+/* --- daxleak gauges from one collection (export_leak.c; unit-testable) --- */
+
+struct leak_ctx;
+
+/* When the exporter first saw a waiter: the start of a wait no hook saw
+ * (it began before we attached, or the busy-page hook is unavailable). */
+struct waiter_seen {
+	uint32_t tid;
+	uint64_t first_ns;
+};
+
+struct leak_summary {
+	uint64_t pages, folios;		/* with extra references, older than min_age */
+	double oldest_s;		/* age of the oldest of those; 0 when none */
+	uint64_t waiters_s, waiters_d;	/* break_layouts waiters asleep, by state */
+	double oldest_waiter_s;		/* 0 when none */
+};
+
+/* Gauges from c's last collection at now_ns. *seen (n entries, malloc'ed)
+ * carries first sightings of waiters from call to call. -1: out of memory. */
+int leak_summarize(const struct leak_ctx *c, double min_age_s, uint64_t now_ns,
+		   struct waiter_seen **seen, size_t *nseen, struct leak_summary *out);
 
 #endif

@@ -140,6 +140,18 @@ void prom_double(struct prom *p, const char *name, const struct prom_labels *l, 
 	fprintf(p->out, " %s\n", num);
 }
 
+void prom_one_u64(struct prom *p, const char *name, const char *type, const char *help, uint64_t v)
+{
+	prom_family(p, name, type, help);
+	prom_u64(p, name, NULL, v);
+}
+
+void prom_one_double(struct prom *p, const char *name, const char *type, const char *help, double v)
+{
+	prom_family(p, name, type, help);
+	prom_double(p, name, NULL, v);
+}
+
 void prom_hist(struct prom *p, const char *name, const struct prom_labels *l,
 	       const struct hist64 *h, int first_slot, double div, double sum)
 {

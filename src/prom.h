@@ -37,6 +37,9 @@ void prom_family(struct prom *p, const char *name, const char *type, const char 
 /* One sample line: name{labels} value. labels may be NULL. */
 void prom_u64(struct prom *p, const char *name, const struct prom_labels *l, uint64_t v);
 void prom_double(struct prom *p, const char *name, const struct prom_labels *l, double v);
+/* A family of one unlabelled sample: HELP, TYPE and the value. */
+void prom_one_u64(struct prom *p, const char *name, const char *type, const char *help, uint64_t v);
+void prom_one_double(struct prom *p, const char *name, const char *type, const char *help, double v);
 /* name_bucket{...,le="..."} cumulative over slots, le="+Inf" == name_count,
  * name_sum, name_count. Slot i holds integer values in [2^(i-1), 2^i), so
  * its inclusive upper bound is 2^i - 1 units; `div` converts units to the

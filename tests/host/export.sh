@@ -56,6 +56,7 @@ code() { curl -s -o /dev/null -w '%{http_code}\n' --max-time 3 "$@"; }
 # --- serving ---
 start_export main --listen 127.0.0.1:0 -i 0.5
 check "export prints ready on stderr" grep -q '^daxtrace: ready (tp ' "$TMP/main.err"
+MAIN=$EPID
 PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$TMP/main.err")
 check "ready line names the bound port" test -n "$PORT"
 curl -s -D "$TMP/hdr" --max-time 5 "http://127.0.0.1:$PORT/metrics" >"$TMP/m1"
@@ -82,9 +83,31 @@ for fam in daxtrace_faults_total daxtrace_fault_latency_seconds daxtrace_pmd_fal
 	check "family $fam declared" grep -q "^# TYPE $fam " "$TMP/m1"
 done
 check "PMD fallback reasons at zero" test "$(grep -c '^daxtrace_pmd_fallbacks_total{reason="[a-z_]*"} 0$' "$TMP/m1")" = 5
-check "drops by reason at zero" grep -q '^daxtrace_events_dropped_total{reason="row_map_full"} 0$' "$TMP/m1"
+check "drops by source and reason at zero" grep -q '^daxtrace_events_dropped_total{source="top",reason="row_map_full"} 0$' "$TMP/m1"
 check "events at zero (no DAX here)" grep -q '^daxtrace_events_total 0$' "$TMP/m1"
-check "leak source reported" grep -Eq '^daxtrace_source_up\{source="leak"\} [01]$' "$TMP/m1"
+
+# --- daxleak metrics: its probes load next to daxtop's in the same process ---
+check "leak source up" grep -q '^daxtrace_source_up{source="leak"} 1$' "$TMP/m1"
+for fam in daxtrace_leak_capability daxtrace_leak_min_age_seconds daxtrace_break_layouts_waiters \
+	   daxtrace_break_layouts_oldest_waiter_seconds daxtrace_leak_hazards_total; do
+	check "leak family $fam has HELP and TYPE" sh -c \
+		"grep -q '^# HELP $fam ' '$TMP/m1' && grep -q '^# TYPE $fam ' '$TMP/m1'"
+done
+check "waiters: both states present, at 0 (no DAX here)" test "$(grep -Ec \
+	'^daxtrace_break_layouts_waiters\{state="[SD]"\} 0$' "$TMP/m1")" = 2
+check "oldest waiter 0 when none" grep -q '^daxtrace_break_layouts_oldest_waiter_seconds 0$' "$TMP/m1"
+check "6 hazard kinds, counters at 0" test "$(grep -Ec '^daxtrace_leak_hazards_total\{kind="[a-z_]+"\} 0$' "$TMP/m1")" = 6
+check "leak drops by reason at 0" test "$(grep -Ec '^daxtrace_events_dropped_total\{source="leak",reason="[a-z_]+"\} 0$' "$TMP/m1")" = 4
+check "threshold defaults to daxleak's 5 s" grep -q '^daxtrace_leak_min_age_seconds 5$' "$TMP/m1"
+# Extra references are counted only when an acquisition hook attached; the
+# exporter says so on stderr (daxleak's own wording), and then the gauges
+# are absent rather than a misleading 0.
+if grep -q 'UNAVAILABLE: acquisitions' "$TMP/main.err"; then
+	check "no acquisition hook: capability acquire 0" grep -q '^daxtrace_leak_capability{capability="acquire"} 0$' "$TMP/m1"
+	check "no acquisition hook: extra-ref gauges absent" sh -c "! grep -q '^daxtrace_leak_extra_ref' '$TMP/m1'"
+else
+	check "acquisition hook: capability acquire 1" grep -q '^daxtrace_leak_capability{capability="acquire"} 1$' "$TMP/m1"
+fi
 sleep 1.2
 curl -s --max-time 5 "http://127.0.0.1:$PORT/metrics" >"$TMP/m2"
 check "values refresh every interval" sh -c "! cmp -s '$TMP/m1' '$TMP/m2'"
@@ -151,6 +174,22 @@ check "timeouts and rejections are counted" sh -c \
 
 # --- docs: the alert rules and the exposition's bucket they name ---
 check "promtool check rules docs/daxtrace-alerts.yml" sh -c "promtool check rules docs/daxtrace-alerts.yml >/dev/null 2>&1"
+# Every metric an alert names is a family the exporter declares, except
+# the ones documented as absent when their hook is (ground truth: the
+# exporter's own attach/capability gauges).
+for name in $(grep -v '^ *#' docs/daxtrace-alerts.yml | grep -o 'daxtrace_[a-z_]*' | sed -E 's/_(bucket|count|sum)$//' | sort -u); do
+	if grep -q "^# TYPE $name " "$TMP/m1"; then
+		pass "alert metric $name is exported"
+	elif [ "${name#daxtrace_leak_extra_ref}" != "$name" -o "$name" = daxtrace_leak_oldest_extra_ref_age_seconds ] &&
+		grep -q '^daxtrace_leak_capability{capability="leaks"} 0$' "$TMP/m1"; then
+		pass "alert metric $name absent: no leak capability here"
+	elif [ "$name" = daxtrace_break_layouts_wait_duration_seconds ] &&
+		grep -q '^daxtrace_probe_attached{tool="top",hook="dax_layout_busy_page_range",method="[a-z]*"} 0$' "$TMP/m1"; then
+		pass "alert metric $name absent: busy-page hook unavailable here"
+	else
+		fail "alert metric $name is not exported"
+	fi
+done
 
 # --- a real Prometheus scrapes it ---
 PPORT=$(free_port)
@@ -185,7 +224,7 @@ check "Prometheus: 5 PMD fallback reasons ingested, at 0" \
 	test "$(q 'count(daxtrace_pmd_fallbacks_total == 0)' | jq -r '.data.result[0].value[1]')" = 5
 rules=$(curl -s --max-time 3 "http://127.0.0.1:$PPORT/api/v1/rules" |
 	jq -r '[.data.groups[].rules[] | select(.health == "ok")] | length')
-check "Prometheus loaded the alert rules, all healthy ($rules)" test "$rules" = 8
+check "Prometheus loaded the alert rules, all healthy ($rules)" test "$rules" = 9
 check "no daxtrace alert fires on an idle host" test "$(curl -s --max-time 3 \
 	"http://127.0.0.1:$PPORT/api/v1/alerts" | jq -r '[.data.alerts[] | select(.state == "firing" and
 	.labels.alertname != "DaxtraceProbeUnavailable")] | length')" = 0
@@ -212,6 +251,27 @@ expect_rc "--per-file with --per-pid: exit 2" 2 "$BIN" export --per-file --per-p
 expect_rc "--max-series 0: exit 2" 2 "$BIN" export --max-series 0
 expect_rc "bad interval: exit 2" 2 "$BIN" export -i 0
 check "bad input says it in one line" test "$("$BIN" export --max-series x 2>&1 | wc -l)" = 1
+
+# --- --no-leak and --leak-min-age ---
+start_export noleak --listen 127.0.0.1:0 -i 0.5 --no-leak
+NPORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$TMP/noleak.err")
+curl -s --max-time 5 "http://127.0.0.1:$NPORT/metrics" >"$TMP/noleak.m"
+check "--no-leak: source_up leak absent (not failed), top 1" sh -c "! grep -q 'source_up{source=\"leak\"}' '$TMP/noleak.m' &&
+	grep -q '^daxtrace_source_up{source=\"top\"} 1$' '$TMP/noleak.m'"
+check "--no-leak: no leak families, no leak drops" sh -c \
+	"! grep -Eq '^daxtrace_(leak_|break_layouts_waiters|break_layouts_oldest)|source=\"leak\",reason' '$TMP/noleak.m'"
+check "--no-leak: valid exposition" sh -c "promtool check metrics <'$TMP/noleak.m' >/dev/null 2>&1"
+kill -TERM $EPID
+wait $EPID
+check "--no-leak: SIGTERM exits 0" test $? = 0
+start_export minage --textfile "$TMP/minage.prom" -i 0.2 --leak-min-age 2500ms
+check "--leak-min-age 2500ms: threshold exported" grep -q '^daxtrace_leak_min_age_seconds 2.5$' "$TMP/minage.prom"
+kill -TERM $EPID
+wait $EPID
+expect_rc "--leak-min-age -1: exit 2" 2 "$BIN" export --leak-min-age -1
+expect_rc "--leak-min-age x: exit 2" 2 "$BIN" export --leak-min-age x
+check "bad --leak-min-age names the flag" grep -q 'leak-min-age' "$TMP/stderr"
+EPID=$MAIN
 
 # --- SIGTERM: exit 0 ---
 kill -TERM $EPID
@@ -241,12 +301,14 @@ check "textfile: SIGINT exits 0" test $? = 0
 check "textfile: removed on exit (no stale metrics)" test ! -e "$TMP/daxtrace.prom"
 check "textfile: no temporary left behind" test -z "$(find "$TMP" -maxdepth 1 -name '.daxtrace.prom.*')"
 
+# gone PROG: no BPF program of that name stays loaded (within 3 s)
 gone() {
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		bpftool prog show 2>/dev/null | grep -q 'name pte_fault_done' || return 0
+		bpftool prog show 2>/dev/null | grep -q "name $1" || return 0
 		sleep 0.3
 	done
 	return 1
 }
-check "no daxtop programs left loaded" gone
+check "no daxtop programs left loaded" gone pte_fault_done
+check "no daxleak programs left loaded" gone scan_tracked
 summary

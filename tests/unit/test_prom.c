@@ -130,6 +130,26 @@ static void test_family_samples(void **state)
 	free(s);
 }
 
+static void single_samples(struct prom *p, void *arg)
+{
+	prom_one_u64(p, "daxtrace_leak_extra_ref_folios", "gauge", "Folios.", 16);
+	prom_one_double(p, "daxtrace_leak_min_age_seconds", "gauge", "Threshold.", 2.5);
+}
+
+static void test_single_sample_families(void **state)
+{
+	char *s = capture(single_samples, NULL);
+
+	assert_string_equal(s,
+		"# HELP daxtrace_leak_extra_ref_folios Folios.\n"
+		"# TYPE daxtrace_leak_extra_ref_folios gauge\n"
+		"daxtrace_leak_extra_ref_folios 16\n"
+		"# HELP daxtrace_leak_min_age_seconds Threshold.\n"
+		"# TYPE daxtrace_leak_min_age_seconds gauge\n"
+		"daxtrace_leak_min_age_seconds 2.5\n");
+	free(s);
+}
+
 static void label_escape_in_sample(struct prom *p, void *arg)
 {
 	struct prom_labels l = {};
@@ -269,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_fmt_double),
 		cmocka_unit_test(test_valid_name),
 		cmocka_unit_test(test_family_samples),
+		cmocka_unit_test(test_single_sample_families),
 		cmocka_unit_test(test_sample_label_escaped),
 		cmocka_unit_test(test_hist_cumulative),
 		cmocka_unit_test(test_hist_empty_with_labels),
