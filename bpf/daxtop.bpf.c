@@ -75,6 +75,7 @@ struct fault_args {
 	__u64 ino;
 	__u64 address, pgoff, max_pgoff;
 	__u64 vm_start, vm_end, vm_flags;
+	struct vm_fault *vmf;	/* BTF tracepoints only: names a new file */
 };
 
 static __always_inline bool wanted(__u32 dev)
@@ -86,47 +87,6 @@ static __always_inline bool wanted(__u32 dev)
 	if (targ_dev && dev != targ_dev)
 		return false;
 	return true;
-}
-
-/* A new row's file gets an entry in `files` (for unmaps and names) once,
- * here, rather than a lookup on every fault. */
-static __noinline void file_seen(__u32 dev, __u64 ino)
-{
-	struct daxtop_key fk = { .dev = dev, .ino = ino };
-	struct daxtop_file f = { .dev = dev, .ino = ino };
-
-	bpf_map_update_elem(&files, &fk, &f, BPF_NOEXIST);
-}
-
-static struct daxtop_row *row_get(const struct daxtop_key *k, __u64 now)
-{
-	static const struct daxtop_row zero = {};
-	struct daxtop_row *r;
-
-	r = bpf_map_lookup_elem(&rows, k);
-	if (r)
-		return r;
-	/* EEXIST from a racing CPU is fine: look up again either way. */
-	bpf_map_update_elem(&rows, k, &zero, BPF_NOEXIST);
-	r = bpf_map_lookup_elem(&rows, k);
-	if (!r) {
-		__sync_fetch_and_add(&drops[DROP_ROW_FULL], 1);
-		return NULL;
-	}
-	bpf_get_current_comm(r->comm, sizeof(r->comm));
-	r->first_ns = now;
-	file_seen(k->dev, k->ino);
-	return r;
-}
-
-static __always_inline struct daxtop_row *row_for(__u32 dev, __u64 ino, __u64 now)
-{
-	struct daxtop_key k = { .pid = current_tgid(), .dev = dev, .ino = ino };
-	struct daxtop_row *r = row_get(&k, now);
-
-	if (r)
-		r->last_ns = now;
-	return r;
 }
 
 /* Fill a file's names from its dentry once: basename first, up to the
@@ -146,6 +106,55 @@ static __noinline void learn_names(struct daxtop_file *f, struct dentry *d)
 	}
 	if (d && BPF_CORE_READ(d, d_parent) == d)
 		f->reached_root = 1;
+}
+
+static __always_inline struct dentry *vmf_dentry(struct vm_fault *vmf)
+{
+	return BPF_CORE_READ(vmf, vma, vm_file, f_path.dentry);
+}
+
+/* A new row's file gets an entry in `files` (for unmaps and names) once,
+ * here, rather than a lookup on every fault. */
+static __noinline void file_seen(__u32 dev, __u64 ino, struct vm_fault *vmf)
+{
+	struct daxtop_key fk = { .dev = dev, .ino = ino };
+	struct daxtop_file f = { .dev = dev, .ino = ino };
+
+	bpf_map_update_elem(&files, &fk, &f, BPF_NOEXIST);
+	if (vmf)
+		learn_names(bpf_map_lookup_elem(&files, &fk), vmf_dentry(vmf));
+}
+
+static struct daxtop_row *row_get(const struct daxtop_key *k, __u64 now, struct vm_fault *vmf)
+{
+	static const struct daxtop_row zero = {};
+	struct daxtop_row *r;
+
+	r = bpf_map_lookup_elem(&rows, k);
+	if (r)
+		return r;
+	/* EEXIST from a racing CPU is fine: look up again either way. */
+	bpf_map_update_elem(&rows, k, &zero, BPF_NOEXIST);
+	r = bpf_map_lookup_elem(&rows, k);
+	if (!r) {
+		__sync_fetch_and_add(&drops[DROP_ROW_FULL], 1);
+		return NULL;
+	}
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	r->first_ns = now;
+	file_seen(k->dev, k->ino, vmf);
+	return r;
+}
+
+static __always_inline struct daxtop_row *row_for(__u32 dev, __u64 ino, __u64 now,
+						  struct vm_fault *vmf)
+{
+	struct daxtop_key k = { .pid = current_tgid(), .dev = dev, .ino = ino };
+	struct daxtop_row *r = row_get(&k, now, vmf);
+
+	if (r)
+		r->last_ns = now;
+	return r;
 }
 
 static __always_inline void fault_begin(__u32 dev, __u64 ino)
@@ -188,7 +197,7 @@ static __always_inline void fault_end(const struct fault_args *a, int counter, i
 	__sync_fetch_and_add(&events_seen, 1);
 	now = bpf_ktime_get_ns();	/* one clock read per event */
 	lat = fault_latency(now);
-	r = row_for(a->dev, a->ino, now);
+	r = row_for(a->dev, a->ino, now, a->vmf);
 	if (lat)
 		hist_add(&hists[hist_id], lat);
 	if (!r)
@@ -230,14 +239,15 @@ static __always_inline void pmd_done(const struct fault_args *a, int result)
 	fault_end(a, DT_PMD_FALLBACK, H_PMD_LAT);
 }
 
-static __always_inline void count(__u32 dev, __u64 ino, int counter, __u64 n)
+static __always_inline void count(__u32 dev, __u64 ino, int counter, __u64 n,
+				  struct vm_fault *vmf)
 {
 	struct daxtop_row *r;
 
 	if (!wanted(dev))
 		return;
 	__sync_fetch_and_add(&events_seen, 1);
-	r = row_for(dev, ino, bpf_ktime_get_ns());
+	r = row_for(dev, ino, bpf_ktime_get_ns(), vmf);
 	if (r)
 		__sync_fetch_and_add(&r->cnt[counter], n);
 }
@@ -281,25 +291,25 @@ TP(dax_pmd_fault_done, trace_event_raw_dax_pmd_fault_class)
 
 TP(dax_insert_pfn_mkwrite, trace_event_raw_dax_pte_fault_class)
 {
-	count(ctx->dev, ctx->ino, DT_MKWRITE, 1);
+	count(ctx->dev, ctx->ino, DT_MKWRITE, 1, NULL);
 	return 0;
 }
 
 TP(dax_load_hole, trace_event_raw_dax_pte_fault_class)
 {
-	count(ctx->dev, ctx->ino, DT_HOLE, 1);
+	count(ctx->dev, ctx->ino, DT_HOLE, 1, NULL);
 	return 0;
 }
 
 TP(dax_pmd_load_hole, trace_event_raw_dax_pmd_load_hole_class)
 {
-	count(ctx->dev, ctx->ino, DT_HOLE, 1);
+	count(ctx->dev, ctx->ino, DT_HOLE, 1, NULL);
 	return 0;
 }
 
 TP(dax_writeback_one, trace_event_raw_dax_writeback_one)
 {
-	count(ctx->dev, ctx->ino, DT_WB_PAGES, ctx->pglen);
+	count(ctx->dev, ctx->ino, DT_WB_PAGES, ctx->pglen, NULL);
 	return 0;
 }
 
@@ -308,14 +318,23 @@ TP(dax_writeback_one, trace_event_raw_dax_writeback_one)
  * a CPU (counted by user space from recursion_misses). They also see the
  * file, so they learn its name on the spot. */
 
+/* What a PTE fault's end needs: file, flags, and vmf to name a new file. */
+static __always_inline void vmf_file_args(struct fault_args *a, struct inode *inode,
+					  struct vm_fault *vmf)
+{
+	a->dev = inode_dev(inode);
+	a->ino = inode_ino(inode);
+	a->flags = BPF_CORE_READ(vmf, flags);
+	a->vmf = vmf;
+}
+
+/* A PMD fault's end also needs the geometry for the fallback reason. */
 static __always_inline void vmf_args(struct fault_args *a, struct inode *inode,
 				     struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = BPF_CORE_READ(vmf, vma);
 
-	a->dev = inode_dev(inode);
-	a->ino = inode_ino(inode);
-	a->flags = BPF_CORE_READ(vmf, flags);
+	vmf_file_args(a, inode, vmf);
 	a->address = BPF_CORE_READ(vmf, address);
 	a->pgoff = BPF_CORE_READ(vmf, pgoff);
 	a->vm_start = BPF_CORE_READ(vma, vm_start);
@@ -323,19 +342,10 @@ static __always_inline void vmf_args(struct fault_args *a, struct inode *inode,
 	a->vm_flags = vma_flags(vma);
 }
 
-static __always_inline void btf_fault_begin(struct inode *inode, struct vm_fault *vmf)
-{
-	struct daxtop_key fk = { .dev = inode_dev(inode), .ino = inode_ino(inode) };
-
-	fault_begin(fk.dev, fk.ino);
-	learn_names(bpf_map_lookup_elem(&files, &fk),
-		    BPF_CORE_READ(vmf, vma, vm_file, f_path.dentry));
-}
-
 SEC("tp_btf/dax_pte_fault")
 int BPF_PROG(btf_pte_fault, struct inode *inode, struct vm_fault *vmf, int result)
 {
-	btf_fault_begin(inode, vmf);
+	fault_begin(inode_dev(inode), inode_ino(inode));
 	return 0;
 }
 
@@ -344,7 +354,7 @@ int BPF_PROG(btf_pte_fault_done, struct inode *inode, struct vm_fault *vmf, int 
 {
 	struct fault_args a = {};
 
-	vmf_args(&a, inode, vmf);
+	vmf_file_args(&a, inode, vmf);
 	fault_end(&a, DT_PTE, H_PTE_LAT);
 	return 0;
 }
@@ -353,7 +363,7 @@ SEC("tp_btf/dax_pmd_fault")
 int BPF_PROG(btf_pmd_fault, struct inode *inode, struct vm_fault *vmf,
 	     unsigned long max_pgoff, int result)
 {
-	btf_fault_begin(inode, vmf);
+	fault_begin(inode_dev(inode), inode_ino(inode));
 	return 0;
 }
 
@@ -371,28 +381,28 @@ int BPF_PROG(btf_pmd_fault_done, struct inode *inode, struct vm_fault *vmf,
 SEC("tp_btf/dax_insert_pfn_mkwrite")
 int BPF_PROG(btf_mkwrite, struct inode *inode, struct vm_fault *vmf, int result)
 {
-	count(inode_dev(inode), inode_ino(inode), DT_MKWRITE, 1);
+	count(inode_dev(inode), inode_ino(inode), DT_MKWRITE, 1, vmf);
 	return 0;
 }
 
 SEC("tp_btf/dax_load_hole")
 int BPF_PROG(btf_load_hole, struct inode *inode, struct vm_fault *vmf, int result)
 {
-	count(inode_dev(inode), inode_ino(inode), DT_HOLE, 1);
+	count(inode_dev(inode), inode_ino(inode), DT_HOLE, 1, vmf);
 	return 0;
 }
 
 SEC("tp_btf/dax_pmd_load_hole")
 int BPF_PROG(btf_pmd_load_hole, struct inode *inode, struct vm_fault *vmf, void *zero, void *entry)
 {
-	count(inode_dev(inode), inode_ino(inode), DT_HOLE, 1);
+	count(inode_dev(inode), inode_ino(inode), DT_HOLE, 1, vmf);
 	return 0;
 }
 
 SEC("tp_btf/dax_writeback_one")
 int BPF_PROG(btf_writeback_one, struct inode *inode, unsigned long pgoff, unsigned long pglen)
 {
-	count(inode_dev(inode), inode_ino(inode), DT_WB_PAGES, pglen);
+	count(inode_dev(inode), inode_ino(inode), DT_WB_PAGES, pglen, NULL);
 	return 0;
 }
 
@@ -416,7 +426,7 @@ static __always_inline void on_unmap(struct vm_area_struct *vma)
 	if (!f)
 		return;
 	learn_names(f, BPF_CORE_READ(file, f_path.dentry));
-	count(fk.dev, fk.ino, DT_UNMAP, 1);
+	count(fk.dev, fk.ino, DT_UNMAP, 1, NULL);
 }
 
 SEC("fentry/unmap_page_range")
@@ -466,7 +476,7 @@ static __always_inline void on_busy_result(struct address_space *mapping, void *
 	now = bpf_ktime_get_ns();
 	d = now - ws->start_ns;
 	hist_add(&hists[H_BL_WAIT], d);
-	r = row_get(&ws->key, now);
+	r = row_get(&ws->key, now, NULL);
 	if (r) {
 		__sync_fetch_and_add(&r->cnt[DT_BL_WAITS], 1);
 		__sync_fetch_and_add(&r->bl_wait_ns, d);

@@ -266,7 +266,8 @@ static void ctx_describe(struct daxtop_ctx *c)
 
 int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct daxtop_config *a)
 {
-	struct probe_env env = { .forbid_fentry = a->no_fentry, .forbid_kprobe = a->no_kprobe };
+	struct probe_env env = { .forbid_fentry = a->no_fentry, .forbid_kprobe = a->no_kprobe,
+				 .tp_choice = true };
 
 	memset(c, 0, sizeof(*c));
 	c->hooks = hooks;

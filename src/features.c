@@ -36,6 +36,10 @@ static void print_text(const struct probe_env *env, const struct era_info *era)
 	printf("lockdown:     %s\n", env->lockdown);
 	printf("fentry:       %s\n", env->fentry ? "yes" : strerror(env->fentry_err));
 	printf("kprobes:      %s\n", env->kprobes ? "yes" : "no (kernel built without kprobes)");
+	printf("tracepoints:  %s%s\n", env->tracefs[0] ? "classic and BTF; " : "BTF only (no tracefs)",
+	       env->tracefs[0] ? (env->tp_btf_exact ? "BTF preferred: " : "classic preferred: ") : "");
+	if (env->tracefs[0])
+		printf("              %s\n", env->tp_why);
 	printf("refcount era: %s [%s]\n", era_name(era->era), era->evidence);
 	printf("pmem:         %s\n", pmem);
 	printf("dax mounts:   %s\n", n ? "" : "none");
@@ -57,6 +61,9 @@ static void print_json(struct json *j, const struct probe_env *env, const struct
 	json_kv_str(j, "lockdown", env->lockdown);
 	json_kv_bool(j, "fentry", env->fentry);
 	json_kv_bool(j, "kprobes", env->kprobes);
+	json_kv_bool(j, "tracefs", env->tracefs[0] != 0);
+	json_kv_bool(j, "tp_btf_exact", env->tp_btf_exact == 1);
+	json_kv_str(j, "tp_why", env->tracefs[0] ? env->tp_why : "no tracefs");
 	json_kv_str(j, "era", era->era == ERA_ZERO_BASED ? "zero-based" :
 		    era->era == ERA_ONE_BASED ? "one-based" : "unknown");
 	json_kv_i64(j, "idle_refcount", era->idle);
@@ -76,7 +83,7 @@ static void print_json(struct json *j, const struct probe_env *env, const struct
 
 int cmd_features(int argc, char **argv)
 {
-	struct probe_env env = {};
+	struct probe_env env = { .tp_choice = true };
 	struct era_info era;
 	struct json j;
 	bool json = false;

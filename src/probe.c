@@ -102,14 +102,35 @@ static void find_tracefs(char *out, size_t len)
 	}
 }
 
+/* Classic or BTF tracepoints, when both exist: BTF ones cost less per event
+ * (no perf record is built) and are exact where the kernel runs them with
+ * preemption off. Checked before our BTF parse so the check's own copy
+ * (libbpf's) is freed first and peak memory does not grow. */
+static void choose_tp_kind(struct probe_env *env)
+{
+	const char *force = getenv("DAXTRACE_TP");
+
+	env->tp_btf_exact = 0;
+	env->tp_why = "classic tracepoints: exact";
+	if (force && !strcmp(force, "classic")) {
+		env->tp_why = "classic tracepoints (DAXTRACE_TP=classic)";
+	} else if (force && !strcmp(force, "btf")) {
+		env->tp_btf_exact = 1;
+		env->tp_why = "BTF tracepoints (DAXTRACE_TP=btf)";
+	} else if (probe_tp_btf_atomic(&env->tp_why) == 1) {
+		env->tp_btf_exact = 1;
+	}
+}
+
 void probe_env_detect(struct probe_env *env)
 {
-	bool ff = env->forbid_fentry, fk = env->forbid_kprobe;
+	bool ff = env->forbid_fentry, fk = env->forbid_kprobe, tc = env->tp_choice;
 	int err;
 
 	memset(env, 0, sizeof(*env));
 	env->forbid_fentry = ff;
 	env->forbid_kprobe = fk;
+	env->tp_choice = tc;
 	env->root = is_root();
 	env->btf = path_exists("/sys/kernel/btf/vmlinux");
 	env->kprobes = path_exists("/sys/bus/event_source/devices/kprobe/type");
@@ -117,6 +138,8 @@ void probe_env_detect(struct probe_env *env)
 	/* DAXTRACE_NO_TRACEFS=1 forces the BTF-tracepoint fallback (tests). */
 	if (!getenv("DAXTRACE_NO_TRACEFS"))
 		find_tracefs(env->tracefs, sizeof(env->tracefs));
+	if (env->tp_choice && env->tracefs[0])
+		choose_tp_kind(env);
 	err = try_fentry();
 	env->fentry = err == 0;
 	env->fentry_err = -err;
@@ -221,14 +244,19 @@ static void choose_tracepoint(struct hook *h, const struct probe_env *env, struc
 	snprintf(h->symbol, sizeof(h->symbol), "%s", h->func);
 	snprintf(path, sizeof(path), "%s/%s/%s/id", env->tracefs,
 		 h->tp_category ? h->tp_category : "", h->func);
-	if (h->tracepoint && env->tracefs[0] && path_exists(path)) {
+	snprintf(tp, sizeof(tp), "btf_trace_%s", h->func);
+	bool classic = h->tracepoint && env->tracefs[0] && path_exists(path);
+	bool btf_tp = h->tp && btf_has(btf, tp, BTF_KIND_TYPEDEF);
+
+	if (classic && !(btf_tp && env->tp_btf_exact)) {
 		h->method = PM_TRACEPOINT;
 		return;
 	}
-	snprintf(tp, sizeof(tp), "btf_trace_%s", h->func);
-	if (h->tp && btf_has(btf, tp, BTF_KIND_TYPEDEF)) {
+	if (btf_tp) {
 		h->method = PM_TP_BTF;
-		if (h->tracepoint)
+		if (classic)
+			snprintf(h->why, sizeof(h->why), "%s", env->tp_why);
+		else if (h->tracepoint)
 			snprintf(h->why, sizeof(h->why), "no tracefs: BTF tracepoint instead");
 		return;
 	}

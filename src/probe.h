@@ -46,11 +46,23 @@ struct probe_env {
 	int fentry_err;			/* errno of that load when it failed */
 	bool forbid_fentry;		/* retry after a load failure, or user's --no-fentry */
 	bool forbid_kprobe;		/* user's --no-kprobe */
+	bool tp_choice;			/* set by the tool: it has hooks with both a classic
+					 * and a BTF tracepoint program (see tp_btf_exact) */
+	/* 1: BTF tracepoints run with preemption off (exact): preferred over
+	 * classic ones; 0: classic preferred; from probe_tp_btf_atomic, or
+	 * DAXTRACE_TP=classic|btf. Only decided when tp_choice and tracefs. */
+	int tp_btf_exact;
+	const char *tp_why;
 	char lockdown[32];		/* "none", "integrity", "confidentiality", "?" */
 	char tracefs[128];		/* tracefs events directory, "" if none */
 };
 
 void probe_env_detect(struct probe_env *env);
+/* 1 if BTF tracepoint programs run with preemption disabled on this kernel
+ * (then exact and cheaper than classic ones), 0 if they may be preempted,
+ * -1 if the check could not run. Asked once (src/tpcheck.c); *why, if not
+ * NULL, gets a one-line explanation. */
+int probe_tp_btf_atomic(const char **why);
 /* The kernel's BTF, parsed once and shared until probe_select or
  * probe_release_btf frees it; NULL without BTF. */
 struct btf *probe_vmlinux_btf(void);

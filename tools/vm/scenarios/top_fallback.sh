@@ -2,7 +2,9 @@
 # top_fallback: the attach fallbacks work on a real kernel: with fentry
 # forbidden the function hooks attach as kprobes and still count; with
 # kprobes forbidden too, only tracepoints remain, the function columns say
-# n/a, and the fault counts are unchanged.
+# n/a, and the fault counts are unchanged. Where both tracepoint kinds exist
+# the tool picks BTF ones only if its preemption check says they run with
+# preemption off; forced classic ones count the same.
 . /daxtest/daxtest.sh
 
 T=/tmp/top_fallback
@@ -13,9 +15,12 @@ daxtrace top -b -i 1 --no-fentry --no-kprobe >$T/tp.txt 2>$T/tp.err &
 TP=$!
 DAXTRACE_NO_TRACEFS=1 daxtrace top -b -i 1 >$T/btf.txt 2>$T/btf.err &
 BTF=$!
+DAXTRACE_TP=classic daxtrace top -b -i 1 >$T/cl.txt 2>$T/cl.err &
+CL=$!
 wait_for_line $T/kp.err ': ready' 120 || { fail kprobe_ready "$(cat $T/kp.err)"; kill $KP $TP; exit 1; }
 wait_for_line $T/tp.err ': ready' 120 || { fail tp_ready "$(cat $T/tp.err)"; kill $KP $TP $BTF; exit 1; }
-wait_for_line $T/btf.err ': ready' 120 || { fail btf_ready "$(cat $T/btf.err)"; kill $KP $TP $BTF; exit 1; }
+wait_for_line $T/btf.err ': ready' 120 || { fail btf_ready "$(cat $T/btf.err)"; kill $KP $TP $BTF $CL; exit 1; }
+wait_for_line $T/cl.err ': ready' 120 || { fail classic_ready "$(cat $T/cl.err)"; kill $KP $TP $BTF $CL; exit 1; }
 
 daxload pin --pages 4 --hold 1 $MNT/fb >$T/pin.out &
 PIN=$!
@@ -24,8 +29,8 @@ daxload truncate $MNT/fb >$T/trunc.out
 wait $PIN
 daxload fault --pages 64 --align 4k --write --shared --munmap $MNT/fb2 >$T/f.out
 sleep 1.2
-kill -INT $KP $TP $BTF
-wait $KP $TP $BTF
+kill -INT $KP $TP $BTF $CL
+wait $KP $TP $BTF $CL
 
 check_true kprobe_hooks_attached grep -q 'unmap_page_range=kprobe dax_layout_busy_page_range=kprobe' $T/kp.txt
 tpid=$(daxload_get $T/trunc.out truncate pid)
@@ -44,4 +49,21 @@ check_eq tp_only_same_faults 64 "$(top_sum $T/tp.txt PTE PID=$fpid)"
 check_true btf_tracepoints_used grep -q 'dax_pte_fault_done=tp_btf' $T/btf.txt
 check_eq btf_same_faults 64 "$(top_sum $T/btf.txt PTE PID=$fpid)"
 check_true btf_header_shows_skipped grep -q 'lost=0 (skipped=0)' $T/btf.txt
+
+# Classic or BTF by the kernel's behaviour, not its version: the check must
+# give an answer on these kernels (KALLSYMS_ALL), and the default instance
+# (kp) must follow it.
+daxtrace features -o json >$T/feat.json 2>/dev/null
+why=$(jq -r '.tp_why' $T/feat.json)
+exact=$(jq -r '.tp_btf_exact' $T/feat.json)
+info "tracepoint choice: exact=$exact ($why)"
+case $why in
+*unknown*) fail tp_check_answered "$why" ;;
+*) pass tp_check_answered "$why" ;;
+esac
+want=tracepoint; [ "$exact" = true ] && want=tp_btf
+check_true default_follows_check grep -q "dax_pte_fault_done=$want" $T/kp.txt
+check_true classic_forced grep -q 'dax_pte_fault_done=tracepoint' $T/cl.txt
+check_eq classic_same_faults 64 "$(top_sum $T/cl.txt PTE PID=$fpid)"
+check_true classic_header_shows_lost grep -q 'lost=0' $T/cl.txt
 exit 0

@@ -1,0 +1,67 @@
+/* Whether BTF tracepoint programs run with preemption disabled here: a run
+ * of bpf/tpcheck.bpf.c on task_rename, fired by renaming ourselves to our
+ * own name. Answered once per process. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include "probe.h"
+#include "tpcheck.skel.h"
+
+static int answer = -2;		/* -2: not asked yet */
+static char answer_why[128];
+
+static int run_check(char *why, size_t len)
+{
+	struct tpcheck_bpf *s = tpcheck_bpf__open();
+	char comm[16] = "";
+	int err, rc = -1;
+
+	if (!s) {
+		snprintf(why, len, "check program: open failed (%s)", strerror(errno));
+		return -1;
+	}
+	s->rodata->targ_tid = (__u32)syscall(SYS_gettid);
+	err = tpcheck_bpf__load(s);
+	if (!err)
+		err = tpcheck_bpf__attach(s);
+	if (err) {
+		/* e.g. ENOENT: per-CPU symbols not in kallsyms (no CONFIG_KALLSYMS_ALL) */
+		snprintf(why, len, "preemption inside BTF tracepoints unknown (check program: %s)",
+			 strerror(-err));
+		goto out;
+	}
+	prctl(PR_GET_NAME, comm);
+	prctl(PR_SET_NAME, comm);
+	if (!s->bss->runs) {
+		snprintf(why, len, "preemption inside BTF tracepoints unknown (check program did not run)");
+		goto out;
+	}
+	if (s->data->depth < 0) {
+		snprintf(why, len, "preemption inside BTF tracepoints unknown (no preemption count symbol)");
+		goto out;
+	}
+	rc = s->data->depth > 0;
+	snprintf(why, len, "preemption %s inside BTF tracepoint programs",
+		 rc ? "disabled" : "enabled");
+out:
+	tpcheck_bpf__destroy(s);
+	return rc;
+}
+
+int probe_tp_btf_atomic(const char **why)
+{
+	if (answer == -2) {
+		/* libbpf's warnings about a weak symbol are noise here */
+		libbpf_print_fn_t old = getenv("DAXTRACE_TPCHECK_DEBUG") ? NULL : libbpf_set_print(NULL);
+
+		answer = run_check(answer_why, sizeof(answer_why));
+		if (old) libbpf_set_print(old);
+	}
+	if (why)
+		*why = answer_why;
+	return answer;
+}
