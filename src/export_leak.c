@@ -9,11 +9,6 @@
 #include "prom.h"
 #include "util.h"
 
-/* daxleak.c defines these without a header declaring them (daxleak_int.h
- * has only leak_collect); same signatures as there. */
-int daxleak_start(struct leak_ctx *c, const struct leak_args *a);
-void daxleak_stop(struct leak_ctx *c);
-
 struct leak_source {
 	struct leak_ctx c;
 	double min_age_s;
@@ -31,21 +26,29 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* daxleak's rule: a page counts when both its taking and its release can
+ * be seen; one seen at start (taken before we attached) needs only the
+ * release side. */
+static bool counted(const struct leak_ctx *c, const struct leak_entry *e)
+{
+	return c->caps.leaks || ((e->v.flags & DL_SEEN_AT_START) && c->caps.release_seen);
+}
+
 /* Pages and distinct folios with extra references at least min_age old:
  * on 6.15+ the subpages GUP returned share their large folio. */
 static int sum_extra_refs(const struct leak_ctx *c, double min_age_s, struct leak_summary *out)
 {
 	uint64_t *folios;
 
-	if (!c->caps.leaks || !c->nents)
-		return 0;	/* without leak capability nothing is counted (see write) */
+	if (!c->nents)
+		return 0;
 	folios = malloc(c->nents * sizeof(*folios));
 	if (!folios)
 		return -1;
 	for (size_t i = 0; i < c->nents; i++) {
 		const struct leak_entry *e = &c->ents[i];
 
-		if (e->extra <= 0 || e->age_s < min_age_s)
+		if (e->extra <= 0 || e->age_s < min_age_s || !counted(c, e))
 			continue;
 		folios[out->pages++] = e->v.folio ? e->v.folio : e->page;
 		if (e->age_s > out->oldest_s)
@@ -116,6 +119,8 @@ static int leak_src_start(void **state, const struct export_opts *o)
 		.interval_s = o->interval_s, .min_age_s = o->leak_min_age_s,
 		.max_folios = DL_DEF_MAX_FOLIOS, .max_stacks = DL_DEF_MAX_STACKS,
 		.top = 10, .max_rows = 32, .no_fentry = o->no_fentry, .no_kprobe = o->no_kprobe,
+		/* an exporter (re)started during an incident sees what is stuck already */
+		.scan_at_start = true,
 	};
 
 	if (!s) {
@@ -128,8 +133,10 @@ static int leak_src_start(void **state, const struct export_opts *o)
 		free(s);
 		return -1;
 	}
-	/* Say once what the leak gauges cannot see on this kernel. */
+	/* Say once what the leak gauges cannot see on this kernel, and what
+	 * was stuck before we started. */
 	leak_caps_explain(stderr, &s->c);
+	leak_print_start_scan(stderr, &s->c);
 	*state = s;
 	return 0;
 }
@@ -208,8 +215,9 @@ static void write_waiters(struct leak_source *s, struct prom *p)
 	one_label(p, "daxtrace_break_layouts_waiters", "state", "D", s->sum.waiters_d);
 	prom_one_double(p, "daxtrace_break_layouts_oldest_waiter_seconds", "gauge",
 		    "How long the longest current break_layouts waiter has waited; 0 when none. "
-		    "A wait that began before the exporter started, or seen without the "
-		    "busy-page hook, counts from when the exporter first saw it.",
+		    "A wait older than the exporter counts from when the scan at start found "
+		    "the task asleep; one seen without the busy-page hook, from when the "
+		    "exporter first saw it.",
 		    s->sum.oldest_waiter_s);
 }
 

@@ -191,6 +191,71 @@ for name in $(grep -v '^ *#' docs/daxtrace-alerts.yml | grep -o 'daxtrace_[a-z_]
 	fi
 done
 
+# The alert logic on series shaped like the exporter's (names checked above).
+cat >"$TMP/alerts.test.yml" <<EOF
+rule_files: [$PWD/docs/daxtrace-alerts.yml]
+evaluation_interval: 15s
+tests:
+  - interval: 15s
+    input_series:
+      - series: 'daxtrace_break_layouts_oldest_waiter_seconds{instance="h"}'
+        values: '0 15 30 45 60'
+      - series: 'daxtrace_break_layouts_waiters{instance="h",state="D"}'
+        values: '0 1 1 1 1 1 1 1'
+      - series: 'daxtrace_break_layouts_waiters{instance="h",state="S"}'
+        values: '1 1 1 1 1 1 1 1'
+      - series: 'daxtrace_leak_hazards_total{instance="h",kind="disassociated"}'
+        values: '0 0 1 1 1'
+      - series: 'daxtrace_leak_hazards_total{instance="h",kind="underflow"}'
+        values: '0 0 0 0 0'
+      - series: 'daxtrace_events_dropped_total{instance="h",source="leak",reason="tracked_map_full"}'
+        values: '0 0 5 5 5'
+      - series: 'daxtrace_source_up{instance="h",source="leak"}'
+        values: '0x30'
+      - series: 'daxtrace_source_up{instance="h",source="top"}'
+        values: '1x30'
+    alert_rule_test:
+      - eval_time: 30s
+        alertname: DaxBreakLayoutsStuck
+      - eval_time: 45s
+        alertname: DaxBreakLayoutsStuck
+        exp_alerts:
+          - exp_labels: {severity: critical, instance: h}
+            exp_annotations:
+              summary: "break_layouts stuck for 45s on h"
+              description: "A task waits for DAX page references to drop. Run \`daxleak\` on the host to see who holds them."
+      - eval_time: 90s
+        alertname: DaxWaiterUninterruptible
+        exp_alerts:
+          - exp_labels: {severity: critical, instance: h}
+            exp_annotations:
+              summary: "1 task(s) in D state waiting for DAX pages on h"
+              description: "Tasks sleep uninterruptibly in a DAX layout wait. Run \`daxleak\` to find the holder."
+      - eval_time: 60s
+        alertname: DaxRefcountHazard
+        exp_alerts:
+          - exp_labels: {severity: warning, instance: h, kind: disassociated}
+            exp_annotations:
+              summary: "DAX refcount hazard disassociated on h"
+              description: "daxleak saw 1 disassociated hazard(s) in 15 minutes; see \`daxleak -v\`."
+      - eval_time: 60s
+        alertname: DaxtraceDroppingEvents
+        exp_alerts:
+          - exp_labels: {severity: warning, instance: h, source: leak, reason: tracked_map_full}
+            exp_annotations:
+              summary: "daxtrace drops events (leak/tracked_map_full) on h"
+              description: "source=top: raise --max-rows, or use --pid/--dev to narrow what is traced. source=leak: more pinned pages than daxleak tracks (tracked_map_full, gup_batch_truncated) or hazards faster than they are read (hazard_ring_full): the leak gauges and hazard counts are low; run \`daxleak --max-folios N\` on the host."
+      - eval_time: 6m
+        alertname: DaxtraceSourceDown
+        exp_alerts:
+          - exp_labels: {severity: warning, instance: h, source: leak}
+            exp_annotations:
+              summary: "daxtrace source leak down on h"
+              description: "The exporter's log (journalctl -u daxtrace-export) says why; \`daxtrace features\` shows which hooks load."
+EOF
+check "promtool test rules: the alerts fire on stuck, D-state, hazard, drop and source-down series" \
+	sh -c "promtool test rules '$TMP/alerts.test.yml' >'$TMP/alerts.test.out' 2>&1 || { cat '$TMP/alerts.test.out'; false; }"
+
 # --- a real Prometheus scrapes it ---
 PPORT=$(free_port)
 mkdir -p "$TMP/prom"

@@ -109,6 +109,24 @@ static void test_no_leak_capability_counts_nothing(void **state)
 	assert_int_equal(s.folios, 0);
 }
 
+static void test_seen_at_start_needs_only_release(void **state)
+{
+	struct leak_summary s;
+
+	collection(false, true);
+	ctx.caps.release_seen = true;	/* e.g. no GUP hook, but the refcount scan */
+	add_ent(0x1000, 0x1000, 1, 30.0);
+	ents[0].v.flags = DL_SEEN_AT_START;
+	add_ent(0x2000, 0x2000, 1, 40.0);	/* taken since attach: unseen taking */
+	s = summarize(5.0, 100);
+	assert_int_equal(s.pages, 1);
+	assert_int_equal(s.folios, 1);
+	assert_true(s.oldest_s == 30.0);
+	ctx.caps.release_seen = false;
+	s = summarize(5.0, 100);
+	assert_int_equal(s.pages, 0);
+}
+
 static void test_waiters_by_state_and_age(void **state)
 {
 	struct leak_summary s;
@@ -150,6 +168,7 @@ int main(void)
 		cmocka_unit_test(test_folios_over_threshold),
 		cmocka_unit_test(test_nothing_old_enough),
 		cmocka_unit_test(test_no_leak_capability_counts_nothing),
+		cmocka_unit_test(test_seen_at_start_needs_only_release),
 		cmocka_unit_test(test_waiters_by_state_and_age),
 	};
 

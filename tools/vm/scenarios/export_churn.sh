@@ -56,7 +56,7 @@ m_all=$(awk '/^daxtrace_faults_total\{/ && /type="(pte|pmd|pmd_fallback)"/ { s +
 info "kernel faults=$k exported=$m_all"
 check_ge workload_faulted 48 "$k"
 check_eq device_total_equals_tracefs "$k" "$m_all"
-check_eq no_row_map_drops 0 "$(awk '/^daxtrace_events_dropped_total\{reason="row_map_full"\}/ { print $2 }' $F)"
+check_eq no_row_map_drops 0 "$(awk '/^daxtrace_events_dropped_total\{source="top",reason="row_map_full"\}/ { print $2 }' $F)"
 check_ge rows_folded_after_exit 48 "$(awk '/^daxtrace_rows_folded_total\{why="exited"\}/ { print $2 }' $F)"
 
 files=$(awk '/^daxtrace_file_faults_total\{/ && /type="pte"/ && !/file="other"/' $F | wc -l)

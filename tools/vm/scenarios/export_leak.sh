@@ -1,6 +1,8 @@
 #!/bin/sh
 # export_leak: the daxleak metrics of `daxtrace export --listen`, scraped
-# over HTTP with busybox wget. daxload vmsplice-pins 16 pages while another
+# over HTTP with busybox wget. First a hang older than the exporter: its
+# scan at start finds the 16 pinned pages and the waiting truncate. Then
+# daxload vmsplice-pins 16 pages while another
 # process truncates the file: past --leak-min-age the folio and page gauges
 # equal daxload's page count, the oldest age matches daxload's own age of
 # the pin, and the truncating task is one waiter in the state /proc shows.
@@ -16,9 +18,23 @@ F=$MNT/export_leak.dat
 PAGES=16
 
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
+uptime_s() { cut -d' ' -f1 /proc/uptime; }	# CLOCK_BOOTTIME: CLOCK_MONOTONIC here (no suspend)
+state_of() { sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f1; }
+
+# ---- a hang that began before the exporter ------------------------------------
+daxload pin --pages $PAGES --hold inf $MNT/export_leak0.dat >$T/pin0.out 2>&1 &
+PIN0JOB=$!
+wait_for_line $T/pin0.out 'op=pin event=ready' 30 || fail pin0_ready "$(cat $T/pin0.out)"
+T0_READY=$(daxload_get $T/pin0.out pin t_ns)
+T0_TRUNC=$(uptime_s)
+daxload truncate $MNT/export_leak0.dat >$T/trunc0.out 2>&1 &
+TR0=$!
+sleep 2
+
 daxtrace export --listen 127.0.0.1:0 -i 0.25 --leak-min-age 1 >$T/out 2>$T/err &
 EXP=$!
 wait_for_line $T/err ': ready' 120 || { fail export_ready "$(cat $T/err)"; kill $EXP; exit 1; }
+T_RDY=$(uptime_s)
 grep -v ': ready' $T/err | while read -r l; do info "stderr: $l"; done
 PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' $T/err)
 
@@ -31,9 +47,39 @@ m() {
 	awk -v k="$_k" 'index($0, k " ") == 1 { v = $2 } END { print v + 0 }' $T/$1
 }
 has() { grep -q "^$2 " $T/$1; }
+# timed_scrape NAME PID: scrape between uptimes u0 and u1; st = PID's state then
+timed_scrape() {
+	u0=$(uptime_s)
+	scrape $1
+	u1=$(uptime_s)
+	st=$(state_of $2)
+}
 ms() { awk -v v="$1" 'BEGIN { printf "%d", v * 1000 }'; }
-uptime_s() { cut -d' ' -f1 /proc/uptime; }	# CLOCK_BOOTTIME: CLOCK_MONOTONIC here (no suspend)
 counters() { grep -E '^daxtrace_(leak_hazards_total|events_dropped_total)\{' $T/$1 | sort; }
+# mss A B: (A - B) seconds in ms
+mss() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (a - b) * 1000 }'; }
+
+# Past --leak-min-age, the scan at start's finds are in the gauges: a page's
+# age is a lower bound (at least since the exporter started, at most the
+# pin's own age); the waiter's from how long it has been asleep.
+sleep 1.5
+timed_scrape s0a $TR0
+info "truncate (older than the exporter) pid $TR0 state $st"
+check_eq seen_at_start_folios "$(daxload_get $T/pin0.out pin pages)" "$(m s0a daxtrace_leak_extra_ref_folios)"
+age=$(ms "$(m s0a daxtrace_leak_oldest_extra_ref_age_seconds)")
+check_ge seen_at_start_age_since_exporter $(mss "$u0" "$T_RDY") $((age + 300))
+check_le seen_at_start_age_at_most_the_pins $(awk -v u="$u1" -v t="$T0_READY" 'BEGIN { printf "%d", (u - t / 1e9) * 1000 + 50 }') "$age"
+check_eq seen_at_start_waiter_in_state_$st 1 "$(m s0a daxtrace_break_layouts_waiters "state=\"$st\"")"
+# asleep time comes from the run queue's task clock (no IRQ time): a lower bound too
+wage=$(ms "$(m s0a daxtrace_break_layouts_oldest_waiter_seconds)")
+info "waiter older than the exporter: ${wage} ms asleep, truncate launched $(mss "$u1" "$T0_TRUNC") ms ago"
+check_ge seen_at_start_waiter_age_since_exporter $(mss "$u0" "$T_RDY") $((wage + 300))
+check_le seen_at_start_waiter_age_at_most_the_truncates $(($(mss "$u1" "$T0_TRUNC") + 50)) "$wage"
+kill -USR1 $(daxload_get $T/pin0.out pin holder_pid)
+wait $PIN0JOB
+wait $TR0
+check_eq seen_at_start_truncate_ok 0 "$(daxload_get $T/trunc0.out truncate rc)"
+sleep 1
 
 scrape s0
 check_eq leak_source_up 1 "$(m s0 daxtrace_source_up 'source="leak"')"
@@ -56,10 +102,7 @@ daxload truncate "$F" >$T/trunc.out 2>&1 &
 TRPID=$!
 # The pin ages past --leak-min-age (1 s) and several collections pass.
 sleep 6
-u0=$(uptime_s)
-scrape s1
-u1=$(uptime_s)
-st=$(sed 's/.*) //' /proc/$TRPID/stat 2>/dev/null | cut -d' ' -f1)
+timed_scrape s1 $TRPID
 info "pin: $(grep 'event=ready' $T/pin.out)"
 info "truncate pid $TRPID state $st; scrape between uptime $u0 and $u1"
 grep -E '^daxtrace_(leak_extra|leak_oldest|break_layouts_waiters|break_layouts_oldest)' $T/s1 |
@@ -79,7 +122,7 @@ S | D)
 	;;
 *) fail truncate_waits "truncate pid $TRPID is in state '$st', not asleep: $(cat $T/trunc.out)" ;;
 esac
-want=$(awk -v u="$u1" -v t="$T_TRUNC" 'BEGIN { printf "%d", (u - t) * 1000 }')
+want=$(mss "$u1" "$T_TRUNC")
 check_within_pct oldest_waiter_vs_truncate_start "$want" "$(ms "$(m s1 daxtrace_break_layouts_oldest_waiter_seconds)")" 10
 
 # ---- release ---------------------------------------------------------------
@@ -108,7 +151,7 @@ wait_for_line $T/evict.out 'op=evict event=pinned' 30 || fail evict_pinned "$(ca
 EVPID=$(daxload_get $T/evict.out evict pid)
 sleep 2.5
 scrape s3
-st=$(sed 's/.*) //' /proc/$EVPID/stat 2>/dev/null | cut -d' ' -f1)
+st=$(state_of $EVPID)
 info "evictor pid $EVPID state '$st'"
 if [ "$DAXTEST_ERA" = 7 ]; then
 	check_eq evictor_in_D D "$st"
@@ -116,9 +159,11 @@ if [ "$DAXTEST_ERA" = 7 ]; then
 	check_eq evict_no_S_waiter 0 "$(m s3 daxtrace_break_layouts_waiters 'state="S"')"
 else
 	# Before 6.15 eviction does not wait: it removes the still-referenced
-	# entries and the kernel WARNs (once per boot); daxleak counts each.
+	# entries, which daxleak counts as hazards.
 	check_eq evict_no_waiter 0 "$(m s3 daxtrace_break_layouts_waiters 'state="D"')"
-	check_ge disassociated_hazard_counted $((hz0 + 1)) "$(m s3 daxtrace_leak_hazards_total 'kind="disassociated"')"
+	# one per pinned page whose entry went (the kernel WARNs once per boot)
+	check_eq disassociated_hazard_per_pinned_page $((hz0 + $(daxload_get $T/evict.out evict pages))) \
+		"$(m s3 daxtrace_leak_hazards_total 'kind="disassociated"')"
 	info "kernel: $(dmesg | grep -m1 'WARNING.*dax_disassociate_entry')"
 fi
 wait $EVJOB
@@ -132,7 +177,7 @@ for a in s0 s1 s2 s3; do
 	b=s$((${a#s} + 1))
 	counters $a >$T/c.$a
 	counters $b >$T/c.$b
-	check_eq same_counter_series_$a$b "$(cut -d' ' -f1 $T/c.$a)" "$(cut -d' ' -f1 $T/c.$b)"
+	check_eq same_counter_series_$a$b "$(cut -d' ' -f1 $T/c.$a | tr '\n' ' ')" "$(cut -d' ' -f1 $T/c.$b | tr '\n' ' ')"
 	# same series, same order: a value lower in the later scrape went down
 	down=$((down + $(paste -d' ' $T/c.$a $T/c.$b | awk '$4 + 0 < $2 + 0' | wc -l)))
 done
