@@ -57,6 +57,7 @@ static void usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct top_args *a)
 {
+	char why[160];
 	enum { O_CGROUP = 256, O_DEV, O_PATH, O_HIST, O_MAXROWS, O_NOFENTRY, O_NOKPROBE };
 	static const struct option opts[] = {
 		{ "batch", no_argument, NULL, 'b' }, { "output", required_argument, NULL, 'o' },
@@ -70,7 +71,7 @@ static int parse_args(int argc, char **argv, struct top_args *a)
 		{ "no-fentry", no_argument, NULL, O_NOFENTRY }, { "no-kprobe", no_argument, NULL, O_NOKPROBE },
 		{ "help", no_argument, NULL, 'h' }, {}
 	};
-	uint64_t v, pid;
+	uint64_t v;
 	struct stat st;
 	int o, col;
 
@@ -100,17 +101,10 @@ static int parse_args(int argc, char **argv, struct top_args *a)
 			if (parse_u64(optarg, &a->count) || !a->count)
 				return usage_error("bad count '%s': give a whole number > 0", optarg);
 			break;
-		case 'p': {
-			char proc[64];
-
-			if (parse_u64(optarg, &pid) || !pid || pid > 0x3fffffff)
-				return usage_error("bad pid '%s': give a process id", optarg);
-			a->cfg.pid = pid;
-			snprintf(proc, sizeof(proc), "/proc/%llu", (unsigned long long)pid);
-			if (!path_exists(proc))
-				return usage_error("no process with pid %s", optarg);
+		case 'p':
+			if (parse_live_pid(optarg, &a->cfg.pid, why, sizeof(why)))
+				return usage_error("%s", why);
 			break;
-		}
 		case 'c': a->vo.comm = optarg; break;
 		case O_CGROUP:
 			/* On cgroup v2 the directory's inode number is the cgroup id. */
@@ -119,11 +113,8 @@ static int parse_args(int argc, char **argv, struct top_args *a)
 			a->cfg.cgroup_id = st.st_ino;
 			break;
 		case O_DEV:
-			a->cfg.dev = dev_from_spec(optarg);
-			if (a->cfg.dev < 0)
-				return usage_error("device '%s' not found: give MAJ:MIN, /dev/pmemN or a mount point", optarg);
-			if (!dev_is_dax_mounted(a->cfg.dev))
-				return usage_error("'%s' is not a DAX-mounted filesystem", optarg);
+			if (parse_dax_dev(optarg, &a->cfg.dev, why, sizeof(why)))
+				return usage_error("%s", why);
 			break;
 		case O_PATH:
 			if (!path_exists(optarg))

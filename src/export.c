@@ -75,16 +75,9 @@ static void usage(FILE *out)
 "  -h, --help             this help\n");
 }
 
-static int bad(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "%s: ", prog_name);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see --help)\n", stderr);
-	return EXIT_USAGE;
-}
-
 static int parse_args(int argc, char **argv, struct export_opts *o)
 {
+	char why[160];
 	enum { O_PERFILE = 256, O_PERPID, O_MAXSERIES, O_DEV, O_MAXROWS, O_NOFENTRY, O_NOKPROBE,
 	       O_NOLEAK, O_LEAKMINAGE };
 	static const struct option opts[] = {
@@ -113,49 +106,39 @@ static int parse_args(int argc, char **argv, struct export_opts *o)
 		case 'l': o->listen = optarg; break;
 		case 't':
 			if (!*optarg)
-				return bad("empty --textfile path%s", "");
+				return usage_error("empty --textfile path%s", "");
 			o->textfile = optarg;
 			break;
 		case 'i':
 			if (parse_seconds(optarg, &o->interval_s) || o->interval_s < 0.1 ||
 			    o->interval_s > 3600)
-				return bad("bad interval '%s': give 0.1 to 3600 seconds", optarg);
+				return usage_error("bad interval '%s': give 0.1 to 3600 seconds", optarg);
 			break;
 		case O_PERFILE:
 		case O_PERPID: {
 			enum export_split want = c == O_PERFILE ? SPLIT_FILE : SPLIT_PID;
 
 			if (o->split && o->split != want)
-				return bad("--per-file and --per-pid exclude each other%s", "");
+				return usage_error("--per-file and --per-pid exclude each other%s", "");
 			o->split = want;
 			break;
 		}
 		case O_MAXSERIES:
 			if (parse_u64(optarg, &v) || !v || v > 100000)
-				return bad("bad --max-series '%s': give 1..100000", optarg);
+				return usage_error("bad --max-series '%s': give 1..100000", optarg);
 			o->max_series = v;
 			break;
-		case 'p': {
-			char proc[64];
-
-			if (parse_u64(optarg, &v) || !v || v > 0x3fffffff)
-				return bad("bad pid '%s': give a process id", optarg);
-			o->pid = v;
-			snprintf(proc, sizeof(proc), "/proc/%llu", (unsigned long long)v);
-			if (!path_exists(proc))
-				return bad("no process with pid %s", optarg);
+		case 'p':
+			if (parse_live_pid(optarg, &o->pid, why, sizeof(why)))
+				return usage_error("%s", why);
 			break;
-		}
 		case O_DEV:
-			o->dev = dev_from_spec(optarg);
-			if (o->dev < 0)
-				return bad("device '%s' not found: give MAJ:MIN, /dev/pmemN or a mount point", optarg);
-			if (!dev_is_dax_mounted(o->dev))
-				return bad("'%s' is not a DAX-mounted filesystem", optarg);
+			if (parse_dax_dev(optarg, &o->dev, why, sizeof(why)))
+				return usage_error("%s", why);
 			break;
 		case O_MAXROWS:
 			if (parse_u64(optarg, &v) || v < 16 || v > 1 << 20)
-				return bad("bad --max-rows '%s': give 16..1048576", optarg);
+				return usage_error("bad --max-rows '%s': give 16..1048576", optarg);
 			o->max_rows = v;
 			break;
 		case O_NOFENTRY: o->no_fentry = true; break;
@@ -164,15 +147,15 @@ static int parse_args(int argc, char **argv, struct export_opts *o)
 		case O_LEAKMINAGE:
 			if (parse_seconds(optarg, &o->leak_min_age_s) || o->leak_min_age_s < 0 ||
 			    o->leak_min_age_s > 86400)
-				return bad("bad --leak-min-age '%s': give 0 to 86400 seconds", optarg);
+				return usage_error("bad --leak-min-age '%s': give 0 to 86400 seconds", optarg);
 			break;
 		case 'h': usage(stdout); exit(EXIT_OK);
-		case ':': return bad("option '%s' needs a value", argv[optind - 1]);
-		default: return bad("unknown option '%s'", argv[optind - 1]);
+		case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default: return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return bad("unexpected argument '%s'", argv[optind]);
+		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!o->listen && !o->textfile)
 		o->listen = DEFAULT_LISTEN;
 	return 0;
@@ -824,7 +807,7 @@ int cmd_export(int argc, char **argv)
 	if (rc)
 		goto out;
 	if (e->o.listen && http_parse_listen(e->o.listen, &ss, &sslen, err, sizeof(err))) {
-		rc = bad("%s", err);
+		rc = usage_error("%s", err);
 		goto out;
 	}
 	rc = EXIT_ERR;

@@ -105,3 +105,20 @@ void pmem_devices(char *buf, size_t len)
 	if (!buf[0])
 		snprintf(buf, len, "none");
 }
+
+int parse_dax_dev(const char *spec, long *dev, char *why, size_t len)
+{
+	long d = dev_from_spec(spec);
+
+	if (d < 0) {
+		snprintf(why, len, "device '%s' not found: give MAJ:MIN, /dev/pmemN or a mount point",
+			 spec);
+		return -1;
+	}
+	if (!dev_is_dax_mounted((unsigned int)d)) {
+		snprintf(why, len, "'%s' is not a DAX-mounted filesystem", spec);
+		return -1;
+	}
+	*dev = d;
+	return 0;
+}

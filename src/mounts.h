@@ -20,6 +20,9 @@ int mounts_read(struct dax_mount *m, int max, bool dax_only);
 long dev_from_spec(const char *spec);
 /* Is a DAX filesystem mounted from this device? */
 bool dev_is_dax_mounted(unsigned int dev);
+/* --dev: a device with a DAX filesystem mounted (MAJ:MIN, /dev/pmemN or a
+ * mount point). 0, or -1 with why (for the tool's usage error) filled. */
+int parse_dax_dev(const char *spec, long *dev, char *why, size_t len);
 /* Comma-separated pmem block devices ("pmem0(1024M,dax)"), "none" if none. */
 void pmem_devices(char *buf, size_t len);
 

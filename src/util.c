@@ -142,3 +142,21 @@ int read_line(const char *path, char *buf, size_t len)
 	buf[strcspn(buf, "\n")] = 0;
 	return 0;
 }
+
+int parse_live_pid(const char *s, uint32_t *pid, char *why, size_t len)
+{
+	char proc[64];
+	uint64_t v;
+
+	if (parse_u64(s, &v) || !v || v > 0x3fffffff) {
+		snprintf(why, len, "bad pid '%s': give a process id", s);
+		return -1;
+	}
+	snprintf(proc, sizeof(proc), "/proc/%llu", (unsigned long long)v);
+	if (!path_exists(proc)) {
+		snprintf(why, len, "no process with pid %s", s);
+		return -1;
+	}
+	*pid = (uint32_t)v;
+	return 0;
+}
