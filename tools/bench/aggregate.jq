@@ -105,5 +105,6 @@ def era_block:
 	+ [ ("daxtop", "daxleak") as $t |
 	  target($t + " start-up to ready (median)"; $hs[$t].ready_ms.median; "ms"; 100; "host"),
 	  target($t + " start-up / bpftrace start-up"; (if $hs.bpftrace then ($hs[$t].ready_ms.median / $hs.bpftrace.ready_ms.median | r2) else null end); "x"; 0.2; "host"),
+	  target($t + " start-up / bpftrace start-up, cold page cache"; (if $hs["bpftrace-cold"] and $hs[$t + "-cold"] then ($hs[$t + "-cold"].ready_ms.median / $hs["bpftrace-cold"].ready_ms.median | r2) else null end); "x"; 0.2; "host"),
 	  target($t + " peak RSS (median)"; ($hs[$t].maxrss_kb.median | mib); "MiB"; 16; "host") ]
 	+ [ target("static binary, stripped"; ($sizes.daxtrace_static_stripped / 1048576 | r2); "MiB"; 3; "build") ]) }
