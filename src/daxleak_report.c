@@ -744,9 +744,19 @@ void leak_print_start_scan(FILE *out, const struct leak_ctx *c)
 		fprintf(out, "%s: not seen at start: %s\n", prog_name, r->lost[i]);
 }
 
+/* Seen-at-start groups, or their pages. */
+static size_t seen_at_start_of(const struct group *g, size_t ng, bool pages)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ng; i++)
+		n += g[i].seen_at_start ? (pages ? g[i].n : 1) : 0;
+	return n;
+}
+
 void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 {
-	size_t ng, held = 0;
+	size_t ng, held = 0, nstart = 0;
 	struct group *g = make_groups(c, &ng);
 	char ts[32], dev[24], pfn[24];
 	time_t t = time(NULL);
@@ -757,10 +767,12 @@ void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 	if (held > c->max_outstanding)
 		c->max_outstanding = held;
 	strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
-	fprintf(out, "%s %s: %zu page%s held > %.1fs by %zu culprit stack%s, %zu waiter%s, %zu "
-		"anomal%s (tracked %zu, era %s idle=%d)\n",
-		final ? "SUMMARY" : ts, prog_name, held, held == 1 ? "" : "s", c->a.min_age_s, ng,
-		ng == 1 ? "" : "s", c->nwaiters, c->nwaiters == 1 ? "" : "s", c->nanoms,
+	nstart = seen_at_start_of(g, ng, false);
+	fprintf(out, "%s %s: %zu page%s held > %.1fs (%zu seen at start) by %zu culprit stack%s, "
+		"%zu waiter%s, %zu anomal%s (tracked %zu, era %s idle=%d)\n",
+		final ? "SUMMARY" : ts, prog_name, held, held == 1 ? "" : "s", c->a.min_age_s,
+		seen_at_start_of(g, ng, true), ng - nstart, ng - nstart == 1 ? "" : "s",
+		c->nwaiters, c->nwaiters == 1 ? "" : "s", c->nanoms,
 		c->nanoms == 1 ? "y" : "ies", c->nents,
 		c->era.era == ERA_ZERO_BASED ? "zero-based" : "one-based", idle);
 	if (!c->caps.leaks)
@@ -901,6 +913,11 @@ void leak_print_folded(FILE *out, struct leak_ctx *c)
 		int n;
 
 		fprintf(out, "%.16s", e0->v.comm);
+		if (g[i].seen_at_start) {
+			/* held since before start: no stack to fold */
+			fprintf(out, ";[seen at start: culprit unknown] %zu\n", g[i].n);
+			continue;
+		}
 		/* outermost frame first */
 		if (g[i].ustack >= 0) {
 			stack_ips(c, g[i].ustack, ips);
@@ -982,15 +999,6 @@ static void json_start_holder(struct json *j, const struct daxnow_held *h)
 	json_obj_end(j);
 }
 
-static size_t count_start_pages(const struct leak_ctx *c, const struct group *g, size_t ng)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < ng; i++)
-		n += g[i].seen_at_start ? g[i].n : 0;
-	return n;
-}
-
 static void json_start_scan(struct json *j, const struct leak_ctx *c)
 {
 	const struct daxnow_report *r = &c->start;
@@ -1070,7 +1078,7 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 	json_kv_i64(&j, "idle", idle);
 	json_kv_u64(&j, "held_pages", held);
 	json_kv_u64(&j, "tracked", c->nents);
-	json_kv_u64(&j, "seen_at_start_pages", count_start_pages(c, g, ng));
+	json_kv_u64(&j, "seen_at_start_pages", seen_at_start_of(g, ng, true));
 	json_key(&j, "groups");
 	json_arr_begin(&j);
 	for (size_t i = 0; i < ng; i++) {

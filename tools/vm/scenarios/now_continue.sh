@@ -118,11 +118,18 @@ fi
 # The same in text.
 daxleak -i 0.5 -c 1 --min-age 0 >/tmp/nc.txt 2>/tmp/nc.txt.err
 check_eq text_exit 0 $?
+info "text: $(grep -v '^    [0-9]' /tmp/nc.txt | head -n 12 | tr '\n' '|')"
+grep -q " $PAGES pages held > 0.0s ($PAGES seen at start) by 0 culprit stacks, 1 waiter," /tmp/nc.txt &&
+	pass text_header "header counts the pages seen at start apart" ||
+	fail text_header "$(head -n 1 /tmp/nc.txt)"
 grep -q "^SEEN AT START held by pid $PIN comm daxload through a pipe" /tmp/nc.txt &&
 	pass text_start_group "SEEN AT START line" ||
 	fail text_start_group "$(head -c 600 /tmp/nc.txt | tr '\n' '|')"
 grep -Eq "^  \* $TRPID +$TRPID .* truncate " /tmp/nc.txt && pass text_waiter "* waiter row" ||
 	fail text_waiter "$(grep -A3 WAITERS /tmp/nc.txt | tr '\n' '|')"
+
+daxleak --folded -i 0.5 -c 1 --min-age 0 >/tmp/nc.folded 2>/dev/null
+check_eq folded_start_line "daxload;[seen at start: culprit unknown] $PAGES" "$(grep 'seen at start' /tmp/nc.folded | head -n 1)"
 
 # ---- a reference taken after start is a normal item ----------------------------
 daxload pin --pages $PAGES2 --hold inf "$F2" >/tmp/nc.pin2 2>&1 &
