@@ -36,6 +36,12 @@ static __always_inline __u64 inode_ino(const struct inode *inode)
 	return BPF_CORE_READ(inode, i_ino);
 }
 
+/* The same in BTF-typed programs (tp_btf, fentry/fexit), where the verifier
+ * lets typed pointers be walked with plain loads (guarded by the JIT, a NULL
+ * walk reads 0): no probe-read helper call per field. Never in kprobes. */
+#define btf_inode_dev(inode) ((__u32)(inode)->i_sb->s_dev)
+#define btf_inode_ino(inode) ((__u64)(inode)->i_ino)
+
 /* vm_flags became a const member of a union in 6.3; read whichever exists. */
 static __always_inline __u64 vma_flags(const struct vm_area_struct *vma)
 {

@@ -322,9 +322,9 @@ TP(dax_writeback_one, trace_event_raw_dax_writeback_one)
 static __always_inline void vmf_file_args(struct fault_args *a, struct inode *inode,
 					  struct vm_fault *vmf)
 {
-	a->dev = inode_dev(inode);
-	a->ino = inode_ino(inode);
-	a->flags = BPF_CORE_READ(vmf, flags);
+	a->dev = btf_inode_dev(inode);
+	a->ino = btf_inode_ino(inode);
+	a->flags = vmf->flags;
 	a->vmf = vmf;
 }
 
@@ -332,20 +332,20 @@ static __always_inline void vmf_file_args(struct fault_args *a, struct inode *in
 static __always_inline void vmf_args(struct fault_args *a, struct inode *inode,
 				     struct vm_fault *vmf)
 {
-	struct vm_area_struct *vma = BPF_CORE_READ(vmf, vma);
+	struct vm_area_struct *vma = vmf->vma;
 
 	vmf_file_args(a, inode, vmf);
-	a->address = BPF_CORE_READ(vmf, address);
-	a->pgoff = BPF_CORE_READ(vmf, pgoff);
-	a->vm_start = BPF_CORE_READ(vma, vm_start);
-	a->vm_end = BPF_CORE_READ(vma, vm_end);
-	a->vm_flags = vma_flags(vma);
+	a->address = vmf->address;
+	a->pgoff = vmf->pgoff;
+	a->vm_start = vma->vm_start;
+	a->vm_end = vma->vm_end;
+	a->vm_flags = bpf_core_field_exists(vma->vm_flags) ? vma->vm_flags : 0;
 }
 
 SEC("tp_btf/dax_pte_fault")
 int BPF_PROG(btf_pte_fault, struct inode *inode, struct vm_fault *vmf, int result)
 {
-	fault_begin(inode_dev(inode), inode_ino(inode));
+	fault_begin(btf_inode_dev(inode), btf_inode_ino(inode));
 	return 0;
 }
 
@@ -363,7 +363,7 @@ SEC("tp_btf/dax_pmd_fault")
 int BPF_PROG(btf_pmd_fault, struct inode *inode, struct vm_fault *vmf,
 	     unsigned long max_pgoff, int result)
 {
-	fault_begin(inode_dev(inode), inode_ino(inode));
+	fault_begin(btf_inode_dev(inode), btf_inode_ino(inode));
 	return 0;
 }
 
@@ -381,28 +381,28 @@ int BPF_PROG(btf_pmd_fault_done, struct inode *inode, struct vm_fault *vmf,
 SEC("tp_btf/dax_insert_pfn_mkwrite")
 int BPF_PROG(btf_mkwrite, struct inode *inode, struct vm_fault *vmf, int result)
 {
-	count(inode_dev(inode), inode_ino(inode), DT_MKWRITE, 1, vmf);
+	count(btf_inode_dev(inode), btf_inode_ino(inode), DT_MKWRITE, 1, vmf);
 	return 0;
 }
 
 SEC("tp_btf/dax_load_hole")
 int BPF_PROG(btf_load_hole, struct inode *inode, struct vm_fault *vmf, int result)
 {
-	count(inode_dev(inode), inode_ino(inode), DT_HOLE, 1, vmf);
+	count(btf_inode_dev(inode), btf_inode_ino(inode), DT_HOLE, 1, vmf);
 	return 0;
 }
 
 SEC("tp_btf/dax_pmd_load_hole")
 int BPF_PROG(btf_pmd_load_hole, struct inode *inode, struct vm_fault *vmf, void *zero, void *entry)
 {
-	count(inode_dev(inode), inode_ino(inode), DT_HOLE, 1, vmf);
+	count(btf_inode_dev(inode), btf_inode_ino(inode), DT_HOLE, 1, vmf);
 	return 0;
 }
 
 SEC("tp_btf/dax_writeback_one")
 int BPF_PROG(btf_writeback_one, struct inode *inode, unsigned long pgoff, unsigned long pglen)
 {
-	count(inode_dev(inode), inode_ino(inode), DT_WB_PAGES, pglen, NULL);
+	count(btf_inode_dev(inode), btf_inode_ino(inode), DT_WB_PAGES, pglen, NULL);
 	return 0;
 }
 
@@ -410,29 +410,41 @@ int BPF_PROG(btf_writeback_one, struct inode *inode, unsigned long pgoff, unsign
 
 /* A zap of a DAX file's mapping: count it, and learn the file's name if the
  * fault programs could not (classic tracepoints do not see the file). */
+static __always_inline void on_unmap_file(struct file *file, __u32 dev, __u64 ino)
+{
+	struct daxtop_key fk = { .dev = dev, .ino = ino };
+	struct daxtop_file *f = bpf_map_lookup_elem(&files, &fk);
+
+	if (!f)
+		return;
+	learn_names(f, BPF_CORE_READ(file, f_path.dentry));
+	count(dev, ino, DT_UNMAP, 1, NULL);
+}
+
+/* kprobe: every pointer is read through a probe-read helper. */
 static __always_inline void on_unmap(struct vm_area_struct *vma)
 {
 	struct file *file = BPF_CORE_READ(vma, vm_file);
 	struct inode *inode;
-	struct daxtop_key fk = {};
-	struct daxtop_file *f;
 
 	if (!file)
 		return;
 	inode = BPF_CORE_READ(file, f_inode);
-	fk.dev = inode_dev(inode);
-	fk.ino = inode_ino(inode);
-	f = bpf_map_lookup_elem(&files, &fk);
-	if (!f)
-		return;
-	learn_names(f, BPF_CORE_READ(file, f_path.dentry));
-	count(fk.dev, fk.ino, DT_UNMAP, 1, NULL);
+	on_unmap_file(file, inode_dev(inode), inode_ino(inode));
 }
 
+/* fentry sees typed pointers: plain loads, far cheaper on a hook that runs
+ * for every unmap in the system, DAX or not. */
 SEC("fentry/unmap_page_range")
 int BPF_PROG(unmap_fentry, struct mmu_gather *tlb, struct vm_area_struct *vma)
 {
-	on_unmap(vma);
+	struct file *file = vma->vm_file;
+	struct inode *inode;
+
+	if (!file)
+		return 0;
+	inode = file->f_inode;
+	on_unmap_file(file, btf_inode_dev(inode), btf_inode_ino(inode));
 	return 0;
 }
 
