@@ -361,8 +361,8 @@ static void configure(struct leak_ctx *c, const struct leak_args *a)
 	struct daxleak_bpf *s = c->skel;
 	static uint64_t vb;
 
-	if (!vb)
-		vb = ksym_data_addr(NULL, "vmemmap_base");
+	if (!vb)	/* the scan at start reads kallsyms anyway: share its pass */
+		vb = a->scan_at_start ? daxnow_vmemmap_base_addr() : ksym_data_addr(NULL, "vmemmap_base");
 
 	s->rodata->targ_tgid = a->pid;
 	s->rodata->idle_ref = c->era.era == ERA_ZERO_BASED ? 0 : 1;
@@ -566,6 +566,7 @@ static void seed_from_scan(struct leak_ctx *c)
 	uint64_t now;
 
 	c->start.ks = c->ks;
+	c->start.era = c->era;
 	if (daxnow_scan(&c->start)) {
 		warn_msg("the scan at start failed: waits and references older than daxleak "
 			 "stay unseen (daxleak --now shows why)");

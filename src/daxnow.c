@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "daxnow_int.h"
+#include "probe.h"
 #include "daxnow.skel.h"
 #include "util.h"
 
@@ -55,64 +56,94 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+struct kscan_state {
+	struct ksyms_scan *k;
+	uint64_t *addrs;
+	size_t n, cap;
+};
+
+static int kallsyms_scan_line(char *line, void *arg)
+{
+	struct kscan_state *st = arg;
+	struct ksyms_scan *k = st->k;
+	char *end, *name, *sp;
+	uint64_t addr = strtoull(line, &end, 16);
+	char type;
+
+	if (end == line || end[0] != ' ' || !end[1] || end[2] != ' ')
+		return 0;
+	type = end[1];
+	name = end + 3;
+	if ((sp = strpbrk(name, " \t")))
+		*sp = '\0';
+	if (!addr)
+		return 0;
+	/* by name whatever the type: 7.x lists bit_wait_table as 't' */
+	if (!strcmp(name, "bit_wait_table"))
+		k->bit_wait_table = addr;
+	else if (!strcmp(name, "vmemmap_base"))
+		k->vmemmap_base = addr;
+	if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+		return 0;
+	if (st->n == st->cap) {
+		uint64_t *a = realloc(st->addrs, st->cap * 2 * sizeof(*a));
+
+		if (!a)
+			return -ENOMEM;
+		st->addrs = a;
+		st->cap *= 2;
+	}
+	st->addrs[st->n++] = addr;
+	if (!strcmp(name, "var_wake_function"))
+		k->var_wake = addr;
+	for (int i = 0; i < N(wait_funcs) + N(gupio_funcs) && k->nr < DN_MAX_RANGES; i++) {
+		const char *base = i < N(wait_funcs) ? wait_funcs[i] : gupio_funcs[i - N(wait_funcs)];
+
+		if (name[0] != base[0] || !ksym_name_matches(name, base))
+			continue;
+		k->rg[k->nr++] = (struct dn_range){ addr, 0,
+			i < N(wait_funcs) ? DN_CLS_WAIT : DN_CLS_GUPIO, 0 };
+		break;
+	}
+	return 0;
+}
+
+/* One pass per process: daxleak asks for vmemmap_base before loading its
+ * programs and the scan at start needs the rest right after. */
+static struct ksyms_scan kscan_cache;
+static int kscan_cached;	/* 0 not yet, 1 done, -1 failed */
+
+static int kallsyms_scan_uncached(struct ksyms_scan *k);
+
 static int kallsyms_scan(struct ksyms_scan *k)
 {
-	size_t n = 0, cap = 1 << 17;
-	uint64_t *addrs = malloc(cap * sizeof(*addrs));
-	char line[512];
-	FILE *f = fopen("/proc/kallsyms", "r");
+	if (!kscan_cached)
+		kscan_cached = kallsyms_scan_uncached(&kscan_cache) ? -1 : 1;
+	*k = kscan_cache;
+	return kscan_cached < 0 ? -1 : 0;
+}
+
+uint64_t daxnow_vmemmap_base_addr(void)
+{
+	struct ksyms_scan k;
+
+	return kallsyms_scan(&k) ? 0 : k.vmemmap_base;
+}
+
+static int kallsyms_scan_uncached(struct ksyms_scan *k)
+{
+	struct kscan_state st = { .k = k, .cap = 1 << 17 };
+	uint64_t *addrs;
+	size_t n;
 
 	memset(k, 0, sizeof(*k));
-	if (!f || !addrs) {
-		if (f)
-			fclose(f);
-		free(addrs);
+	st.addrs = malloc(st.cap * sizeof(*st.addrs));
+	if (!st.addrs || kallsyms_foreach(NULL, kallsyms_scan_line, &st)) {
+		free(st.addrs);
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char *end, *name, *sp;
-		uint64_t addr = strtoull(line, &end, 16);
-		char type;
-
-		if (end == line || end[0] != ' ' || !end[1] || end[2] != ' ')
-			continue;
-		type = end[1];
-		name = end + 3;
-		if ((sp = strpbrk(name, " \t\n")))
-			*sp = '\0';
-		if (!addr)
-			continue;
-		/* by name whatever the type: 7.x lists bit_wait_table as 't' */
-		if (!strcmp(name, "bit_wait_table"))
-			k->bit_wait_table = addr;
-		else if (!strcmp(name, "vmemmap_base"))
-			k->vmemmap_base = addr;
-		if (type == 't' || type == 'T' || type == 'w' || type == 'W') {
-			if (n == cap) {
-				uint64_t *a = realloc(addrs, cap * 2 * sizeof(*a));
-
-				if (!a)
-					break;
-				addrs = a;
-				cap *= 2;
-			}
-			addrs[n++] = addr;
-			if (!strcmp(name, "var_wake_function"))
-				k->var_wake = addr;
-			for (int i = 0; i < N(wait_funcs) + N(gupio_funcs) && k->nr < DN_MAX_RANGES;
-			     i++) {
-				const char *base = i < N(wait_funcs) ? wait_funcs[i] :
-					gupio_funcs[i - N(wait_funcs)];
-
-				if (name[0] != base[0] || !ksym_name_matches(name, base))
-					continue;
-				k->rg[k->nr++] = (struct dn_range){ addr, 0,
-					i < N(wait_funcs) ? DN_CLS_WAIT : DN_CLS_GUPIO, 0 };
-				break;
-			}
-		}
-	}
-	fclose(f);
+	addrs = st.addrs;
+	n = st.n;
 	qsort(addrs, n, sizeof(*addrs), cmp_u64);
 	for (int i = 0; i < k->nr; i++) {
 		size_t lo = 0, hi = n;
@@ -774,7 +805,11 @@ int daxnow_scan(struct daxnow_report *r)
 	r->method = DAXNOW_NONE;
 	if (!uname(&u))
 		snprintf(r->kernel, sizeof(r->kernel), "%s", u.release);
-	era_detect(&r->era);
+	/* daxleak's scan at start knows the era already (and our BTF copy is
+	 * freed by then: parsing it again would cost time and memory). */
+	if (r->era.era == ERA_UNKNOWN)
+		era_detect(&r->era);
+	probe_release_btf();	/* libbpf parses its own for the scan program */
 	if (scan_bpf(r) == 0) {
 		r->method = DAXNOW_BPF;
 		if (!r->have_bit_wait_table)

@@ -98,6 +98,9 @@ struct daxnow_report {
 
 /* 0 on success (even with nothing found), -1 on error (message printed). */
 int daxnow_scan(struct daxnow_report *r);
+/* &vmemmap_base from the scan's kallsyms pass (0 if not in kallsyms);
+ * the pass is made once per process and shared with daxnow_scan. */
+uint64_t daxnow_vmemmap_base_addr(void);
 void daxnow_print(FILE *out, const struct daxnow_report *r);
 /* Writes one JSON object value (the caller may have written a key). */
 void daxnow_print_json(struct json *j, const struct daxnow_report *r);
