@@ -233,7 +233,7 @@ static void fill_hooks(struct hook *h, struct daxleak_bpf *s)
 		h[H_GUP_EXIT0 + i] = (struct hook){ .func = gup_funcs[i], .fentry = fexit[i],
 						    .kprobe = { kp[i], krp[i] }, .lost = gup_lost[i] };
 		h[H_GUP_GUARD0 + i] = (struct hook){
-			.func = gup_funcs[i], .fentry = fentry[i],
+			.func = gup_funcs[i], .fentry = fentry[i], .role = "entry-guard",
 			.lost = "nesting guard (only with fexit): a GUP call nested in another "
 				"could be counted twice" };
 	}

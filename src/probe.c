@@ -429,8 +429,9 @@ void probe_warn_unavailable(const struct hook *hooks, int n)
 {
 	for (int i = 0; i < n; i++)
 		if (hooks[i].method == PM_NONE)
-			warn_msg("%s: unavailable (%s); lost: %s", hooks[i].func, hooks[i].why,
-				 hooks[i].lost ? hooks[i].lost : "nothing shown");
+			warn_msg("%s%s%s: unavailable (%s); lost: %s", hooks[i].func,
+				 hooks[i].role ? ":" : "", hooks[i].role ? hooks[i].role : "",
+				 hooks[i].why, hooks[i].lost ? hooks[i].lost : "nothing shown");
 }
 
 void probe_print_table(FILE *out, const char *tool, const struct hook *hooks, int n)
@@ -438,8 +439,11 @@ void probe_print_table(FILE *out, const char *tool, const struct hook *hooks, in
 	fprintf(out, "%s hooks:\n", tool);
 	for (int i = 0; i < n; i++) {
 		const struct hook *h = &hooks[i];
+		char name[160];
 
-		fprintf(out, "  %-34s %-11s %s%s%s\n", h->func, probe_method_name(h->method),
+		snprintf(name, sizeof(name), "%s%s%s", h->func, h->role ? ":" : "",
+			 h->role ? h->role : "");
+		fprintf(out, "  %-34s %-11s %s%s%s\n", name, probe_method_name(h->method),
 			h->method == PM_NONE ? "" : h->symbol,
 			h->why[0] ? (h->method == PM_NONE ? "" : " ") : "",
 			h->why[0] ? h->why : "");
@@ -456,6 +460,8 @@ void probe_json(struct json *j, const struct hook *hooks, int n)
 
 		json_obj_begin(j);
 		json_kv_str(j, "hook", h->func);
+		if (h->role)
+			json_kv_str(j, "role", h->role);
 		json_kv_str(j, "method", probe_method_name(h->method));
 		json_kv_str(j, "symbol", h->symbol);
 		json_kv_str(j, "note", h->why);

@@ -25,6 +25,7 @@ struct hook {
 	const char *tp_category;	/* tracefs category of a classic tracepoint, e.g. "fs_dax" */
 	const char *module;		/* "ext4", "xfs": where fentry's BTF lives; NULL = vmlinux */
 	const char *lost;		/* what the user loses if this hook is unavailable */
+	const char *role;		/* when one function has several hooks: "entry-guard" */
 	struct bpf_program *tracepoint;	/* classic tracepoint: preferred when tracefs has it */
 	struct bpf_program *tp;		/* tp_btf */
 	struct bpf_program *fentry;	/* fentry or fexit */

@@ -35,6 +35,10 @@ check "without tracefs the fs_dax hooks fall back to tp_btf" \
 check "every unavailable hook has a reason" awk '
 	/^  [a-z_0-9]+ +unavailable/ { n++; if (NF < 3) bad++ }
 	END { exit bad ? 1 : 0 }' "$TMP/feat"
+check "no hook is listed twice in a tool's table" sh -c "awk '
+	/ hooks:\$/ { t = \$1 } /^  [a-z_]/ { print t, \$1 }' '$TMP/feat' | sort | uniq -d | grep -q . && exit 1 || exit 0"
+check "features says which tracepoint kind is preferred and why" \
+	grep -Eq '^tracepoints: +classic and BTF; (BTF|classic) preferred' "$TMP/feat"
 "$BIN" features -o json >"$TMP/feat.json" 2>/dev/null
 check "features -o json parses" sh -c "jq -e '.hooks.daxtop | length >= 10' '$TMP/feat.json' >/dev/null"
 check "json era matches text era" sh -c "grep -q \"refcount era: \$(jq -r .era '$TMP/feat.json')\" '$TMP/feat'"
