@@ -157,8 +157,25 @@ struct batch_ctx {
 	__u32 pid, tid;
 	__u32 gup;
 	__u32 dax;
+	__u32 first_dax;	/* index of the first DAX page, ~0 if none */
 	char comm[DL_COMM_LEN];
 };
+
+/* Find the batch's first DAX page. Stacks are taken only for batches that
+ * have one: a stack walk per GUP call of any kind costs time, and their
+ * stacks, reported by nobody, fill the stack map until bpf_get_stackid
+ * fails on a hash bucket taken by another stack, for the one we need. */
+static long find_dax(__u32 i, struct batch_ctx *b)
+{
+	struct page *page = NULL;
+
+	if (bpf_probe_read_kernel(&page, sizeof(page), (void *)(b->pages + i * 8ULL)) || !page)
+		return 0;
+	if (!dax_pgmap_is_fsdax(dax_page_pgmap(dax_page_head(page)), dax_page_pfn(page)))
+		return 0;
+	b->first_dax = i;
+	return 1;
+}
 
 static long track_one(__u32 i, struct batch_ctx *b)
 {
@@ -295,13 +312,15 @@ static __always_inline void gup_done(void *ctx, __u32 id, __u64 start, __u64 pag
 	}
 	b.pages = pages;
 	b.start = start & ~4095ULL;
+	b.first_dax = ~0U;
+	bpf_loop(n, find_dax, &b, 0);
+	if (b.first_dax == ~0U)
+		return;
 	b.now = bpf_ktime_get_ns();
 	b.pid = current_tgid();
 	b.tid = current_tid();
 	b.gup = id;
 	bpf_get_current_comm(b.comm, sizeof(b.comm));
-	/* Stacks are taken before we know a page is DAX: a failed stack is
-	 * only counted when a DAX page is tracked with it. */
 	b.kstack = bpf_get_stackid(ctx, &stacks, 0);
 	b.ustack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	bpf_loop(n, track_one, &b, 0);

@@ -607,6 +607,8 @@ static void write_globals(struct exporter *e, struct prom *p)
 	for (int i = 0; i < DROP_NR; i++)
 		if (drop_reason[i])
 			write_drop(p, "top", drop_reason[i], s->drops[i]);
+	/* Runs the kernel skipped (a program already running on that CPU). */
+	write_drop(p, "top", "kernel_skipped", s->missed_runs);
 	if (e->leak_state && e->leak->drops) {
 		struct export_drop d[16];
 		int n = e->leak->drops(e->leak_state, d, 16);

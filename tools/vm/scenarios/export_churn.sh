@@ -55,7 +55,17 @@ k=$(( $(trace_count dax_pte_fault_done) + $(trace_count dax_pmd_fault_done) ))
 m_all=$(awk '/^daxtrace_faults_total\{/ && /type="(pte|pmd|pmd_fallback)"/ { s += $2 } END { print s + 0 }' $F)
 info "kernel faults=$k exported=$m_all"
 check_ge workload_faulted 48 "$k"
-check_eq device_total_equals_tracefs "$k" "$m_all"
+# Exact unless the kernel skipped program runs (a task preempted inside a
+# program on 7.x): then the shortfall must be covered by the skipped count.
+skipped=$(awk '/^daxtrace_events_dropped_total\{source="top",reason="kernel_skipped"\}/ { print $2 }' $F)
+info "kernel-skipped runs: ${skipped:-none}"
+check_true skipped_runs_exported test -n "$skipped"
+if [ "${skipped:-0}" = 0 ]; then
+	check_eq device_total_equals_tracefs "$k" "$m_all"
+else
+	check_le device_total_at_most_tracefs "$k" "$m_all"
+	check_le shortfall_covered_by_skipped "$skipped" "$((k - m_all))"
+fi
 check_eq no_row_map_drops 0 "$(awk '/^daxtrace_events_dropped_total\{source="top",reason="row_map_full"\}/ { print $2 }' $F)"
 check_ge rows_folded_after_exit 48 "$(awk '/^daxtrace_rows_folded_total\{why="exited"\}/ { print $2 }' $F)"
 
