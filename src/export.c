@@ -603,7 +603,8 @@ static void write_globals(struct exporter *e, struct prom *p)
 		    s->events);
 	prom_family(p, "daxtrace_events_dropped_total", "counter",
 		    "Events not counted, or counted without detail, because a kernel-side map or "
-		    "buffer was full, by source (top, leak) and reason.");
+		    "buffer was full or the kernel skipped a program run, by source (top, leak) "
+		    "and reason.");
 	for (int i = 0; i < DROP_NR; i++)
 		if (drop_reason[i])
 			write_drop(p, "top", drop_reason[i], s->drops[i]);

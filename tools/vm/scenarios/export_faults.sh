@@ -78,7 +78,11 @@ check_eq hole_equals_tracefs "$k_hole" "$(m daxtrace_faults_total "dev=\"$dev\",
 check_eq writeback_bytes_equal_tracefs $((k_wb * 4096)) "$(m daxtrace_writeback_bytes_total "dev=\"$dev\"")"
 fbsum=$(awk '/^daxtrace_pmd_fallbacks_total\{/ { s += $2 } END { print s + 0 }' $F)
 check_eq fallback_reasons_sum_to_fallbacks "$k_fb" "$fbsum"
-check_eq no_drops 0 "$(awk '/^daxtrace_events_dropped_total\{/ { s += $2 } END { print s + 0 }' $F)"
+# Map and buffer overflows must not happen here; runs the kernel skipped
+# (a task preempted inside a program, 7.x: unmap/busy trampolines) are the
+# kernel's, reported apart.
+check_eq no_drops 0 "$(awk '/^daxtrace_events_dropped_total\{/ && !/reason="kernel_skipped"/ { s += $2 } END { print s + 0 }' $F)"
+info "kernel-skipped runs: $(awk '/reason="kernel_skipped"/ { print $2 }' $F)"
 
 # --- rows of exited processes were folded, the totals above survived it ---
 check_ge rows_folded_after_exit 3 "$(m daxtrace_rows_folded_total 'why="exited"')"

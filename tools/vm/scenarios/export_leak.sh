@@ -182,7 +182,10 @@ for a in s0 s1 s2 s3; do
 	down=$((down + $(paste -d' ' $T/c.$a $T/c.$b | awk '$4 + 0 < $2 + 0' | wc -l)))
 done
 check_eq counters_never_go_down 0 "$down"
-check_eq no_drops 0 "$(awk '/^daxtrace_events_dropped_total\{/ { s += $2 } END { print s + 0 }' $T/s4)"
+# Map and buffer overflows must not happen here; runs the kernel skipped
+# (a task preempted inside a program, 7.x) are the kernel's, reported apart.
+check_eq no_drops 0 "$(awk '/^daxtrace_events_dropped_total\{/ && !/reason="kernel_skipped"/ { s += $2 } END { print s + 0 }' $T/s4)"
+info "kernel-skipped runs: $(awk '/reason="kernel_skipped"/ { print $2 }' $T/s4)"
 
 kill -TERM $EXP
 wait $EXP
