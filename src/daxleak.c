@@ -47,14 +47,6 @@ static void usage(FILE *out)
 		prog_name, DL_DEF_MAX_FOLIOS, DL_DEF_MAX_STACKS);
 }
 
-static int bad(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "%s: ", prog_name);
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (try --help)\n");
-	return EXIT_USAGE;
-}
-
 enum { OPT_FOLDED = 256, OPT_MAX_FOLIOS, OPT_MAX_STACKS, OPT_NO_FENTRY, OPT_NO_KPROBE,
        OPT_NO_SCAN, OPT_NO_SCAN_AT_START, OPT_ROWS };
 
@@ -92,39 +84,39 @@ static int parse_args(int argc, char **argv, struct leak_args *a)
 		switch (o) {
 		case 'i':
 			if (parse_seconds(optarg, &a->interval_s) || a->interval_s <= 0)
-				return bad("bad interval '%s'", optarg);
+				return usage_error("bad interval '%s'", optarg);
 			break;
 		case 'm':
 			if (parse_seconds(optarg, &a->min_age_s) || a->min_age_s < 0)
-				return bad("bad --min-age '%s'", optarg);
+				return usage_error("bad --min-age '%s'", optarg);
 			break;
 		case 'd':
 			if (parse_seconds(optarg, &a->duration_s) || a->duration_s <= 0)
-				return bad("bad duration '%s'", optarg);
+				return usage_error("bad duration '%s'", optarg);
 			break;
 		case 'c':
 			if (parse_u64(optarg, &a->count) || !a->count)
-				return bad("bad count '%s'", optarg);
+				return usage_error("bad count '%s'", optarg);
 			break;
 		case 'p':
 			if (parse_u64(optarg, &u) || !u || u > 0x3fffffff)
-				return bad("bad pid '%s'", optarg);
+				return usage_error("bad pid '%s'", optarg);
 			a->pid = u;
 			break;
 		case 'o':
 			if (!strcmp(optarg, "json"))
 				a->json = true;
 			else if (strcmp(optarg, "text"))
-				return bad("unknown output format '%s' (text or json)", optarg);
+				return usage_error("unknown output format '%s' (text or json)", optarg);
 			break;
 		case 'T':
 			if (parse_u64(optarg, &u) || !u || u > 100000)
-				return bad("bad --top '%s'", optarg);
+				return usage_error("bad --top '%s'", optarg);
 			a->top = u;
 			break;
 		case OPT_ROWS:
 			if (parse_u64(optarg, &u) || u > 1000000)
-				return bad("bad --rows '%s'", optarg);
+				return usage_error("bad --rows '%s'", optarg);
 			a->max_rows = u;
 			break;
 		case OPT_FOLDED:
@@ -133,12 +125,12 @@ static int parse_args(int argc, char **argv, struct leak_args *a)
 		case OPT_MAX_FOLIOS:
 			if (parse_u64(optarg, &a->max_folios) || !a->max_folios ||
 			    a->max_folios > (1u << 24))
-				return bad("bad --max-folios '%s' (1..16777216)", optarg);
+				return usage_error("bad --max-folios '%s' (1..16777216)", optarg);
 			break;
 		case OPT_MAX_STACKS:
 			if (parse_u64(optarg, &a->max_stacks) || !a->max_stacks ||
 			    a->max_stacks > (1u << 20))
-				return bad("bad --max-stacks '%s' (1..1048576)", optarg);
+				return usage_error("bad --max-stacks '%s' (1..1048576)", optarg);
 			break;
 		case OPT_NO_FENTRY:
 			a->no_fentry = true;
@@ -159,15 +151,15 @@ static int parse_args(int argc, char **argv, struct leak_args *a)
 			usage(stdout);
 			return -1;
 		case ':':
-			return bad("option '%s' needs a value", argv[optind - 1]);
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
-			return bad("unknown option '%s'", argv[optind - 1]);
+			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return bad("unexpected argument '%s'", argv[optind]);
+		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (a->json && a->folded)
-		return bad("%s", "--folded and -o json are exclusive");
+		return usage_error("%s", "--folded and -o json are exclusive");
 	return 0;
 }
 
