@@ -9,6 +9,11 @@
 const volatile __u32 targ_tgid = 0;
 const volatile __u64 targ_cgroup = 0;
 const volatile __u32 targ_dev = 0;
+const volatile bool lat_all = false;	/* --lat-all: time every fault */
+
+/* CLOCK_MONOTONIC as user space last published it (each snapshot): rows
+ * take their last-activity time from here instead of reading the clock. */
+__u64 clock_ns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -16,15 +21,6 @@ struct {
 	__type(key, struct daxtop_key);
 	__type(value, struct daxtop_row);
 } rows SEC(".maps");
-
-/* The fault in progress on each CPU: a per-CPU slot costs a fraction of a
- * per-thread hash. A fault that sleeps and resumes elsewhere, or whose slot
- * another thread's fault took meanwhile, finds the slot not its own and is
- * counted in lat_missed instead of getting a wrong latency. */
-struct fault_slot {
-	__u32 tid;
-	__u64 start_ns;
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -66,7 +62,6 @@ struct {
 struct hist hists[H_NR] = {};
 __u64 fallback_reasons[FB_NR] = {};
 __u64 drops[DROP_NR] = {};
-__u64 events_seen = 0;
 
 /* What a fault event says, whichever kind of program saw it. */
 struct fault_args {
@@ -125,7 +120,7 @@ static __noinline void file_seen(__u32 dev, __u64 ino, struct vm_fault *vmf)
 		learn_names(bpf_map_lookup_elem(&files, &fk), vmf_dentry(vmf));
 }
 
-static struct daxtop_row *row_get(const struct daxtop_key *k, __u64 now, struct vm_fault *vmf)
+static struct daxtop_row *row_get(const struct daxtop_key *k, struct vm_fault *vmf)
 {
 	static const struct daxtop_row zero = {};
 	struct daxtop_row *r;
@@ -141,63 +136,116 @@ static struct daxtop_row *row_get(const struct daxtop_key *k, __u64 now, struct 
 		return NULL;
 	}
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
-	r->first_ns = now;
+	r->first_ns = bpf_ktime_get_ns();	/* once per row */
 	file_seen(k->dev, k->ino, vmf);
 	return r;
 }
 
-static __always_inline struct daxtop_row *row_for(__u32 dev, __u64 ino, __u64 now,
-						  struct vm_fault *vmf)
+static __always_inline struct daxtop_row *row_for(__u32 dev, __u64 ino, struct vm_fault *vmf)
 {
 	struct daxtop_key k = { .pid = current_tgid(), .dev = dev, .ino = ino };
-	struct daxtop_row *r = row_get(&k, now, vmf);
+	struct daxtop_row *r = row_get(&k, vmf);
 
 	if (r)
-		r->last_ns = now;
+		r->last_ns = clock_ns;
 	return r;
+}
+
+static __always_inline struct fault_slot *cpu_slot(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&fault_start, &zero);
+}
+
+/* Whether to time this fault: every fault while this CPU's fault rate is
+ * low, a random 1 in 2^shift when it is high. Random, not every Nth: fault
+ * loops have power-of-two periods that a fixed stride would alias with. */
+static __always_inline bool lat_sample(struct fault_slot *slot)
+{
+	__u32 x = slot->rnd;
+
+	if (lat_all || !slot->shift)
+		return true;
+	if (!x)
+		x = bpf_get_prandom_u32() | 1;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	slot->rnd = x;
+	return !(x & ((1u << (slot->shift & 31)) - 1));
+}
+
+/* Keep timed faults about DAXTOP_LAT_GAP_NS apart on each CPU: halve the
+ * share when they come faster, double it when slower, all of them again
+ * after a quiet spell. */
+static __always_inline void lat_adapt(struct fault_slot *slot, __u64 now)
+{
+	__u64 gap = now - slot->last_timed_ns;
+
+	slot->last_timed_ns = now;
+	if (lat_all)
+		return;
+	if (gap < DAXTOP_LAT_GAP_NS / 2) {
+		if (slot->shift < DAXTOP_LAT_MAX_SHIFT)
+			slot->shift++;
+	} else if (gap > DAXTOP_LAT_GAP_NS * 64) {
+		slot->shift = 0;
+	} else if (gap > DAXTOP_LAT_GAP_NS * 2 && slot->shift) {
+		slot->shift--;
+	}
 }
 
 static __always_inline void fault_begin(__u32 dev, __u64 ino)
 {
-	__u32 zero = 0;
 	struct fault_slot *slot;
+	__u64 now;
 
 	if (!wanted(dev))
 		return;
-	slot = bpf_map_lookup_elem(&fault_start, &zero);
-	if (slot) {
-		slot->tid = current_tid();
-		slot->start_ns = bpf_ktime_get_ns();
+	slot = cpu_slot();
+	if (!slot)
+		return;
+	if (slot->start_ns) {
+		/* the timed fault before did not end on this CPU */
+		__sync_fetch_and_add(&drops[DROP_LAT_NO_START], 1);
+		slot->start_ns = 0;
 	}
+	if (!lat_sample(slot))
+		return;
+	now = bpf_ktime_get_ns();
+	lat_adapt(slot, now);
+	slot->tid = current_tid();
+	slot->start_ns = now;
 }
 
-/* Latency in ns of the fault this thread started on this CPU, 0 if unknown. */
-static __always_inline __u64 fault_latency(__u64 now)
+/* Latency in ns of this thread's fault if it was timed on this CPU, else 0. */
+static __always_inline __u64 fault_latency(struct fault_slot *slot)
 {
-	__u32 zero = 0;
-	struct fault_slot *slot = bpf_map_lookup_elem(&fault_start, &zero);
-	__u64 start;
+	__u64 start = slot->start_ns, now;
 
-	if (!slot || !slot->start_ns || slot->tid != current_tid()) {
-		__sync_fetch_and_add(&drops[DROP_LAT_NO_START], 1);
+	if (!start || slot->tid != current_tid())
 		return 0;
-	}
-	start = slot->start_ns;
 	slot->start_ns = 0;
-	return now > start ? now - start : 0;
+	now = bpf_ktime_get_ns();
+	return now > start ? now - start : 1;
 }
 
 static __always_inline void fault_end(const struct fault_args *a, int counter, int hist_id)
 {
+	struct fault_slot *slot;
 	struct daxtop_row *r;
-	__u64 now, lat;
+	__u64 lat;
 
 	if (!wanted(a->dev))
 		return;
-	__sync_fetch_and_add(&events_seen, 1);
-	now = bpf_ktime_get_ns();	/* one clock read per event */
-	lat = fault_latency(now);
-	r = row_for(a->dev, a->ino, now, a->vmf);
+	slot = cpu_slot();
+	if (!slot)
+		return;
+	slot->events++;
+	slot->faults++;
+	lat = fault_latency(slot);
+	r = row_for(a->dev, a->ino, a->vmf);
 	if (lat)
 		hist_add(&hists[hist_id], lat);
 	if (!r)
@@ -242,12 +290,15 @@ static __always_inline void pmd_done(const struct fault_args *a, int result)
 static __always_inline void count(__u32 dev, __u64 ino, int counter, __u64 n,
 				  struct vm_fault *vmf)
 {
+	struct fault_slot *slot;
 	struct daxtop_row *r;
 
 	if (!wanted(dev))
 		return;
-	__sync_fetch_and_add(&events_seen, 1);
-	r = row_for(dev, ino, bpf_ktime_get_ns(), vmf);
+	slot = cpu_slot();
+	if (slot)	/* atomic: the unmap hook can run preemptible (7.x) */
+		__sync_fetch_and_add(&slot->events, 1);
+	r = row_for(dev, ino, vmf);
 	if (r)
 		__sync_fetch_and_add(&r->cnt[counter], n);
 }
@@ -373,7 +424,11 @@ int BPF_PROG(btf_pmd_fault_done, struct inode *inode, struct vm_fault *vmf,
 {
 	struct fault_args a = { .max_pgoff = max_pgoff };
 
-	vmf_args(&a, inode, vmf);
+	/* the geometry only matters for a fallback's reason */
+	if (result & VM_FAULT_FALLBACK)
+		vmf_args(&a, inode, vmf);
+	else
+		vmf_file_args(&a, inode, vmf);
 	pmd_done(&a, result);
 	return 0;
 }
@@ -488,7 +543,7 @@ static __always_inline void on_busy_result(struct address_space *mapping, void *
 	now = bpf_ktime_get_ns();
 	d = now - ws->start_ns;
 	hist_add(&hists[H_BL_WAIT], d);
-	r = row_get(&ws->key, now, NULL);
+	r = row_get(&ws->key, NULL);
 	if (r) {
 		__sync_fetch_and_add(&r->cnt[DT_BL_WAITS], 1);
 		__sync_fetch_and_add(&r->bl_wait_ns, d);

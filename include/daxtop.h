@@ -41,9 +41,32 @@ enum daxtop_hist {
 /* Error/overflow counters, never silent. */
 enum daxtop_drop {
 	DROP_ROW_FULL,		/* row map full: event not attributed */
-	DROP_LAT_NO_START,	/* fault end without a start (attached mid-fault) */
+	DROP_LAT_NO_START,	/* timed fault whose end its CPU did not see */
 	DROP_WAIT_FULL,		/* wait-state map full */
 	DROP_NR,
+};
+
+/* Fault latency sampling: each CPU times about one fault per
+ * DAXTOP_LAT_GAP_NS (between half and twice that rate); while it faults
+ * slower, every fault. At least 1 in 2^DAXTOP_LAT_MAX_SHIFT faults is
+ * timed; --lat-all times every fault. */
+#define DAXTOP_LAT_GAP_NS 1000000ULL
+#define DAXTOP_LAT_MAX_SHIFT 6
+
+/* Per-CPU state of the fault path (daxtop's fault_start map). The fault
+ * being timed on each CPU costs a fraction of a per-thread hash: a timed
+ * fault that sleeps while another fault begins on its CPU, or that resumes
+ * elsewhere, loses its start and is counted in lat_missed instead of
+ * getting a wrong latency. */
+struct fault_slot {
+	unsigned long long start_ns;	 /* start of the fault being timed, 0 = none */
+	unsigned long long last_timed_ns;/* start of the previous timed fault */
+	unsigned long long events;	 /* fs_dax events counted on this CPU */
+	unsigned long long faults;	 /* of which completed PTE/PMD faults */
+	unsigned int tid;		 /* thread of start_ns */
+	unsigned int rnd;		 /* xorshift32 state of the sampling draw */
+	unsigned int shift;		 /* time 1 in 2^shift faults */
+	unsigned int pad;
 };
 
 /* A DAX file's name as seen at its first fault: dentry names from the

@@ -47,6 +47,8 @@ static void usage(FILE *out)
 "  -a, --ascending        sort ascending\n"
 "  -N, --top N            show at most N rows\n"
 "      --hist             log2 histograms of fault latency and break_layouts waits\n"
+"      --lat-all          time every fault (default: above ~2000 faults/s per CPU\n"
+"                         a random sample is timed, at least 1 in 64)\n"
 "      --max-rows N       size of the in-kernel row table (default 4096)\n"
 "      --no-fentry        do not use fentry/fexit (use kprobes)\n"
 "      --no-kprobe        do not use kprobes\n"
@@ -58,7 +60,7 @@ static void usage(FILE *out)
 static int parse_args(int argc, char **argv, struct top_args *a)
 {
 	char why[160];
-	enum { O_CGROUP = 256, O_DEV, O_PATH, O_HIST, O_MAXROWS, O_NOFENTRY, O_NOKPROBE };
+	enum { O_CGROUP = 256, O_DEV, O_PATH, O_HIST, O_MAXROWS, O_NOFENTRY, O_NOKPROBE, O_LATALL };
 	static const struct option opts[] = {
 		{ "batch", no_argument, NULL, 'b' }, { "output", required_argument, NULL, 'o' },
 		{ "interval", required_argument, NULL, 'i' }, { "duration", required_argument, NULL, 'd' },
@@ -68,6 +70,7 @@ static int parse_args(int argc, char **argv, struct top_args *a)
 		{ "group", required_argument, NULL, 'g' }, { "sort", required_argument, NULL, 's' },
 		{ "ascending", no_argument, NULL, 'a' }, { "top", required_argument, NULL, 'N' },
 		{ "hist", no_argument, NULL, O_HIST }, { "max-rows", required_argument, NULL, O_MAXROWS },
+		{ "lat-all", no_argument, NULL, O_LATALL },
 		{ "no-fentry", no_argument, NULL, O_NOFENTRY }, { "no-kprobe", no_argument, NULL, O_NOKPROBE },
 		{ "help", no_argument, NULL, 'h' }, {}
 	};
@@ -140,6 +143,7 @@ static int parse_args(int argc, char **argv, struct top_args *a)
 			a->vo.top = v;
 			break;
 		case O_HIST: a->hist = true; break;
+		case O_LATALL: a->cfg.lat_all = true; break;
 		case O_MAXROWS:
 			if (parse_u64(optarg, &v) || v < 16 || v > 1 << 20)
 				return usage_error("bad --max-rows '%s': give 16..1048576", optarg);
@@ -210,6 +214,7 @@ static int open_and_load(struct daxtop_ctx *c, struct hook *hooks,
 		c->skel->rodata->targ_tgid = a->pid;
 		c->skel->rodata->targ_cgroup = a->cgroup_id;
 		c->skel->rodata->targ_dev = a->dev < 0 ? 0 : a->dev;
+		c->skel->rodata->lat_all = a->lat_all;
 		bpf_map__set_max_entries(c->skel->maps.rows, a->max_rows);
 		fill_hooks(hooks, c->skel);
 		if (probe_select(hooks, NHOOKS, env) <= 0) {
@@ -272,6 +277,8 @@ int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct daxtop_c
 		return -1;
 	}
 	c->attach_ns = mono_ns();
+	c->lat_all = a->lat_all;
+	clock_publish(c, c->attach_ns);
 	ctx_describe(c);
 	return 0;
 }

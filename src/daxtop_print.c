@@ -25,31 +25,47 @@ void daxtop_header_line(const struct daxtop_ctx *c, const struct snapshot *cur,
 			const struct snapshot *base, char *buf, size_t len)
 {
 	double secs = (cur->t_ns - (base ? base->t_ns : c->attach_ns)) / 1e9;
+	uint64_t timed, faults;
 
+	lat_timed(cur, base, &timed, &faults);
 	snprintf(buf, len, "host=%s kernel=%s era=%s idle=%d span=%.2fs events=%llu lost=%llu "
-		 "(skipped=%llu) lat_missed=%llu hooks: %s", c->host, c->kernel,
-		 c->era.era == ERA_ZERO_BASED ? "zero-based" :
+		 "(skipped=%llu) lat_timed=%llu/%llu%s lat_missed=%llu hooks: %s", c->host,
+		 c->kernel, c->era.era == ERA_ZERO_BASED ? "zero-based" :
 		 c->era.era == ERA_ONE_BASED ? "one-based" : "unknown", c->era.idle, secs,
 		 (unsigned long long)(cur->events - (base ? base->events : 0)),
 		 (unsigned long long)total_drops(cur, base),
 		 (unsigned long long)(cur->missed_runs - (base ? base->missed_runs : 0)),
+		 (unsigned long long)timed, (unsigned long long)faults,
+		 c->lat_all ? "(all)" : timed < faults ? "(sampled)" : "",
 		 (unsigned long long)(cur->drops[DROP_LAT_NO_START] -
 				      (base ? base->drops[DROP_LAT_NO_START] : 0)), c->hooksum);
 }
 
-static void fmt_na(char *buf, size_t len, bool avail, const char *fmt, double v)
+static void fmt_or(char *buf, size_t len, bool avail, const char *fmt, double v,
+		   const char *instead)
 {
 	if (avail)
 		snprintf(buf, len, fmt, v);
 	else
-		snprintf(buf, len, "n/a");
+		snprintf(buf, len, "%s", instead);
+}
+
+static void fmt_na(char *buf, size_t len, bool avail, const char *fmt, double v)
+{
+	fmt_or(buf, len, avail, fmt, v, "n/a");
+}
+
+static void fmt_dash(char *buf, size_t len, bool avail, const char *fmt, double v)
+{
+	fmt_or(buf, len, avail, fmt, v, "-");
 }
 
 void daxtop_format_row(const struct daxtop_ctx *c, const struct view_row *v,
 		       char *buf, size_t len)
 {
 	const struct daxtop_row *r = &v->r;
-	char pid[16], file[256], dev[24], ino[24], unmap[24], blw[24], blms[24];
+	char pid[16], file[256], dev[24], ino[24], unmap[24], blw[24], blms[24], p50[24], p99[24];
+	bool timed = hist_total(&r->lat) > 0;
 
 	if (c->vo.group == GROUP_FILE)
 		snprintf(pid, sizeof(pid), "*");
@@ -67,14 +83,15 @@ void daxtop_format_row(const struct daxtop_ctx *c, const struct view_row *v,
 	fmt_na(unmap, sizeof(unmap), c->avail.unmap, "%.0f", r->cnt[DT_UNMAP]);
 	fmt_na(blw, sizeof(blw), c->avail.blwait, "%.0f", r->cnt[DT_BL_WAITS]);
 	fmt_na(blms, sizeof(blms), c->avail.blwait, "%.1f", r->bl_wait_ns / 1e6);
+	/* "-": no fault of this row was timed (sampled out, or none) */
+	fmt_dash(p50, sizeof(p50), timed, "%.0f", hist_percentile(&r->lat, 50) / 1000);
+	fmt_dash(p99, sizeof(p99), timed, "%.0f", hist_percentile(&r->lat, 99) / 1000);
 	snprintf(buf, len, "%7s %-15.15s %-8s %8s %7llu %5llu %5llu %6llu %5llu %5llu %6llu %5s "
-		 "%6s %8s %6llu %6llu %s", pid, c->vo.group == GROUP_FILE ? "-" : r->comm, dev, ino,
+		 "%6s %8s %6s %6s %s", pid, c->vo.group == GROUP_FILE ? "-" : r->comm, dev, ino,
 		 (unsigned long long)r->cnt[DT_PTE], (unsigned long long)r->cnt[DT_PMD],
 		 (unsigned long long)r->cnt[DT_PMD_FALLBACK], (unsigned long long)r->cnt[DT_WRITE],
 		 (unsigned long long)r->cnt[DT_MKWRITE], (unsigned long long)r->cnt[DT_HOLE],
-		 (unsigned long long)r->cnt[DT_WB_PAGES], unmap, blw, blms,
-		 (unsigned long long)(hist_percentile(&r->lat, 50) / 1000),
-		 (unsigned long long)(hist_percentile(&r->lat, 99) / 1000), file);
+		 (unsigned long long)r->cnt[DT_WB_PAGES], unmap, blw, blms, p50, p99, file);
 }
 
 const char *daxtop_columns(void)
@@ -89,15 +106,20 @@ static void print_hists(FILE *out, const struct daxtop_ctx *c, const struct snap
 	static const char *const titles[H_NR] = {
 		"PTE fault latency", "PMD fault latency", "break_layouts wait",
 	};
+	uint64_t timed, faults;
 	struct hist h;
+	bool sampled;
 
+	lat_timed(cur, base, &timed, &faults);
+	sampled = timed < faults;
 	for (int i = 0; i < H_NR; i++) {
 		snapshot_hist_diff(&h, cur, base, i);
 		if (i == H_BL_WAIT && !c->avail.blwait) {
 			fprintf(out, "%s: n/a (break_layouts hook unavailable)\n", titles[i]);
 			continue;
 		}
-		fprintf(out, "%s (total %llu):\n", titles[i], (unsigned long long)hist_total(&h));
+		fprintf(out, "%s (total %llu%s):\n", titles[i], (unsigned long long)hist_total(&h),
+			i != H_BL_WAIT && sampled ? ", a sample of the faults" : "");
 		hist_print(out, &h, i == H_BL_WAIT ? "msecs" : "usecs", i == H_BL_WAIT ? 1000000 : 1000);
 	}
 	fprintf(out, "PMD fallback reasons:");
@@ -176,6 +198,7 @@ void daxtop_print_json(FILE *out, const struct daxtop_ctx *c, const struct snaps
 	struct json j;
 	struct view_row *v;
 	int n = view_build(c, cur, base, &v);
+	uint64_t timed, faults;
 	struct hist h;
 
 	json_init(&j, out);
@@ -190,6 +213,10 @@ void daxtop_print_json(FILE *out, const struct daxtop_ctx *c, const struct snaps
 	json_kv_i64(&j, "idle_refcount", c->era.idle);
 	json_kv_u64(&j, "events", cur->events - (base ? base->events : 0));
 	json_kv_u64(&j, "lost", total_drops(cur, base));
+	lat_timed(cur, base, &timed, &faults);
+	json_kv_u64(&j, "faults", faults);
+	json_kv_u64(&j, "lat_timed", timed);
+	json_kv_str(&j, "lat_sampling", c->lat_all ? "all" : "auto");
 	json_key(&j, "drops");
 	json_obj_begin(&j);
 	for (int i = 0; i < DROP_NR; i++)

@@ -75,6 +75,28 @@ static void learn_paths(struct daxtop_ctx *c, const struct snapshot *s)
 	}
 }
 
+/* fs_dax events and completed faults so far: per-CPU counters in the
+ * fault slots. */
+static void cpu_counts(struct daxtop_ctx *c, struct snapshot *s)
+{
+	int ncpu = libbpf_num_possible_cpus(), zero = 0;
+	struct fault_slot *slots;
+
+	if (ncpu <= 0 || !(slots = calloc(ncpu, sizeof(*slots))))
+		return;
+	if (!bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.fault_start), &zero, slots))
+		for (int i = 0; i < ncpu; i++) {
+			s->events += slots[i].events;
+			s->faults += slots[i].faults;
+		}
+	free(slots);
+}
+
+void clock_publish(struct daxtop_ctx *c, uint64_t now)
+{
+	c->skel->bss->clock_ns = now;
+}
+
 int snapshot_take(struct daxtop_ctx *c, struct snapshot *s)
 {
 	int fd = bpf_map__fd(c->skel->maps.rows);
@@ -85,6 +107,10 @@ int snapshot_take(struct daxtop_ctx *c, struct snapshot *s)
 	s->rows = calloc(cap, sizeof(*s->rows));
 	if (!s->rows)
 		return -1;
+	/* Publish first: a row active from here on has last_ns >= t_ns. */
+	s->t_ns = mono_ns();
+	s->prev_clock_ns = c->skel->bss->clock_ns;
+	clock_publish(c, s->t_ns);
 	while (s->n < cap && !bpf_map_get_next_key(fd, prev, &next)) {
 		struct view_row *v = &s->rows[s->n];
 
@@ -98,12 +124,11 @@ int snapshot_take(struct daxtop_ctx *c, struct snapshot *s)
 	}
 	qsort(s->rows, s->n, sizeof(*s->rows), cmp_key);
 	learn_paths(c, s);
-	s->t_ns = mono_ns();
 	/* .bss is memory-mapped: read the globals directly. */
 	memcpy(s->hists, (const void *)c->skel->bss->hists, sizeof(s->hists));
 	memcpy(s->fallback, (const void *)c->skel->bss->fallback_reasons, sizeof(s->fallback));
 	memcpy(s->drops, (const void *)c->skel->bss->drops, sizeof(s->drops));
-	s->events = c->skel->bss->events_seen;
+	cpu_counts(c, s);
 	s->missed_runs = probe_missed_runs(c->hooks, c->nhooks);
 	return 0;
 }
@@ -280,4 +305,17 @@ uint64_t total_drops(const struct snapshot *s, const struct snapshot *base)
 		if (i != DROP_LAT_NO_START)
 			t += s->drops[i] - (base ? base->drops[i] : 0);
 	return t + s->missed_runs - (base ? base->missed_runs : 0);
+}
+
+void lat_timed(const struct snapshot *cur, const struct snapshot *base,
+	       uint64_t *timed, uint64_t *faults)
+{
+	struct hist h;
+
+	*timed = 0;
+	for (int id = H_PTE_LAT; id <= H_PMD_LAT; id++) {
+		snapshot_hist_diff(&h, cur, base, id);
+		*timed += hist_total(&h);
+	}
+	*faults = cur->faults - (base ? base->faults : 0);
 }

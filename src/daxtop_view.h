@@ -29,10 +29,12 @@ struct snapshot {
 	struct view_row *rows;
 	int n;
 	uint64_t t_ns;
+	uint64_t prev_clock_ns;	/* clock published before: rows with an older last_ns were idle since */
 	struct hist hists[H_NR];
 	uint64_t fallback[FB_NR];
 	uint64_t drops[DROP_NR];
 	uint64_t events;
+	uint64_t faults;	/* completed PTE and PMD faults (timed or not) */
 	uint64_t missed_runs;	/* program runs the kernel skipped (recursion) */
 };
 
@@ -60,6 +62,7 @@ struct daxtop_ctx {
 	struct snapshot first, prev, cur;
 	double interval_s;
 	uint64_t attach_ns;	/* when the probes went live: start of totals */
+	bool lat_all;		/* every fault timed (else sampled at high rates) */
 	char host[128], kernel[128], mounts[512], pmem[128], hooksum[64];
 };
 
@@ -70,6 +73,7 @@ struct daxtop_config {
 	long dev;
 	uint32_t max_rows;
 	bool no_fentry, no_kprobe;
+	bool lat_all;		/* time every fault, not a sample at high rates */
 };
 
 #define DAXTOP_NHOOKS 10
@@ -80,6 +84,8 @@ int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct daxtop_c
 void daxtop_stop(struct daxtop_ctx *c);
 
 int snapshot_take(struct daxtop_ctx *c, struct snapshot *s);
+/* Tell BPF the time (CLOCK_MONOTONIC ns) to stamp on active rows. */
+void clock_publish(struct daxtop_ctx *c, uint64_t now);
 void snapshot_free(struct snapshot *s);
 /* rows = group(cur - base) filtered and sorted; caller frees *out. base may be NULL. */
 int view_build(const struct daxtop_ctx *c, const struct snapshot *cur,
@@ -91,5 +97,8 @@ int col_by_name(const char *name);
 const char *col_name(int col);
 uint64_t row_value(const struct view_row *v, int col);
 uint64_t total_drops(const struct snapshot *s, const struct snapshot *base);
+/* Faults timed for the latency columns and faults completed, cur - base. */
+void lat_timed(const struct snapshot *cur, const struct snapshot *base,
+	       uint64_t *timed, uint64_t *faults);
 
 #endif

@@ -58,6 +58,7 @@ struct export_opts {
 	uint32_t max_rows;
 	double leak_min_age_s;		/* extra references younger than this are not counted */
 	bool no_fentry, no_kprobe, no_leak;
+	bool lat_all;		/* time every fault */
 };
 
 /* --- the accumulation model (export_model.c; no BPF, unit-testable) --- */

@@ -3,7 +3,7 @@
 # exposition is well formed, and its counters equal the kernel's own fs_dax
 # tracepoint counts (per device and, with --per-pid, per process) even
 # though every daxload process exits and its rows are folded out of the
-# kernel map; the latency histogram counts every fault; a break_layouts
+# kernel map; with --lat-all the latency histogram counts every fault; a break_layouts
 # wait behind a pin shows in the wait counters and histogram.
 . /daxtest/daxtest.sh
 
@@ -11,7 +11,7 @@ T=/tmp/export_faults
 mkdir -p $T
 PROM=$T/daxtrace.prom
 trace_start fs_dax
-daxtrace export --textfile $PROM -i 0.5 --per-pid >$T/out 2>$T/err &
+daxtrace export --textfile $PROM -i 0.5 --per-pid --lat-all >$T/out 2>$T/err &
 EXP=$!
 wait_for_line $T/err ': ready' 120 || { fail export_ready "$(cat $T/err)"; kill $EXP; exit 1; }
 check_true textfile_written test -s $PROM
