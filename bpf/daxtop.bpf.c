@@ -242,7 +242,6 @@ static __always_inline void fault_end(const struct fault_args *a, int counter, i
 	slot = cpu_slot();
 	if (!slot)
 		return;
-	slot->events++;
 	slot->faults++;
 	lat = fault_latency(slot);
 	r = row_for(a->dev, a->ino, a->vmf);

@@ -61,8 +61,8 @@ enum daxtop_drop {
 struct fault_slot {
 	unsigned long long start_ns;	 /* start of the fault being timed, 0 = none */
 	unsigned long long last_timed_ns;/* start of the previous timed fault */
-	unsigned long long events;	 /* fs_dax events counted on this CPU */
-	unsigned long long faults;	 /* of which completed PTE/PMD faults */
+	unsigned long long events;	 /* other events counted on this CPU */
+	unsigned long long faults;	 /* completed PTE/PMD faults on this CPU */
 	unsigned int tid;		 /* thread of start_ns */
 	unsigned int rnd;		 /* xorshift32 state of the sampling draw */
 	unsigned int shift;		 /* time 1 in 2^shift faults */

@@ -86,7 +86,7 @@ static void cpu_counts(struct daxtop_ctx *c, struct snapshot *s)
 		return;
 	if (!bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.fault_start), &zero, slots))
 		for (int i = 0; i < ncpu; i++) {
-			s->events += slots[i].events;
+			s->events += slots[i].events + slots[i].faults;
 			s->faults += slots[i].faults;
 		}
 	free(slots);

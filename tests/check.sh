@@ -37,8 +37,12 @@ run_stage host ./tests/host/run.sh
 run_stage export ./tests/host/export.sh
 run_stage now ./tests/host/now.sh
 if [ "${DAXTRACE_SKIP_VM:-0}" = 1 ]; then
+	run_stage harness ./tools/vm/selftest.sh --no-vm
 	echo "=== vm: skipped (DAXTRACE_SKIP_VM=1) ==="
 else
+	# The harness must report broken scenarios and panics before its
+	# verdicts on ours are worth anything.
+	run_stage harness ./tools/vm/selftest.sh
 	run_stage vm ./tools/vm/matrix
 fi
 
