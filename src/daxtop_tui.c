@@ -43,6 +43,7 @@ static void draw(struct daxtop_ctx *c, const struct snapshot *base, bool paused,
 	struct view_row *v;
 	char line[1024];
 	double secs = base ? (c->cur.t_ns - base->t_ns) / 1e9 : 0;
+	uint64_t timed, faults;
 	int n, rows = LINES, y = 0;
 
 	erase();
@@ -50,9 +51,11 @@ static void draw(struct daxtop_ctx *c, const struct snapshot *base, bool paused,
 		 era_name(c->era.era), c->era.idle, paused ? "  [PAUSED]" : "");
 	mvprintw(y++, 0, "DAX mounts: %.*s", COLS - 12, c->mounts);
 	mvprintw(y++, 0, "pmem: %s   hooks: %s", c->pmem, c->hooksum);
-	daxtop_header_line(c, &c->cur, NULL, line, sizeof(line));
-	mvprintw(y++, 0, "totals: events %llu lost %llu   interval %.1fs  sort %s%s  group %s",
-		 (unsigned long long)c->cur.events, (unsigned long long)total_drops(&c->cur, NULL),
+	lat_timed(&c->cur, NULL, &timed, &faults);
+	mvprintw(y++, 0, "totals: events %llu lost %llu  latency of %llu/%llu faults%s   interval "
+		 "%.1fs  sort %s%s  group %s", (unsigned long long)c->cur.events,
+		 (unsigned long long)total_drops(&c->cur, NULL), (unsigned long long)timed,
+		 (unsigned long long)faults, c->lat_all ? "" : " (sampled at high rates)",
 		 c->interval_s, col_name(c->vo.sort), c->vo.ascending ? " (asc)" : "",
 		 group_name(c->vo.group));
 	mvprintw(y++, 0, "%s; q quit, space pause, <> sort, r reverse, g group, h hist, "
