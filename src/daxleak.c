@@ -557,8 +557,6 @@ static void seed_from_scan(struct leak_ctx *c)
 {
 	uint64_t now;
 
-	c->start.ks = c->ks;
-	c->start.era = c->era;
 	if (daxnow_scan(&c->start)) {
 		warn_msg("the scan at start failed: waits and references older than daxleak "
 			 "stay unseen (daxleak --now shows why)");
@@ -586,6 +584,12 @@ int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
 	c->tracked_fd = bpf_map__fd(c->skel->maps.tracked);
 	c->stacks_fd = bpf_map__fd(c->skel->maps.stacks);
 	c->waiters_fd = bpf_map__fd(c->skel->maps.waiters);
+	if (a->scan_at_start) {
+		/* its programs load now, with ours (one BTF parse); it runs after attach */
+		c->start.ks = c->ks;
+		c->start.era = c->era;
+		daxnow_prepare(&c->start);
+	}
 	if (probe_attach(c->hooks, DL_NHOOKS) <= 0)
 		warn_msg("no kernel hook could be attached; only the /proc waiter scan runs");
 	/* A guard whose exit failed to attach would only inflate nesting depth. */

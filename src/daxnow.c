@@ -547,16 +547,13 @@ static void collect_held(struct daxnow_report *r, int pipe_pages_fd)
 	}
 }
 
-static int scan_bpf(struct daxnow_report *r)
+/* kallsyms and the scan's BPF object, loaded: 0, or -1 with why_fallback. */
+static int prepare_bpf(struct daxnow_report *r)
 {
-	struct dn_task_rec *recs = NULL;
-	size_t nrecs = 0;
 	struct ksyms_scan ks;
 	struct daxnow_bpf *s = NULL;
 	uint64_t data[2];
 	struct dn_range *rg = ks.rg;
-	size_t len;
-	char *buf;
 	int nr, err = 0;
 
 	if (kallsyms_scan(&ks)) {
@@ -602,6 +599,39 @@ static int scan_bpf(struct daxnow_report *r)
 			 "BPF iterators refused by this kernel (%s)", strerror(-err));
 		return -1;
 	}
+	r->skel = s;
+	return 0;
+}
+
+int daxnow_prepare(struct daxnow_report *r)
+{
+	uint64_t t0 = mono_ns();
+
+	if (!r->prepared) {
+		/* daxleak's scan at start knows the era already */
+		if (r->era.era == ERA_UNKNOWN)
+			era_detect(&r->era);
+		r->prepared = prepare_bpf(r) ? -1 : 1;
+		/* the last load of the process: the shared BTF is not needed now */
+		probe_release_btf();
+		r->prep_ms = (mono_ns() - t0) / 1e6;
+	}
+	return r->prepared > 0 ? 0 : -1;
+}
+
+static int scan_bpf(struct daxnow_report *r)
+{
+	struct dn_task_rec *recs = NULL;
+	size_t nrecs = 0;
+	struct daxnow_bpf *s;
+	size_t len;
+	char *buf;
+	int err = 0;
+
+	if (daxnow_prepare(r))
+		return -1;
+	s = r->skel;
+	r->skel = NULL;	/* ours now: destroyed below */
 	r->have_rq_clock = bpf_program__autoload(s->progs.scan_tasks);
 
 	/* 1: tasks */
@@ -799,17 +829,13 @@ int daxnow_scan(struct daxnow_report *r)
 {
 	struct utsname u;
 	uint64_t t0 = mono_ns();
+	bool prepared_before = r->prepared;	/* else its time falls within ours */
 
 	r->nw = r->ngupio = r->nheld = 0;
 	r->nlost = 0;
 	r->method = DAXNOW_NONE;
 	if (!uname(&u))
 		snprintf(r->kernel, sizeof(r->kernel), "%s", u.release);
-	/* daxleak's scan at start knows the era already (and our BTF copy is
-	 * freed by then: parsing it again would cost time and memory). */
-	if (r->era.era == ERA_UNKNOWN)
-		era_detect(&r->era);
-	probe_release_btf();	/* libbpf parses its own for the scan program */
 	if (scan_bpf(r) == 0) {
 		r->method = DAXNOW_BPF;
 		if (!r->have_bit_wait_table)
@@ -826,12 +852,14 @@ int daxnow_scan(struct daxnow_report *r)
 		scan_proc(r);
 	}
 	apply_filter(r);
-	r->scan_ms = (mono_ns() - t0) / 1e6;
+	r->scan_ms = (prepared_before ? r->prep_ms : 0) + (mono_ns() - t0) / 1e6;
 	return 0;
 }
 
 void daxnow_report_free(struct daxnow_report *r)
 {
+	daxnow_bpf__destroy(r->skel);	/* prepared, never run */
+	r->skel = NULL;
 	for (size_t i = 0; i < r->nw; i++)
 		free(r->w[i].holders);
 	free(r->w);
