@@ -353,7 +353,9 @@ static void configure(struct leak_ctx *c, const struct leak_args *a)
 	struct daxleak_bpf *s = c->skel;
 	static uint64_t vb;
 
-	if (!vb)	/* the scan at start reads kallsyms anyway: share its pass */
+	/* Only kallsyms has it, and only with data symbols (else no read for it);
+	 * the scan at start reads kallsyms anyway: share its pass. */
+	if (!vb && probe_kallsyms_data() != 0)
 		vb = a->scan_at_start ? daxnow_vmemmap_base_addr() : ksym_data_addr(NULL, "vmemmap_base");
 
 	s->rodata->targ_tgid = a->pid;

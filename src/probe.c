@@ -60,6 +60,38 @@ static bool btf_has(struct btf *btf, const char *name, int kind)
 	return btf && btf__find_by_name_kind(btf, name, kind) > 0;
 }
 
+/* Load `r1 = &runqueues; r0 = 0; exit`: the kernel resolves a per-CPU
+ * variable named by BTF id through kallsyms, which lists data and per-CPU
+ * symbols only with CONFIG_KALLSYMS_ALL. Answered once. */
+int probe_kallsyms_data(void)
+{
+	static int answer = -2;
+	struct btf *btf;
+	int id, fd;
+
+	if (answer != -2)
+		return answer;
+	answer = -1;
+	btf = probe_vmlinux_btf();
+	id = btf ? btf__find_by_name_kind(btf, "runqueues", BTF_KIND_VAR) : -1;
+	if (id > 0) {
+		struct bpf_insn insns[] = {
+			{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = BPF_REG_1,
+			  .src_reg = BPF_PSEUDO_BTF_ID, .imm = id },
+			{ 0 },
+			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+			{ .code = BPF_JMP | BPF_EXIT },
+		};
+
+		fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "daxtrace_ksym", "GPL", insns, 4,
+				   NULL);
+		if (fd >= 0)
+			close(fd);
+		answer = fd >= 0 ? 1 : errno == ENOENT ? 0 : -1;
+	}
+	return answer;
+}
+
 /* Load `r0 = 0; exit` as fentry on a vmlinux function: the cheapest proof
  * that this kernel and this process may use fentry at all. */
 static int try_fentry(void)

@@ -59,6 +59,10 @@ struct probe_env {
 };
 
 void probe_env_detect(struct probe_env *env);
+/* 1 if kallsyms lists data and per-CPU symbols (CONFIG_KALLSYMS_ALL), 0 if
+ * it lists only functions (a data symbol is then never found there: no
+ * need to read it for one), -1 unknown. Asked once, from the kernel's BTF. */
+int probe_kallsyms_data(void);
 /* 1 if BTF tracepoint programs run with preemption disabled on this kernel
  * (then exact and cheaper than classic ones), 0 if they may be preempted,
  * -1 if the check could not run. Asked once (src/tpcheck.c); *why, if not
