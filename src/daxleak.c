@@ -578,6 +578,8 @@ int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
 
 	memset(c, 0, sizeof(*c));
 	c->a = *a;
+	if (a->scan_at_start)
+		daxnow_kallsyms_start();	/* needed below: under way meanwhile */
 	probe_env_detect(&env);
 	era_detect(&c->era);
 	c->ks = ksyms_open(NULL);	/* read at the first stack printed */

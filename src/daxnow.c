@@ -4,6 +4,8 @@
  * /proc fallback lists the waiters only. */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -127,14 +129,44 @@ static int kallsyms_scan_line(char *line, void *arg)
 }
 
 /* One pass per process: daxleak asks for vmemmap_base before loading its
- * programs and the scan at start needs the rest right after. */
+ * programs and the scan at start needs the rest right after. The pass is
+ * mostly the kernel formatting /proc/kallsyms (~30 ms), so it runs in a
+ * thread of its own while the BTF is parsed and programs are loaded
+ * (daxnow_kallsyms_start); the first use waits for it. */
 static struct ksyms_scan kscan_cache;
 static int kscan_cached;	/* 0 not yet, 1 done, -1 failed */
+static pthread_t kscan_thread;
+static bool kscan_running;
 
 static int kallsyms_scan_uncached(struct ksyms_scan *k);
 
+static void *kscan_main(void *arg)
+{
+	sigset_t all;
+
+	sigfillset(&all);	/* signals are the main thread's */
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	kscan_cached = kallsyms_scan_uncached(&kscan_cache) ? -1 : 1;
+	return NULL;
+}
+
+void daxnow_kallsyms_start(void)
+{
+	if (!kscan_running && !kscan_cached)	/* the thread writes kscan_cached */
+		kscan_running = !pthread_create(&kscan_thread, NULL, kscan_main, NULL);
+}
+
+static void kallsyms_wait(void)
+{
+	if (kscan_running) {
+		pthread_join(kscan_thread, NULL);
+		kscan_running = false;
+	}
+}
+
 static int kallsyms_scan(struct ksyms_scan *k)
 {
+	kallsyms_wait();
 	if (!kscan_cached)
 		kscan_cached = kallsyms_scan_uncached(&kscan_cache) ? -1 : 1;
 	*k = kscan_cache;
@@ -648,6 +680,7 @@ int daxnow_prepare(struct daxnow_report *r)
 	uint64_t t0 = mono_ns();
 
 	if (!r->prepared) {
+		daxnow_kallsyms_start();	/* while the era is read from BTF */
 		/* daxleak's scan at start knows the era already */
 		if (r->era.era == ERA_UNKNOWN)
 			era_detect(&r->era);
@@ -928,6 +961,7 @@ void daxnow_report_free(struct daxnow_report *r)
 {
 	daxnow_bpf__destroy(r->skel);	/* prepared, never run */
 	r->skel = NULL;
+	kallsyms_wait();	/* a start that failed before the scan: nothing left running */
 	for (size_t i = 0; i < r->nw; i++)
 		free(r->w[i].holders);
 	free(r->w);

@@ -109,6 +109,9 @@ struct daxnow_report {
 int daxnow_prepare(struct daxnow_report *r);
 /* 0 on success (even with nothing found), -1 on error (message printed). */
 int daxnow_scan(struct daxnow_report *r);
+/* Start the scan's kallsyms pass in a thread (once per process): it runs
+ * while the caller parses BTF and loads programs; its users wait for it. */
+void daxnow_kallsyms_start(void);
 /* &vmemmap_base from the scan's kallsyms pass (0 if not in kallsyms);
  * the pass is made once per process and shared with daxnow_scan. */
 uint64_t daxnow_vmemmap_base_addr(void);
