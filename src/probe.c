@@ -1,9 +1,12 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -24,10 +27,34 @@ struct btf *__real_btf__load_vmlinux_btf(void);
 void __real_btf__free(struct btf *btf);
 static struct btf *vmlinux_btf;
 
+/* From 6.15 /sys/kernel/btf/vmlinux can be mapped: parsing it from the
+ * mapping skips reading it 4 KiB at a time into a buffer that libbpf then
+ * copies (~2.5 of ~6 ms here). Elsewhere libbpf reads it as before. */
+static struct btf *load_vmlinux_btf(void)
+{
+	int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
+	struct btf *b = NULL;
+	struct stat st;
+	void *p;
+
+	if (fd >= 0 && !fstat(fd, &st) && st.st_size > 0) {
+		p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p != MAP_FAILED) {
+			b = btf__new(p, st.st_size);	/* a copy */
+			munmap(p, st.st_size);
+			if (libbpf_get_error(b))
+				b = NULL;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return b ? b : __real_btf__load_vmlinux_btf();
+}
+
 struct btf *__wrap_btf__load_vmlinux_btf(void)
 {
 	if (!vmlinux_btf) {
-		struct btf *b = __real_btf__load_vmlinux_btf();
+		struct btf *b = load_vmlinux_btf();
 
 		if (libbpf_get_error(b))
 			return b;	/* not kept: the next caller tries again */
