@@ -16,7 +16,9 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
 	    -Iinclude -Isrc -I$(BUILD)
-LDLIBS   := -lbpf -lelf -lz -lzstd -lncursesw -ltinfo -lpthread
+# One parse of the kernel's BTF per process, shared with libbpf (src/probe.c).
+BTF_WRAP := -Wl,--wrap=btf__load_vmlinux_btf,--wrap=btf__free
+LDLIBS   := $(BTF_WRAP) -lbpf -lelf -lz -lzstd -lncursesw -ltinfo -lpthread
 BPFFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Ibpf -Wall \
 	    -Wno-unused-function -Wno-compare-distinct-pointer-types
 

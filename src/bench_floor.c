@@ -24,6 +24,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "commands.h"
+#include "probe.h"
 #include "util.h"
 #include "benchfloor.skel.h"
 
@@ -55,6 +56,7 @@ static struct benchfloor_bpf *floor_load(bool classic, bool btf, int ablate)
 	struct benchfloor_bpf *s = benchfloor_bpf__open();
 	struct btf *kbtf = btf ? btf__load_vmlinux_btf() : NULL;
 	struct bpf_program *p;
+	int err;
 
 	if (!s) {
 		btf__free(kbtf);
@@ -77,8 +79,10 @@ static struct benchfloor_bpf *floor_load(bool classic, bool btf, int ablate)
 		}
 		bpf_program__set_autoload(p, keep);
 	}
-	btf__free(kbtf);
-	if (benchfloor_bpf__load(s)) {
+	btf__free(kbtf);	/* the shared copy (src/probe.c) stays for the load */
+	err = benchfloor_bpf__load(s);
+	probe_release_btf();
+	if (err) {
 		benchfloor_bpf__destroy(s);
 		return NULL;
 	}

@@ -353,7 +353,9 @@ static void configure(struct leak_ctx *c, const struct leak_args *a)
 	struct daxleak_bpf *s = c->skel;
 	static uint64_t vb;
 
-	if (!vb)	/* the scan at start reads kallsyms anyway: share its pass */
+	/* Only kallsyms has it, and only with data symbols (else no read for it);
+	 * the scan at start reads kallsyms anyway: share its pass. */
+	if (!vb && probe_kallsyms_data() != 0)
 		vb = a->scan_at_start ? daxnow_vmemmap_base_addr() : ksym_data_addr(NULL, "vmemmap_base");
 
 	s->rodata->targ_tgid = a->pid;
@@ -557,8 +559,6 @@ static void seed_from_scan(struct leak_ctx *c)
 {
 	uint64_t now;
 
-	c->start.ks = c->ks;
-	c->start.era = c->era;
 	if (daxnow_scan(&c->start)) {
 		warn_msg("the scan at start failed: waits and references older than daxleak "
 			 "stay unseen (daxleak --now shows why)");
@@ -578,6 +578,8 @@ int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
 
 	memset(c, 0, sizeof(*c));
 	c->a = *a;
+	if (a->scan_at_start)
+		daxnow_kallsyms_start();	/* needed below: under way meanwhile */
 	probe_env_detect(&env);
 	era_detect(&c->era);
 	c->ks = ksyms_open(NULL);	/* read at the first stack printed */
@@ -586,6 +588,12 @@ int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
 	c->tracked_fd = bpf_map__fd(c->skel->maps.tracked);
 	c->stacks_fd = bpf_map__fd(c->skel->maps.stacks);
 	c->waiters_fd = bpf_map__fd(c->skel->maps.waiters);
+	if (a->scan_at_start) {
+		/* its programs load now, with ours (one BTF parse); it runs after attach */
+		c->start.ks = c->ks;
+		c->start.era = c->era;
+		daxnow_prepare(&c->start);
+	}
 	if (probe_attach(c->hooks, DL_NHOOKS) <= 0)
 		warn_msg("no kernel hook could be attached; only the /proc waiter scan runs");
 	/* A guard whose exit failed to attach would only inflate nesting depth. */

@@ -4,6 +4,8 @@
  * /proc fallback lists the waiters only. */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -49,39 +51,55 @@ struct ksyms_scan {
 	uint64_t bit_wait_table, vmemmap_base, var_wake;
 };
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 struct kscan_state {
 	struct ksyms_scan *k;
-	uint64_t *addrs;
+	uint64_t *addrs;	/* every text address: a range ends at the next one */
 	size_t n, cap;
+	char first[256];	/* first characters of the names looked for */
 };
+
+/* "ADDR T NAME[\t[MOD]]": ~120k-200k lines, parsed by hand (strtoull was a
+ * third of the pass). Returns the address, *type and *name (cut at the
+ * first blank); 0 on a line that is not one. */
+static uint64_t kscan_parse(char *line, char *type, char **name)
+{
+	uint64_t addr = 0;
+	char *p = line, *sp;
+
+	for (;; p++) {
+		unsigned c = (unsigned char)*p, d = c - '0', x = (c | 0x20) - 'a';
+
+		if (d < 10)
+			addr = addr << 4 | d;
+		else if (x < 6)
+			addr = addr << 4 | (x + 10);
+		else
+			break;
+	}
+	if (p == line || p[0] != ' ' || !p[1] || p[2] != ' ')
+		return 0;
+	*type = p[1];
+	*name = p + 3;
+	if ((sp = strpbrk(*name, " \t")))
+		*sp = '\0';
+	return addr;
+}
 
 static int kallsyms_scan_line(char *line, void *arg)
 {
 	struct kscan_state *st = arg;
 	struct ksyms_scan *k = st->k;
-	char *end, *name, *sp;
-	uint64_t addr = strtoull(line, &end, 16);
-	char type;
+	char type, *name;
+	uint64_t addr = kscan_parse(line, &type, &name);
+	bool wanted;
 
-	if (end == line || end[0] != ' ' || !end[1] || end[2] != ' ')
-		return 0;
-	type = end[1];
-	name = end + 3;
-	if ((sp = strpbrk(name, " \t")))
-		*sp = '\0';
 	if (!addr)
 		return 0;
+	wanted = st->first[(unsigned char)name[0]];
 	/* by name whatever the type: 7.x lists bit_wait_table as 't' */
-	if (!strcmp(name, "bit_wait_table"))
+	if (wanted && !strcmp(name, "bit_wait_table"))
 		k->bit_wait_table = addr;
-	else if (!strcmp(name, "vmemmap_base"))
+	else if (wanted && !strcmp(name, "vmemmap_base"))
 		k->vmemmap_base = addr;
 	if (type != 't' && type != 'T' && type != 'w' && type != 'W')
 		return 0;
@@ -94,6 +112,8 @@ static int kallsyms_scan_line(char *line, void *arg)
 		st->cap *= 2;
 	}
 	st->addrs[st->n++] = addr;
+	if (!wanted)
+		return 0;
 	if (!strcmp(name, "var_wake_function"))
 		k->var_wake = addr;
 	for (int i = 0; i < N(wait_funcs) + N(gupio_funcs) && k->nr < DN_MAX_RANGES; i++) {
@@ -109,14 +129,44 @@ static int kallsyms_scan_line(char *line, void *arg)
 }
 
 /* One pass per process: daxleak asks for vmemmap_base before loading its
- * programs and the scan at start needs the rest right after. */
+ * programs and the scan at start needs the rest right after. The pass is
+ * mostly the kernel formatting /proc/kallsyms (~30 ms), so it runs in a
+ * thread of its own while the BTF is parsed and programs are loaded
+ * (daxnow_kallsyms_start); the first use waits for it. */
 static struct ksyms_scan kscan_cache;
 static int kscan_cached;	/* 0 not yet, 1 done, -1 failed */
+static pthread_t kscan_thread;
+static bool kscan_running;
 
 static int kallsyms_scan_uncached(struct ksyms_scan *k);
 
+static void *kscan_main(void *arg)
+{
+	sigset_t all;
+
+	sigfillset(&all);	/* signals are the main thread's */
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	kscan_cached = kallsyms_scan_uncached(&kscan_cache) ? -1 : 1;
+	return NULL;
+}
+
+void daxnow_kallsyms_start(void)
+{
+	if (!kscan_running && !kscan_cached)	/* the thread writes kscan_cached */
+		kscan_running = !pthread_create(&kscan_thread, NULL, kscan_main, NULL);
+}
+
+static void kallsyms_wait(void)
+{
+	if (kscan_running) {
+		pthread_join(kscan_thread, NULL);
+		kscan_running = false;
+	}
+}
+
 static int kallsyms_scan(struct ksyms_scan *k)
 {
+	kallsyms_wait();
 	if (!kscan_cached)
 		kscan_cached = kallsyms_scan_uncached(&kscan_cache) ? -1 : 1;
 	*k = kscan_cache;
@@ -132,33 +182,32 @@ uint64_t daxnow_vmemmap_base_addr(void)
 
 static int kallsyms_scan_uncached(struct ksyms_scan *k)
 {
+	static const char *const more[] = { "bit_wait_table", "vmemmap_base", "var_wake_function" };
 	struct kscan_state st = { .k = k, .cap = 1 << 17 };
-	uint64_t *addrs;
-	size_t n;
 
 	memset(k, 0, sizeof(*k));
+	for (int i = 0; i < N(wait_funcs) + N(gupio_funcs); i++)
+		st.first[(unsigned char)(i < N(wait_funcs) ? wait_funcs[i] :
+					 gupio_funcs[i - N(wait_funcs)])[0]] = 1;
+	for (int i = 0; i < N(more); i++)
+		st.first[(unsigned char)more[i][0]] = 1;
 	st.addrs = malloc(st.cap * sizeof(*st.addrs));
 	if (!st.addrs || kallsyms_foreach(NULL, kallsyms_scan_line, &st)) {
 		free(st.addrs);
 		return -1;
 	}
-	addrs = st.addrs;
-	n = st.n;
-	qsort(addrs, n, sizeof(*addrs), cmp_u64);
-	for (int i = 0; i < k->nr; i++) {
-		size_t lo = 0, hi = n;
-
-		while (lo < hi) {	/* first address > start */
-			size_t mid = (lo + hi) / 2;
-
-			if (addrs[mid] <= k->rg[i].start)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		k->rg[i].end = lo < n ? addrs[lo] : k->rg[i].start + 4096;
-	}
-	free(addrs);
+	/* each range ends at the next higher text address (modules are not
+	 * sorted): one pass over them all, no sort */
+	for (int i = 0; i < k->nr; i++)
+		k->rg[i].end = UINT64_MAX;
+	for (size_t a = 0; a < st.n; a++)
+		for (int i = 0; i < k->nr; i++)
+			if (st.addrs[a] > k->rg[i].start && st.addrs[a] < k->rg[i].end)
+				k->rg[i].end = st.addrs[a];
+	for (int i = 0; i < k->nr; i++)
+		if (k->rg[i].end == UINT64_MAX)
+			k->rg[i].end = k->rg[i].start + 4096;
+	free(st.addrs);
 	return 0;
 }
 
@@ -294,6 +343,12 @@ static void wait_frame(const struct daxnow_report *r, const struct dn_task_rec *
 	}
 }
 
+/* A waiter whose wait entry led to an FS DAX page. */
+static bool waits_on_page(const struct dn_task_rec *t)
+{
+	return (t->cls & DN_CLS_WAIT) && t->via != DN_VIA_NONE && t->pg.valid && t->pg.fsdax;
+}
+
 static void add_waiter(struct daxnow_report *r, const struct dn_task_rec *t)
 {
 	struct daxnow_waiter *w, *nw = realloc(r->w, (r->nw + 1) * sizeof(*nw));
@@ -322,7 +377,7 @@ static void add_waiter(struct daxnow_report *r, const struct dn_task_rec *t)
 		w->asleep_src = "sched_info.last_arrival";
 	}
 	w->hash_bucket = t->var ? hash_bucket(t->var) : -1;
-	w->page_found = t->via != DN_VIA_NONE && t->pg.valid && t->pg.fsdax;
+	w->page_found = waits_on_page(t);
 	if (w->page_found)
 		w->extra = (int64_t)t->pg.refcount - r->era.idle -
 			   (r->era.era == ERA_ZERO_BASED ? t->pg.mapcount : 0);
@@ -547,61 +602,148 @@ static void collect_held(struct daxnow_report *r, int pipe_pages_fd)
 	}
 }
 
-static int scan_bpf(struct daxnow_report *r)
+/* Which iterators an instance of the scan's object loads. Only the task
+ * iterator loads up front: the holder iterators are needed only when a
+ * waiter's page was found, and loading them costs as much again. */
+enum scan_part {
+	PART_TASKS_RQ,		/* the runqueue clock: needs its per-CPU symbol's
+				 * address (KALLSYMS_ALL, like bit_wait_table) */
+	PART_TASKS_CUR,		/* the reader's own clock (one tick) */
+	PART_HOLDERS,		/* pipes and mappings holding the waited pages */
+};
+
+/* The scan's BPF object with `part` loaded, configured from the kallsyms
+ * pass: 0, a positive errno if it cannot be opened, a negative one if the
+ * kernel refuses it. */
+static int load_scan(struct daxnow_report *r, const struct ksyms_scan *ks, enum scan_part part,
+		     struct daxnow_bpf **out)
 {
-	struct dn_task_rec *recs = NULL;
-	size_t nrecs = 0;
+	struct daxnow_bpf *s = daxnow_bpf__open();
+	int err;
+
+	*out = NULL;
+	if (!s)
+		return errno;
+	s->rodata->bit_wait_table_addr = ks->bit_wait_table;
+	s->rodata->vmemmap_base_addr = ks->vmemmap_base;
+	s->rodata->var_wake_func = ks->var_wake;
+	s->rodata->zero_based = r->era.era == ERA_ZERO_BASED;
+	s->rodata->nranges = ks->nr;
+	memcpy((void *)s->rodata->ranges, ks->rg, ks->nr * sizeof(ks->rg[0]));
+	bpf_program__set_autoload(s->progs.scan_tasks, part == PART_TASKS_RQ);
+	bpf_program__set_autoload(s->progs.scan_tasks_cur, part == PART_TASKS_CUR);
+	bpf_program__set_autoload(s->progs.scan_pipes, part == PART_HOLDERS);
+	bpf_program__set_autoload(s->progs.scan_vmas, part == PART_HOLDERS);
+	err = daxnow_bpf__load(s);
+	if (err) {
+		daxnow_bpf__destroy(s);
+		return err < 0 ? err : -err;
+	}
+	*out = s;
+	return 0;
+}
+
+/* kallsyms and the task scan's BPF object, loaded: 0, or -1 with why_fallback. */
+static int prepare_bpf(struct daxnow_report *r)
+{
 	struct ksyms_scan ks;
 	struct daxnow_bpf *s = NULL;
-	uint64_t data[2];
-	struct dn_range *rg = ks.rg;
-	size_t len;
-	char *buf;
-	int nr, err = 0;
+	int err = 0;
 
 	if (kallsyms_scan(&ks)) {
 		snprintf(r->why_fallback, sizeof(r->why_fallback), "cannot read /proc/kallsyms");
 		return -1;
 	}
-	nr = ks.nr;
-	data[0] = ks.bit_wait_table;
-	data[1] = ks.vmemmap_base;
-	r->have_bit_wait_table = data[0];
-	r->have_vmemmap = data[1];
-	if (!nr) {
+	r->have_bit_wait_table = ks.bit_wait_table;
+	r->have_vmemmap = ks.vmemmap_base;
+	r->have_var_wake = ks.var_wake;
+	if (!ks.nr) {
 		snprintf(r->why_fallback, sizeof(r->why_fallback),
 			 "no break_layouts function in kallsyms (ext4/xfs not loaded or kallsyms hidden)");
 		return -1;
 	}
-	/* The runqueue clock needs its per-CPU symbol's address (KALLSYMS_ALL,
-	 * like bit_wait_table); else the reader's own clock (one tick). */
-	for (int use_rq = !!data[0]; use_rq >= 0; use_rq--) {
-		s = daxnow_bpf__open();
-		if (!s) {
-			snprintf(r->why_fallback, sizeof(r->why_fallback),
-				 "cannot open the BPF object: %s", strerror(errno));
-			return -1;
-		}
-		s->rodata->bit_wait_table_addr = data[0];
-		s->rodata->vmemmap_base_addr = data[1];
-		s->rodata->var_wake_func = ks.var_wake;
-		r->have_var_wake = s->rodata->var_wake_func;
-		s->rodata->zero_based = r->era.era == ERA_ZERO_BASED;
-		s->rodata->nranges = nr;
-		memcpy((void *)s->rodata->ranges, rg, nr * sizeof(rg[0]));
-		bpf_program__set_autoload(s->progs.scan_tasks, use_rq);
-		bpf_program__set_autoload(s->progs.scan_tasks_cur, !use_rq);
-		err = daxnow_bpf__load(s);
-		if (!err)
-			break;
-		daxnow_bpf__destroy(s);
-		s = NULL;
-	}
-	if (!s) {
+	err = ks.bit_wait_table ? load_scan(r, &ks, PART_TASKS_RQ, &s) : -1;
+	if (err < 0)
+		err = load_scan(r, &ks, PART_TASKS_CUR, &s);
+	if (err > 0)
+		snprintf(r->why_fallback, sizeof(r->why_fallback),
+			 "cannot open the BPF object: %s", strerror(err));
+	else if (err < 0)
 		snprintf(r->why_fallback, sizeof(r->why_fallback),
 			 "BPF iterators refused by this kernel (%s)", strerror(-err));
-		return -1;
+	r->skel = s;
+	return err ? -1 : 0;
+}
+
+int daxnow_prepare(struct daxnow_report *r)
+{
+	uint64_t t0 = mono_ns();
+
+	if (!r->prepared) {
+		daxnow_kallsyms_start();	/* while the era is read from BTF */
+		/* daxleak's scan at start knows the era already */
+		if (r->era.era == ERA_UNKNOWN)
+			era_detect(&r->era);
+		r->prepared = prepare_bpf(r) ? -1 : 1;
+		r->prep_ms = (mono_ns() - t0) / 1e6;
 	}
+	return r->prepared > 0 ? 0 : -1;
+}
+
+/* Run a holder iterator and join each of its records of `type` (all of
+ * `size` bytes, the type first). */
+static void join_records(struct daxnow_report *r, struct bpf_program *prog, const char *what,
+			 uint32_t type, size_t size,
+			 void (*join)(struct daxnow_report *, const void *))
+{
+	union { struct dn_pipe_rec p; struct dn_vma_rec v; } rec;
+	size_t len;
+	int err;
+	char *buf = run_iter(prog, &len, &err);
+
+	if (!buf)
+		lost(r, what, strerror(-err));
+	for (size_t off = 0; buf && size <= sizeof(rec) && off + size <= len; off += size) {
+		memcpy(&rec, buf + off, size);
+		if (rec.p.type == type)
+			join(r, &rec);
+	}
+	free(buf);
+}
+
+static void join_pipe_rec(struct daxnow_report *r, const void *p) { join_pipe(r, p); }
+static void join_vma_rec(struct daxnow_report *r, const void *v) { join_vma(r, v); }
+
+/* The holder iterators over the waited pages: which pipes and mappings
+ * hold them. */
+static void scan_holders(struct daxnow_report *r, struct daxnow_bpf *h, const struct dn_target *tg,
+			 uint32_t nt)
+{
+	memcpy(h->bss->targets, tg, nt * sizeof(*tg));
+	h->bss->ntargets = nt;
+	join_records(r, h->progs.scan_pipes, "pipe holders: task_file iterator failed (%s)",
+		     DN_REC_PIPE, sizeof(struct dn_pipe_rec), join_pipe_rec);
+	join_records(r, h->progs.scan_vmas, "mapping holders: task_vma iterator failed (%s)",
+		     DN_REC_VMA, sizeof(struct dn_vma_rec), join_vma_rec);
+}
+
+static int scan_bpf(struct daxnow_report *r)
+{
+	struct dn_task_rec *recs = NULL;
+	struct dn_target tg[DN_MAX_TARGETS];
+	size_t nrecs = 0;
+	struct daxnow_bpf *s, *h = NULL;
+	struct ksyms_scan ks;
+	bool paged = false;
+	uint32_t nt = 0;
+	size_t len;
+	char *buf;
+	int err = 0;
+
+	if (daxnow_prepare(r))
+		return -1;
+	s = r->skel;
+	r->skel = NULL;	/* ours now: destroyed below */
 	r->have_rq_clock = bpf_program__autoload(s->progs.scan_tasks);
 
 	/* 1: tasks */
@@ -616,6 +758,14 @@ static int scan_bpf(struct daxnow_report *r)
 	/* records are fixed size: the buffer is the array */
 	recs = (struct dn_task_rec *)buf;
 	nrecs = len / sizeof(*recs);
+	for (size_t i = 0; i < nrecs; i++)
+		paged |= recs[i].type == DN_REC_TASK && waits_on_page(&recs[i]);
+	/* The holder iterators load only when a waited page was found, and
+	 * before the symbol table below: not both at once with the BTF. */
+	if (paged && !kallsyms_scan(&ks) && (err = load_scan(r, &ks, PART_HOLDERS, &h)))
+		lost(r, "pipe and mapping holders: iterators refused by this kernel (%s)",
+		     strerror(err < 0 ? -err : err));
+	probe_release_btf();	/* every load is done */
 	for (size_t i = 0; i < nrecs; i++)
 		if (recs[i].type == DN_REC_TASK && (recs[i].cls & DN_CLS_WAIT) && !r->ks) {
 			r->ks = ksyms_load(NULL);	/* stacks and op need names */
@@ -632,8 +782,6 @@ static int scan_bpf(struct daxnow_report *r)
 	free(buf);
 
 	/* 2: targets = distinct waited pages */
-	uint32_t nt = 0;
-
 	for (size_t i = 0; i < r->nw; i++) {
 		struct daxnow_waiter *w = &r->w[i];
 		uint32_t t;
@@ -641,13 +789,13 @@ static int scan_bpf(struct daxnow_report *r)
 		if (!w->page_found)
 			continue;
 		for (t = 0; t < nt; t++)
-			if (s->bss->targets[t].lo == w->rec.pg.head)
+			if (tg[t].lo == w->rec.pg.head)
 				break;
 		if (t == nt) {
 			if (nt == DN_MAX_TARGETS)
 				continue;
 			/* the whole folio: vmsplice holds subpages of a large one */
-			s->bss->targets[t] = (struct dn_target){
+			tg[t] = (struct dn_target){
 				.lo = w->rec.pg.head,
 				.hi = w->rec.pg.head + (sizeof(void *) * 8 << w->rec.pg.order),
 				.mapping = w->rec.pg.shared ? 0 : w->rec.pg.mapping,
@@ -656,42 +804,22 @@ static int scan_bpf(struct daxnow_report *r)
 		}
 		w->target = t;
 	}
-	s->bss->ntargets = nt;
-	if (nt) {
-		buf = run_iter(s->progs.scan_pipes, &len, &err);
-		if (!buf)
-			lost(r, "pipe holders: task_file iterator failed (%s)", strerror(-err));
-		for (size_t off = 0; buf && off + sizeof(struct dn_pipe_rec) <= len;
-		     off += sizeof(struct dn_pipe_rec)) {
-			struct dn_pipe_rec p;
-
-			memcpy(&p, buf + off, sizeof(p));
-			if (p.type == DN_REC_PIPE)
-				join_pipe(r, &p);
-		}
-		free(buf);
-		buf = run_iter(s->progs.scan_vmas, &len, &err);
-		if (!buf)
-			lost(r, "mapping holders: task_vma iterator failed (%s)", strerror(-err));
-		for (size_t off = 0; buf && off + sizeof(struct dn_vma_rec) <= len;
-		     off += sizeof(struct dn_vma_rec)) {
-			struct dn_vma_rec v;
-
-			memcpy(&v, buf + off, sizeof(v));
-			if (v.type == DN_REC_VMA)
-				join_vma(r, &v);
-		}
-		free(buf);
-	}
-	collect_held(r, nt ? bpf_map__fd(s->maps.pipe_pages) : -1);
-	r->pipe_pages_lost = s->bss->pipe_pages_lost;
+	if (nt && h)
+		scan_holders(r, h, tg, nt);
+	collect_held(r, nt && h ? bpf_map__fd(h->maps.pipe_pages) : -1);
 	r->tasks_seen = s->bss->tasks_seen;
 	r->tasks_asleep = s->bss->tasks_asleep;
-	r->pipes_seen = s->bss->pipes_seen;
-	r->vmas_seen = s->bss->vmas_seen;
 	r->recs_lost = s->bss->recs_lost;
 	r->stack_errs = s->bss->stack_errs;
 	r->bucket_truncated = s->bss->bucket_truncated;
+	if (h) {
+		r->pipe_pages_lost = h->bss->pipe_pages_lost;
+		r->pipes_seen = h->bss->pipes_seen;
+		r->vmas_seen = h->bss->vmas_seen;
+		r->recs_lost += h->bss->recs_lost;
+		r->stack_errs += h->bss->stack_errs;
+		daxnow_bpf__destroy(h);
+	}
 	daxnow_bpf__destroy(s);
 	return 0;
 }
@@ -799,18 +927,17 @@ int daxnow_scan(struct daxnow_report *r)
 {
 	struct utsname u;
 	uint64_t t0 = mono_ns();
+	bool prepared_before = r->prepared;	/* else its time falls within ours */
+	int err;
 
 	r->nw = r->ngupio = r->nheld = 0;
 	r->nlost = 0;
 	r->method = DAXNOW_NONE;
 	if (!uname(&u))
 		snprintf(r->kernel, sizeof(r->kernel), "%s", u.release);
-	/* daxleak's scan at start knows the era already (and our BTF copy is
-	 * freed by then: parsing it again would cost time and memory). */
-	if (r->era.era == ERA_UNKNOWN)
-		era_detect(&r->era);
-	probe_release_btf();	/* libbpf parses its own for the scan program */
-	if (scan_bpf(r) == 0) {
+	err = scan_bpf(r);
+	probe_release_btf();	/* also when it fell back before its loads were done */
+	if (err == 0) {
 		r->method = DAXNOW_BPF;
 		if (!r->have_bit_wait_table)
 			lost(r, "%s", "bit_wait_table is not in kallsyms (no CONFIG_KALLSYMS_ALL): "
@@ -826,12 +953,15 @@ int daxnow_scan(struct daxnow_report *r)
 		scan_proc(r);
 	}
 	apply_filter(r);
-	r->scan_ms = (mono_ns() - t0) / 1e6;
+	r->scan_ms = (prepared_before ? r->prep_ms : 0) + (mono_ns() - t0) / 1e6;
 	return 0;
 }
 
 void daxnow_report_free(struct daxnow_report *r)
 {
+	daxnow_bpf__destroy(r->skel);	/* prepared, never run */
+	r->skel = NULL;
+	kallsyms_wait();	/* a start that failed before the scan: nothing left running */
 	for (size_t i = 0; i < r->nw; i++)
 		free(r->w[i].holders);
 	free(r->w);

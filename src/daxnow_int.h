@@ -18,6 +18,8 @@
 #include "json.h"
 #include "ksyms.h"
 
+struct daxnow_bpf;
+
 enum daxnow_method {
 	DAXNOW_NONE,
 	DAXNOW_BPF,		/* BPF task/task_file/task_vma iterators */
@@ -94,10 +96,22 @@ struct daxnow_report {
 	double scan_ms;
 	char lost[4][200];	/* what this run could not see, one line each */
 	int nlost;
+	/* daxnow_prepare's: the loaded object until the scan runs */
+	struct daxnow_bpf *skel;
+	int prepared;		/* 0 not yet, 1 loaded, -1 failed (see why_fallback) */
+	double prep_ms;
 };
 
+/* Read kallsyms and load the scan's BPF programs, once; daxnow_scan does it
+ * if not done yet. daxleak prepares before attaching its own hooks (every
+ * BPF load shares one parse of the kernel's BTF, freed here) and runs the
+ * scan after. -1: the scan will fall back to /proc (why_fallback). */
+int daxnow_prepare(struct daxnow_report *r);
 /* 0 on success (even with nothing found), -1 on error (message printed). */
 int daxnow_scan(struct daxnow_report *r);
+/* Start the scan's kallsyms pass in a thread (once per process): it runs
+ * while the caller parses BTF and loads programs; its users wait for it. */
+void daxnow_kallsyms_start(void);
 /* &vmemmap_base from the scan's kallsyms pass (0 if not in kallsyms);
  * the pass is made once per process and shared with daxnow_scan. */
 uint64_t daxnow_vmemmap_base_addr(void);

@@ -102,8 +102,7 @@ int cmd_features(int argc, char **argv)
 	}
 	libbpf_setup_logging();
 	probe_env_detect(&env);
-	era_detect(&era);
-	probe_release_btf();
+	era_detect(&era);	/* the BTF it parses serves the loads below too */
 	if (json) {
 		json_init(&j, stdout);
 		json_obj_begin(&j);

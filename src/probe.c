@@ -1,9 +1,12 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -11,35 +14,109 @@
 #include "probe.h"
 #include "util.h"
 
+/* The kernel's BTF (5+ MiB, ~8 ms to parse) is parsed once per process and
+ * shared: env and era detection, hook selection and every libbpf object
+ * load (CO-RE relocations, attach targets, typed ksyms) use one copy.
+ * libbpf has no option to take a parsed BTF, so the link wraps its
+ * btf__load_vmlinux_btf and btf__free (-Wl,--wrap, see Makefile): libbpf's
+ * own calls get the shared copy and its free after each load does nothing;
+ * probe_release_btf frees it once the loads are done. Against a shared
+ * libbpf (whose internal calls the wrap does not reach) libbpf parses its
+ * own copy, as it would without this. */
+struct btf *__real_btf__load_vmlinux_btf(void);
+void __real_btf__free(struct btf *btf);
 static struct btf *vmlinux_btf;
-static struct btf *get_vmlinux_btf(void);
 
-/* One parse of the kernel's BTF serves env detection, era detection and hook
- * selection; probe_select frees it before libbpf parses its own copy. */
+/* From 6.15 /sys/kernel/btf/vmlinux can be mapped: parsing it from the
+ * mapping skips reading it 4 KiB at a time into a buffer that libbpf then
+ * copies (~2.5 of ~6 ms here). Elsewhere libbpf reads it as before. */
+static struct btf *load_vmlinux_btf(void)
+{
+	int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
+	struct btf *b = NULL;
+	struct stat st;
+	void *p;
+
+	if (fd >= 0 && !fstat(fd, &st) && st.st_size > 0) {
+		p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p != MAP_FAILED) {
+			b = btf__new(p, st.st_size);	/* a copy */
+			munmap(p, st.st_size);
+			if (libbpf_get_error(b))
+				b = NULL;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return b ? b : __real_btf__load_vmlinux_btf();
+}
+
+struct btf *__wrap_btf__load_vmlinux_btf(void)
+{
+	if (!vmlinux_btf) {
+		struct btf *b = load_vmlinux_btf();
+
+		if (libbpf_get_error(b))
+			return b;	/* not kept: the next caller tries again */
+		vmlinux_btf = b;
+	}
+	return vmlinux_btf;
+}
+
+void __wrap_btf__free(struct btf *btf)
+{
+	if (btf && btf != vmlinux_btf)
+		__real_btf__free(btf);
+}
+
 struct btf *probe_vmlinux_btf(void)
 {
-	return get_vmlinux_btf();
+	struct btf *b = btf__load_vmlinux_btf();
+
+	return libbpf_get_error(b) ? NULL : b;
 }
 
 void probe_release_btf(void)
 {
-	btf__free(vmlinux_btf);
+	__real_btf__free(vmlinux_btf);
 	vmlinux_btf = NULL;
-}
-
-static struct btf *get_vmlinux_btf(void)
-{
-	if (!vmlinux_btf) {
-		vmlinux_btf = btf__load_vmlinux_btf();
-		if (libbpf_get_error(vmlinux_btf))
-			vmlinux_btf = NULL;
-	}
-	return vmlinux_btf;
 }
 
 static bool btf_has(struct btf *btf, const char *name, int kind)
 {
 	return btf && btf__find_by_name_kind(btf, name, kind) > 0;
+}
+
+/* Load `r1 = &runqueues; r0 = 0; exit`: the kernel resolves a per-CPU
+ * variable named by BTF id through kallsyms, which lists data and per-CPU
+ * symbols only with CONFIG_KALLSYMS_ALL. Answered once. */
+int probe_kallsyms_data(void)
+{
+	static int answer = -2;
+	struct btf *btf;
+	int id, fd;
+
+	if (answer != -2)
+		return answer;
+	answer = -1;
+	btf = probe_vmlinux_btf();
+	id = btf ? btf__find_by_name_kind(btf, "runqueues", BTF_KIND_VAR) : -1;
+	if (id > 0) {
+		struct bpf_insn insns[] = {
+			{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = BPF_REG_1,
+			  .src_reg = BPF_PSEUDO_BTF_ID, .imm = id },
+			{ 0 },
+			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+			{ .code = BPF_JMP | BPF_EXIT },
+		};
+
+		fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "daxtrace_ksym", "GPL", insns, 4,
+				   NULL);
+		if (fd >= 0)
+			close(fd);
+		answer = fd >= 0 ? 1 : errno == ENOENT ? 0 : -1;
+	}
+	return answer;
 }
 
 /* Load `r0 = 0; exit` as fentry on a vmlinux function: the cheapest proof
@@ -51,7 +128,7 @@ static int try_fentry(void)
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
-	struct btf *btf = get_vmlinux_btf();
+	struct btf *btf = probe_vmlinux_btf();
 	int id, fd;
 
 	if (!btf)
@@ -174,7 +251,7 @@ static int btf_func_params(struct btf *btf, const char *name)
  * its module, with at most 6 arguments (x86 trampolines before 6.5). */
 static bool fentry_target_ok(const struct hook *h, char *why, size_t len)
 {
-	struct btf *vm = get_vmlinux_btf(), *mod = NULL;
+	struct btf *vm = probe_vmlinux_btf(), *mod = NULL;
 	int n;
 
 	if (strcmp(h->symbol, h->target)) {
@@ -268,7 +345,7 @@ int probe_select(struct hook *hooks, int n, const struct probe_env *env)
 	/* Each hook's name, then its alternative, in one kallsyms pass. */
 	const char **names = calloc(2 * n, sizeof(*names));
 	char (*found)[128] = calloc(2 * n, sizeof(*found));
-	struct btf *btf = get_vmlinux_btf();
+	struct btf *btf = probe_vmlinux_btf();
 	int usable = 0;
 
 	if (!names || !found) {
@@ -309,8 +386,6 @@ int probe_select(struct hook *hooks, int n, const struct probe_env *env)
 	}
 	free(names);
 	free(found);
-	/* libbpf parses its own copy at load; do not hold ours meanwhile. */
-	probe_release_btf();
 	return usable;
 }
 
@@ -323,6 +398,7 @@ int probe_attach(struct hook *hooks, int n)
 {
 	int attached = 0;
 
+	probe_release_btf();	/* loaded: nothing needs the kernel's BTF any more */
 	for (int i = 0; i < n; i++) {
 		struct hook *h = &hooks[i];
 		struct bpf_program *progs[HOOK_MAX_PROGS] = {};

@@ -59,20 +59,26 @@ struct probe_env {
 };
 
 void probe_env_detect(struct probe_env *env);
+/* 1 if kallsyms lists data and per-CPU symbols (CONFIG_KALLSYMS_ALL), 0 if
+ * it lists only functions (a data symbol is then never found there: no
+ * need to read it for one), -1 unknown. Asked once, from the kernel's BTF. */
+int probe_kallsyms_data(void);
 /* 1 if BTF tracepoint programs run with preemption disabled on this kernel
  * (then exact and cheaper than classic ones), 0 if they may be preempted,
  * -1 if the check could not run. Asked once (src/tpcheck.c); *why, if not
  * NULL, gets a one-line explanation. */
 int probe_tp_btf_atomic(const char **why);
-/* The kernel's BTF, parsed once and shared until probe_select or
- * probe_release_btf frees it; NULL without BTF. */
+/* The kernel's BTF, parsed once and shared with libbpf's object loads (see
+ * src/probe.c) until probe_attach or probe_release_btf frees it; NULL
+ * without BTF. Load every object before attaching. */
 struct btf *probe_vmlinux_btf(void);
 void probe_release_btf(void);
 /* Choose methods and set autoload on every program of every hook.
  * Returns the number of usable hooks. */
 int probe_select(struct hook *hooks, int n, const struct probe_env *env);
 /* Attach chosen programs of a loaded object; a failure marks the hook
- * unavailable with the reason and the others keep going. */
+ * unavailable with the reason and the others keep going. Frees the shared
+ * BTF first: loads come before attaches. */
 int probe_attach(struct hook *hooks, int n);
 void probe_detach(struct hook *hooks, int n);
 

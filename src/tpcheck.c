@@ -54,6 +54,12 @@ out:
 
 int probe_tp_btf_atomic(const char **why)
 {
+	if (answer == -2 && probe_kallsyms_data() == 0) {
+		/* the program could not load: the count's address is unknown */
+		answer = -1;
+		snprintf(answer_why, sizeof(answer_why), "preemption inside BTF tracepoints unknown "
+			 "(no per-CPU symbols in kallsyms: no CONFIG_KALLSYMS_ALL)");
+	}
 	if (answer == -2) {
 		/* libbpf's warnings about a weak symbol are noise here */
 		libbpf_print_fn_t old = getenv("DAXTRACE_TPCHECK_DEBUG") ? NULL : libbpf_set_print(NULL);
