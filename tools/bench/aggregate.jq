@@ -35,29 +35,37 @@ def noise($loops):
 		| { wl: .[0].wl, pps_median: ($p | median), spread_pct: (100 * (($p | max) - ($p | min)) / ($p | median) | r1), rounds: ($p | length) } ];
 
 def fsdax_prog: (.name | test("^(tp_|btf_)"));
+# One stats session (a mode in one round): tool vs floor programs.
+def bpfcost_session:
+	.[0].mode as $m
+	| map(select(.who == "tool")) as $tool
+	| map(select(.who == "floor")) as $floor
+	| ($tool | map(select(fsdax_prog and .run_cnt > 0))) as $tf
+	| ($tf | map(.type) | unique) as $types
+	| ($tf | all(.name | test("fault_do"))) as $done_only
+	| ($floor | map(select((.type as $ty | $types | index($ty)) != null
+		and (if .type == 26 then (.name | test("^flb_")) and ((.name | test("_done$")) or ($done_only | not)) else true end)))) as $ff
+	| ($tf | map(.run_time_ns) | add // 0) as $tt
+	| ($ff | map(.run_time_ns) | add // 0) as $ft
+	| ($ff | map(.run_cnt) | add // 0) as $fc
+	| { mode: $m,
+	    fs_dax_events: $fc,
+	    tool_fs_dax_runs: ($tf | map(.run_cnt) | add // 0),
+	    tool_ns_per_event: (if $fc > 0 then $tt / $fc | r1 else null end),
+	    floor_ns_per_event: (if $fc > 0 then $ft / $fc | r1 else null end),
+	    ratio_to_floor: (if $ft > 0 then $tt / $ft | r2 else null end),
+	    programs: ($tool | map(select(.run_cnt > 0)) | sort_by(.id)
+		| map({ id, name, type, run_cnt, ns_per_run: (.run_time_ns / .run_cnt | r1), recursion_misses })),
+	    floor_programs: ($floor | map(select(.run_cnt > 0)) | sort_by(.id)
+		| map({ id, name, type, run_cnt, ns_per_run: (.run_time_ns / .run_cnt | r1) })) };
+
+# Per mode, the session with the median ratio, and the spread over rounds.
 def bpfcost($recs):
 	[ $recs | map(select(.kind == "bpfstat")) | group_by(.mode)[]
-		| .[0].mode as $m
-		| map(select(.who == "tool")) as $tool
-		| map(select(.who == "floor")) as $floor
-		| ($tool | map(select(fsdax_prog and .run_cnt > 0))) as $tf
-		| ($tf | map(.type) | unique) as $types
-		| ($tf | all(.name | test("fault_do"))) as $done_only
-		| ($floor | map(select((.type as $ty | $types | index($ty)) != null
-			and (if .type == 26 then (.name | test("^flb_")) and ((.name | test("_done$")) or ($done_only | not)) else true end)))) as $ff
-		| ($tf | map(.run_time_ns) | add // 0) as $tt
-		| ($ff | map(.run_time_ns) | add // 0) as $ft
-		| ($ff | map(.run_cnt) | add // 0) as $fc
-		| { mode: $m,
-		    fs_dax_events: $fc,
-		    tool_fs_dax_runs: ($tf | map(.run_cnt) | add // 0),
-		    tool_ns_per_event: (if $fc > 0 then $tt / $fc | r1 else null end),
-		    floor_ns_per_event: (if $fc > 0 then $ft / $fc | r1 else null end),
-		    ratio_to_floor: (if $ft > 0 then $tt / $ft | r2 else null end),
-		    programs: ($tool | map(select(.run_cnt > 0)) | sort_by(.id)
-			| map({ id, name, type, run_cnt, ns_per_run: (.run_time_ns / .run_cnt | r1), recursion_misses })),
-		    floor_programs: ($floor | map(select(.run_cnt > 0)) | sort_by(.id)
-			| map({ id, name, type, run_cnt, ns_per_run: (.run_time_ns / .run_cnt | r1) })) } ];
+		| [ group_by(.round)[] | bpfcost_session ] | sort_by(.ratio_to_floor)
+		| . as $s
+		| $s[(length - 1) / 2 | floor]
+		  + { rounds: ($s | length), ratio_min: $s[0].ratio_to_floor, ratio_max: $s[-1].ratio_to_floor } ];
 
 def era_block:
 	. as $r

@@ -21,13 +21,13 @@
 
 T=/tmp/bench
 rm -rf $T; mkdir -p $T
-ROUNDS=3 SECS=2 STATSECS=2 MAXSECS=3
+ROUNDS=3 SECS=2 STATSECS=2 MAXSECS=3 STATROUNDS=3
 MODES="none floor floorbtf top tophist leak"
 WLS="4k-r-1 4k-w-1 2m-r-1 2m-w-1 4k-r-2 4k-w-2 2m-r-2 2m-w-2"
 PHASES="loop stats maxrate ablate"
 for a in $(cat /proc/cmdline); do
 	case $a in
-	daxbench.rounds=*) ROUNDS=${a#*=} ;;
+	daxbench.rounds=*) ROUNDS=${a#*=}; STATROUNDS=$ROUNDS ;;
 	daxbench.secs=*) SECS=${a#*=}; STATSECS=$SECS ;;
 	daxbench.modes=*) MODES=$(echo "${a#*=}" | tr , ' ') ;;
 	daxbench.workloads=*) WLS=$(echo "${a#*=}" | tr , ' ') ;;
@@ -177,22 +177,30 @@ fi
 # ---- phase 2: per-event BPF cost (bpf_stats), tool and floor side by side -----------
 if has_phase stats; then
 	echo 1 >/proc/sys/kernel/bpf_stats_enabled
-	for m in $(echo $MODES | tr ' ' '\n' | grep -v -e none -e floor); do
+	# Several rounds, modes rotated: one session's ratio moves by +-25 %
+	# under TCG (host noise); the report takes the median round.
+	sr=1
+	smodes=$(echo $MODES | tr ' ' '\n' | grep -v -e none -e floor | tr '\n' ' ')
+	while [ $sr -le "$STATROUNDS" ]; do
+	order=$(echo $smodes | awk -v r=$sr '{ for (i = 0; i < NF; i++) printf "%s ", $((i + r - 1) % NF + 1) }')
+	for m in $order; do
 		tool_start floorall || continue
 		FPID=$TPID
 		tool_start $m || { TPID=$FPID; tool_stop floorall; continue; }
 		for w in 4k-w-1 4k-r-1 2m-w-1 2m-r-1; do
-			run_wl $w $STATSECS && bench kind=statsload mode=$m wl=$w pps=$PPS pages=$PAGES
+			run_wl $w $STATSECS && bench kind=statsload mode=$m round=$sr wl=$w pps=$PPS pages=$PAGES
 		done
 		daxtrace bench-floor --stats -p $FPID -p $TPID >$T/stats.txt
-		awk -v m=$m -v f=$FPID -v s="$DAXTEST_SCENARIO" '/^BPFSTAT/ {
+		awk -v m=$m -v r=$sr -v f=$FPID -v s="$DAXTEST_SCENARIO" '/^BPFSTAT/ {
 			sub(/^BPFSTAT /, ""); who = ($1 == "pid=" f) ? "floor" : "tool"
-			print "@@DAXTEST INFO " s " BENCH kind=bpfstat mode=" m " who=" who " " $0 }' $T/stats.txt
+			print "@@DAXTEST INFO " s " BENCH kind=bpfstat mode=" m " round=" r " who=" who " " $0 }' $T/stats.txt
 		tool_stop $m
-		bench kind=statsession mode=$m events=$EVENTS lost=$LOST
+		bench kind=statsession mode=$m round=$sr events=$EVENTS lost=$LOST
 		TPID=$FPID
 		tool_stop floorall
-		bench kind=statsession mode=floor-with-$m events=$EVENTS
+		bench kind=statsession mode=floor-with-$m round=$sr events=$EVENTS
+	done
+	sr=$((sr + 1))
 	done
 	echo 0 >/proc/sys/kernel/bpf_stats_enabled
 	pass stats_phase_done "bpf_stats collected"
