@@ -235,15 +235,15 @@ static __always_inline void fault_end(const struct fault_args *a, int counter, i
 {
 	struct fault_slot *slot;
 	struct daxtop_row *r;
-	__u64 lat;
+	__u64 lat = 0;
 
 	if (!wanted(a->dev))
 		return;
 	slot = cpu_slot();
-	if (!slot)
-		return;
-	slot->faults++;
-	lat = fault_latency(slot);
+	if (slot) {	/* never missing; without it, the count still goes in */
+		slot->faults++;
+		lat = fault_latency(slot);
+	}
 	r = row_for(a->dev, a->ino, a->vmf);
 	if (lat)
 		hist_add(&hists[hist_id], lat);

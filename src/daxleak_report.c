@@ -1121,12 +1121,7 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 			}
 			json_kv_bool(&j, "shared", e->v.shared);
 			json_kv_u64(&j, "offset", e->v.index * 4096ULL);
-			if (e->v.pfn == ~0ULL) {
-				json_key(&j, "pfn");
-				json_null(&j);
-			} else {
-				json_kv_u64(&j, "pfn", e->v.pfn);
-			}
+			json_kv_u64_or_null(&j, "pfn", e->v.pfn != ~0ULL, e->v.pfn);
 			json_kv_u64(&j, "order", e->v.order);
 			json_kv_i64(&j, "refcount", e->v.cur_ref);
 			json_kv_i64(&j, "mapcount", e->v.cur_map);
@@ -1166,12 +1161,8 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 		json_kv_bool(&j, "from_proc_only", w->from_proc);
 		json_kv_bool(&j, "seen_at_start", w->w.flags & DL_SEEN_AT_START);
 		json_kv_bool(&j, "waited_at_least", w->w.flags & DL_SEEN_AT_START);
-		if (w->from_proc || ((w->w.flags & DL_SEEN_AT_START) && !w->w.start_ns)) {
-			json_key(&j, "waited_s");
-			json_null(&j);
-		} else {
-			json_kv_double(&j, "waited_s", w->waited_s);
-		}
+		json_kv_double_or_null(&j, "waited_s", !w->from_proc &&
+				       !((w->w.flags & DL_SEEN_AT_START) && !w->w.start_ns), w->waited_s);
 		json_kv_str(&j, "dev", dev);
 		json_kv_u64(&j, "ino", w->w.ino);
 		json_kv_u64(&j, "busy_page", w->w.busy_page);

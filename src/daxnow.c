@@ -58,42 +58,15 @@ struct kscan_state {
 	char first[256];	/* first characters of the names looked for */
 };
 
-/* "ADDR T NAME[\t[MOD]]": ~120k-200k lines, parsed by hand (strtoull was a
- * third of the pass). Returns the address, *type and *name (cut at the
- * first blank); 0 on a line that is not one. */
-static uint64_t kscan_parse(char *line, char *type, char **name)
-{
-	uint64_t addr = 0;
-	char *p = line, *sp;
-
-	for (;; p++) {
-		unsigned c = (unsigned char)*p, d = c - '0', x = (c | 0x20) - 'a';
-
-		if (d < 10)
-			addr = addr << 4 | d;
-		else if (x < 6)
-			addr = addr << 4 | (x + 10);
-		else
-			break;
-	}
-	if (p == line || p[0] != ' ' || !p[1] || p[2] != ' ')
-		return 0;
-	*type = p[1];
-	*name = p + 3;
-	if ((sp = strpbrk(*name, " \t")))
-		*sp = '\0';
-	return addr;
-}
-
 static int kallsyms_scan_line(char *line, void *arg)
 {
 	struct kscan_state *st = arg;
 	struct ksyms_scan *k = st->k;
-	char type, *name;
-	uint64_t addr = kscan_parse(line, &type, &name);
+	char type, *name, *mod;
+	uint64_t addr;
 	bool wanted;
 
-	if (!addr)
+	if (ksym_parse_line(line, &addr, &type, &name, &mod) || !addr)
 		return 0;
 	wanted = st->first[(unsigned char)name[0]];
 	/* by name whatever the type: 7.x lists bit_wait_table as 't' */
@@ -101,7 +74,7 @@ static int kallsyms_scan_line(char *line, void *arg)
 		k->bit_wait_table = addr;
 	else if (wanted && !strcmp(name, "vmemmap_base"))
 		k->vmemmap_base = addr;
-	if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+	if (!ksym_is_text(type))
 		return 0;
 	if (st->n == st->cap) {
 		uint64_t *a = realloc(st->addrs, st->cap * 2 * sizeof(*a));
@@ -343,6 +316,13 @@ static void wait_frame(const struct daxnow_report *r, const struct dn_task_rec *
 	}
 }
 
+/* References beyond the idle count and (6.15+) the mappings' own. */
+static int64_t extra_of(const struct daxnow_report *r, const struct dn_page *pg)
+{
+	return (int64_t)pg->refcount - r->era.idle -
+	       (r->era.era == ERA_ZERO_BASED ? pg->mapcount : 0);
+}
+
 /* A waiter whose wait entry led to an FS DAX page. */
 static bool waits_on_page(const struct dn_task_rec *t)
 {
@@ -379,8 +359,7 @@ static void add_waiter(struct daxnow_report *r, const struct dn_task_rec *t)
 	w->hash_bucket = t->var ? hash_bucket(t->var) : -1;
 	w->page_found = waits_on_page(t);
 	if (w->page_found)
-		w->extra = (int64_t)t->pg.refcount - r->era.idle -
-			   (r->era.era == ERA_ZERO_BASED ? t->pg.mapcount : 0);
+		w->extra = extra_of(r, &t->pg);
 }
 
 static void add_gupio(struct daxnow_report *r, const struct dn_task_rec *t)
@@ -507,12 +486,6 @@ static void apply_filter(struct daxnow_report *r)
 bool daxnow_map_holds(const struct daxnow_report *r, const struct daxnow_waiter *w)
 {
 	return r->era.era == ERA_ZERO_BASED && w->rec.pg.mapcount > 0;
-}
-
-static int64_t extra_of(const struct daxnow_report *r, const struct dn_page *pg)
-{
-	return (int64_t)pg->refcount - r->era.idle -
-	       (r->era.era == ERA_ZERO_BASED ? pg->mapcount : 0);
 }
 
 static struct daxnow_held *held_find(struct daxnow_report *r, uint64_t page)

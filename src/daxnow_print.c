@@ -197,21 +197,13 @@ static void json_page(struct json *j, const struct daxnow_report *r, const struc
 	json_obj_begin(j);
 	json_hex(j, "page", pg->page);
 	json_hex(j, "folio", pg->head);
-	json_key(j, "pfn");
-	if (pg->pfn == ~0ULL)
-		json_null(j);
-	else
-		json_u64(j, pg->pfn);
+	json_kv_u64_or_null(j, "pfn", pg->pfn != ~0ULL, pg->pfn);
 	json_kv_str(j, "fs", pg->fstype);
 	json_kv_str(j, "sb", pg->s_id);
 	json_kv_u64(j, "dev", pg->dev);
 	json_kv_u64(j, "ino", pg->ino);
 	json_kv_u64(j, "index", pg->index);
-	json_key(j, "offset");
-	if (pg->shared)
-		json_null(j);
-	else
-		json_u64(j, pg->index * 4096);
+	json_kv_u64_or_null(j, "offset", !pg->shared, pg->index * 4096);
 	json_kv_bool(j, "shared", pg->shared);
 	json_kv_u64(j, "order", pg->order);
 	json_kv_i64(j, "refcount", pg->refcount);
@@ -236,11 +228,7 @@ static void json_waiter(struct json *j, const struct daxnow_report *r,
 	json_kv_bool(j, "interruptible", w->interruptible);
 	json_kv_str(j, "op", w->op);
 	json_kv_str(j, "wait_frame", w->wait_frame[0] ? w->wait_frame : w->proc_wchan);
-	json_key(j, "asleep_s");
-	if (w->asleep_s >= 0)
-		json_double(j, w->asleep_s);
-	else
-		json_null(j);
+	json_kv_double_or_null(j, "asleep_s", w->asleep_s >= 0, w->asleep_s);
 	json_kv_str(j, "asleep_from", w->asleep_src ? w->asleep_src : "");
 	json_kv_str(j, "wait_entry_via", via_name(t->via));
 	json_kv_i64(j, "bucket", t->bucket);
@@ -333,11 +321,8 @@ void daxnow_print_json(struct json *j, const struct daxnow_report *r)
 		json_kv_u64(j, "holder_pid", h->pid);
 		json_kv_str(j, "holder_comm", h->pid ? h->comm : "");
 		json_kv_i64(j, "fd", h->fd);
-		json_key(j, "waiter_tid");
-		if (h->waiter >= 0)
-			json_u64(j, r->w[h->waiter].rec.tid);
-		else
-			json_null(j);
+		json_kv_u64_or_null(j, "waiter_tid", h->waiter >= 0,
+				    h->waiter >= 0 ? r->w[h->waiter].rec.tid : 0);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

@@ -178,14 +178,10 @@ static void json_row(struct json *j, const struct daxtop_ctx *c, const struct vi
 	json_kv_u64(j, "mkwrite", r->cnt[DT_MKWRITE]);
 	json_kv_u64(j, "hole", r->cnt[DT_HOLE]);
 	json_kv_u64(j, "writeback_pages", r->cnt[DT_WB_PAGES]);
-	json_key(j, "unmap");
-	c->avail.unmap ? json_u64(j, r->cnt[DT_UNMAP]) : json_null(j);
-	json_key(j, "bl_waits");
-	c->avail.blwait ? json_u64(j, r->cnt[DT_BL_WAITS]) : json_null(j);
-	json_key(j, "bl_wait_ns");
-	c->avail.blwait ? json_u64(j, r->bl_wait_ns) : json_null(j);
-	json_key(j, "bl_wait_max_ns");
-	c->avail.blwait ? json_u64(j, r->bl_wait_max_ns) : json_null(j);
+	json_kv_u64_or_null(j, "unmap", c->avail.unmap, r->cnt[DT_UNMAP]);
+	json_kv_u64_or_null(j, "bl_waits", c->avail.blwait, r->cnt[DT_BL_WAITS]);
+	json_kv_u64_or_null(j, "bl_wait_ns", c->avail.blwait, r->bl_wait_ns);
+	json_kv_u64_or_null(j, "bl_wait_max_ns", c->avail.blwait, r->bl_wait_max_ns);
 	json_kv_u64(j, "lat_p50_ns", hist_percentile(&r->lat, 50));
 	json_kv_u64(j, "lat_p99_ns", hist_percentile(&r->lat, 99));
 	json_kv_u64(j, "lat_count", hist_total(&r->lat));

@@ -106,3 +106,15 @@ void json_kv_u64(struct json *j, const char *k, uint64_t v) { json_key(j, k); js
 void json_kv_i64(struct json *j, const char *k, int64_t v) { json_key(j, k); json_i64(j, v); }
 void json_kv_double(struct json *j, const char *k, double v) { json_key(j, k); json_double(j, v); }
 void json_kv_bool(struct json *j, const char *k, bool v) { json_key(j, k); json_bool(j, v); }
+
+void json_kv_u64_or_null(struct json *j, const char *k, bool have, uint64_t v)
+{
+	json_key(j, k);
+	have ? json_u64(j, v) : json_null(j);
+}
+
+void json_kv_double_or_null(struct json *j, const char *k, bool have, double v)
+{
+	json_key(j, k);
+	have ? json_double(j, v) : json_null(j);
+}

@@ -37,5 +37,8 @@ void json_kv_u64(struct json *j, const char *k, uint64_t v);
 void json_kv_i64(struct json *j, const char *k, int64_t v);
 void json_kv_double(struct json *j, const char *k, double v);
 void json_kv_bool(struct json *j, const char *k, bool v);
+/* v, or null where the value is not known (have false) */
+void json_kv_u64_or_null(struct json *j, const char *k, bool have, uint64_t v);
+void json_kv_double_or_null(struct json *j, const char *k, bool have, double v);
 
 #endif

@@ -28,6 +28,12 @@ struct ksyms {
 typedef int (*kallsyms_line_fn)(char *line, void *arg);
 int kallsyms_foreach(const char *path, kallsyms_line_fn fn, void *arg);
 
+/* Split a kallsyms line "ADDR TYPE NAME[\t[MODULE]]" in place: name and
+ * module (NULL for vmlinux) point into line. 0, or -1 if it is not one. */
+int ksym_parse_line(char *line, uint64_t *addr, char *type, char **name, char **mod);
+/* A text (function) symbol type: t T w W. */
+bool ksym_is_text(char type);
+
 /* Address of any symbol (text or data) by exact name; 0 if absent. */
 uint64_t ksym_data_addr(const char *path, const char *name);
 

@@ -501,13 +501,22 @@ int probe_count(const struct hook *hooks, int n, enum probe_method m)
 	return c;
 }
 
+/* "func", or "func:role" where one function has several hooks. */
+static const char *hook_label(const struct hook *h, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", h->func, h->role ? ":" : "", h->role ? h->role : "");
+	return buf;
+}
+
 void probe_warn_unavailable(const struct hook *hooks, int n)
 {
+	char name[160];
+
 	for (int i = 0; i < n; i++)
 		if (hooks[i].method == PM_NONE)
-			warn_msg("%s%s%s: unavailable (%s); lost: %s", hooks[i].func,
-				 hooks[i].role ? ":" : "", hooks[i].role ? hooks[i].role : "",
-				 hooks[i].why, hooks[i].lost ? hooks[i].lost : "nothing shown");
+			warn_msg("%s: unavailable (%s); lost: %s",
+				 hook_label(&hooks[i], name, sizeof(name)), hooks[i].why,
+				 hooks[i].lost ? hooks[i].lost : "nothing shown");
 }
 
 void probe_print_table(FILE *out, const char *tool, const struct hook *hooks, int n)
@@ -517,9 +526,8 @@ void probe_print_table(FILE *out, const char *tool, const struct hook *hooks, in
 		const struct hook *h = &hooks[i];
 		char name[160];
 
-		snprintf(name, sizeof(name), "%s%s%s", h->func, h->role ? ":" : "",
-			 h->role ? h->role : "");
-		fprintf(out, "  %-34s %-11s %s%s%s\n", name, probe_method_name(h->method),
+		fprintf(out, "  %-34s %-11s %s%s%s\n", hook_label(h, name, sizeof(name)),
+			probe_method_name(h->method),
 			h->method == PM_NONE ? "" : h->symbol,
 			h->why[0] ? (h->method == PM_NONE ? "" : " ") : "",
 			h->why[0] ? h->why : "");

@@ -57,6 +57,15 @@ check_true() { # check_true NAME CMD...   (PASS when CMD exits 0)
 	return $_rc
 }
 have() { command -v "$1" >/dev/null 2>&1; }
+# need_tools CMD...: all of them in the guest, else the "tools" check fails
+# and the scenario should stop (need_tools a b || exit 1).
+need_tools() {
+	for _t in "$@"; do
+		have "$_t" && continue
+		fail tools "$* are needed in the guest (missing: $_t)"
+		return 1
+	done
+}
 # expect_kernel_warn ERE: a kernel WARNING/BUG line matching ERE is provoked on purpose
 # by this scenario; init then does not fail it as kernel_clean (assert it yourself).
 expect_kernel_warn() { echo "$1" >>/tmp/daxtest.expect_warn; }

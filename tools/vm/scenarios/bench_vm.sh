@@ -39,9 +39,7 @@ up() { cut -d' ' -f1 /proc/uptime; }
 ms_since() { awk -v a="$1" -v b="$(up)" 'BEGIN { printf "%d", (b - a) * 1000 + 0.5 }'; }
 has_phase() { case " $PHASES " in *" $1 "*) return 0 ;; esac; return 1; }
 
-for t in daxtrace daxload; do
-	have $t || { fail tools "$t not in the initramfs"; exit 1; }
-done
+need_tools daxtrace daxload || exit 1
 bench kind=env kernel="$(uname -r)" era="$DAXTEST_ERA" fs="$DAXTEST_FS" pmem="$DAXTEST_PMEM" \
 	cpus="$(grep -c ^processor /proc/cpuinfo)" mem_kb="$(awk '/MemTotal/ { print $2 }' /proc/meminfo)" \
 	version="$(daxtrace version | cut -d' ' -f2)" rounds=$ROUNDS secs=$SECS \

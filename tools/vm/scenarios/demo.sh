@@ -7,10 +7,7 @@
 . /daxtest/daxtest.sh
 
 banner() { echo; echo "================ $* ================"; }
-if ! have daxtrace || ! have daxload; then
-	fail tools "build/daxtrace and build/daxload are needed (run make)"
-	exit 1
-fi
+need_tools daxtrace daxload || exit 1
 
 banner "daxtrace features"
 daxtrace features 2>&1

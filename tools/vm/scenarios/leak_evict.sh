@@ -9,10 +9,7 @@ OUT=/tmp/leak_evict.json
 ERR=/tmp/leak_evict.err
 F=$MNT/leak_evict.dat
 
-if ! have daxtrace || ! have daxload || ! have jq; then
-	fail tools "daxtrace, daxload and jq are needed in the guest"
-	exit 1
-fi
+need_tools daxtrace daxload jq || exit 1
 daxtrace leak -o json -i 1 --min-age 1 >"$OUT" 2>"$ERR" &
 LEAK=$!
 if ! wait_for_line "$ERR" 'ready' 60; then

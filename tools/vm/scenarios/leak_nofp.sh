@@ -9,10 +9,7 @@ OUT=/tmp/leak_nofp.json
 ERR=/tmp/leak_nofp.err
 D=$MNT/nofp
 
-if ! have daxtrace || ! have daxload || ! have jq; then
-	fail tools "daxtrace, daxload and jq are needed in the guest"
-	exit 1
-fi
+need_tools daxtrace daxload jq || exit 1
 mkdir -p "$D"
 
 daxtrace leak -o json -i 1 --min-age 1 >"$OUT" 2>"$ERR" &

@@ -7,10 +7,7 @@ OUT=/tmp/leak_over.json
 ERR=/tmp/leak_over.err
 F=$MNT/leak_over.dat
 
-if ! have daxtrace || ! have daxload || ! have jq; then
-	fail tools "daxtrace, daxload and jq are needed in the guest"
-	exit 1
-fi
+need_tools daxtrace daxload jq || exit 1
 daxtrace leak -o json -i 1 --min-age 1 --max-folios 4 --max-stacks 8 >"$OUT" 2>"$ERR" &
 LEAK=$!
 if ! wait_for_line "$ERR" 'ready' 60; then

@@ -12,10 +12,7 @@ HOLD=10
 OUT=/tmp/leak_pin.json
 ERR=/tmp/leak_pin.err
 
-if ! have daxtrace || ! have daxload || ! have jq; then
-	fail tools "daxtrace, daxload and jq are needed in the guest"
-	exit 1
-fi
+need_tools daxtrace daxload jq || exit 1
 
 daxtrace leak -o json -i 0.5 --min-age 1 >"$OUT" 2>"$ERR" &
 LEAK=$!

@@ -16,10 +16,7 @@ PAGES2=4
 OUT=/tmp/now_continue.json
 ERR=/tmp/now_continue.err
 
-if ! have daxtrace || ! have daxload || ! have jq; then
-	fail tools "daxtrace, daxload and jq are needed in the guest"
-	exit 1
-fi
+need_tools daxtrace daxload jq || exit 1
 
 # last_report: the latest report line of the running daxleak.
 last_report() { grep '"type":"report"' "$OUT" | tail -n 1; }

@@ -3,10 +3,7 @@
 # quickly, in text and JSON; also right after a pin that blocked nobody.
 . /daxtest/daxtest.sh
 
-if ! have daxtrace || ! have daxload || ! have jq; then
-	fail tools "daxtrace, daxload and jq are needed in the guest"
-	exit 1
-fi
+need_tools daxtrace daxload jq || exit 1
 if daxleak --now --help 2>&1 | grep -q 'One look at the kernel'; then :; else
 	fail now_wired "daxleak --now is not wired to daxnow_run (src/daxleak.c cmd_leak)"
 	exit 1

@@ -18,10 +18,7 @@ F=$MNT/$DAXTEST_SCENARIO.dat
 OUT=/tmp/$DAXTEST_SCENARIO.json
 PAGES=16
 
-if ! have daxtrace || ! have daxload || ! have jq; then
-	fail tools "daxtrace, daxload and jq are needed in the guest"
-	exit 1
-fi
+need_tools daxtrace daxload jq || exit 1
 if daxleak --now --help 2>&1 | grep -q 'One look at the kernel'; then :; else
 	fail now_wired "daxleak --now is not wired to daxnow_run (src/daxleak.c cmd_leak)"
 	exit 1
