@@ -10,6 +10,9 @@ const volatile __u32 targ_tgid = 0;
 const volatile __u64 targ_cgroup = 0;
 const volatile __u32 targ_dev = 0;
 const volatile bool lat_all = false;	/* --lat-all: time every fault */
+/* Fault programs run with preemption off: a CPU may gather a row's counts in
+ * its fault slot (include/daxtop.h). */
+const volatile bool row_cache = false;
 
 /* CLOCK_MONOTONIC as user space last published it (each snapshot): rows
  * take their last-activity time from here instead of reading the clock. */
@@ -112,15 +115,27 @@ static __always_inline struct dentry *vmf_dentry(struct vm_fault *vmf)
  * here, rather than a lookup on every fault. */
 static __noinline void file_seen(__u32 dev, __u64 ino, struct vm_fault *vmf)
 {
+	/* from .rodata, not the stack: this can sit four calls deep */
+	static const struct daxtop_file blank = {};
 	struct daxtop_key fk = { .dev = dev, .ino = ino };
-	struct daxtop_file f = { .dev = dev, .ino = ino };
+	struct daxtop_file *f;
 
-	bpf_map_update_elem(&files, &fk, &f, BPF_NOEXIST);
+	if (bpf_map_update_elem(&files, &fk, &blank, BPF_NOEXIST))
+		return;	/* known already (or the map failed: no name then) */
+	f = bpf_map_lookup_elem(&files, &fk);
+	if (!f)
+		return;
+	f->dev = dev;
+	f->ino = ino;
 	if (vmf)
-		learn_names(bpf_map_lookup_elem(&files, &fk), vmf_dentry(vmf));
+		learn_names(f, vmf_dentry(vmf));
 }
 
-static struct daxtop_row *row_get(const struct daxtop_key *k, struct vm_fault *vmf)
+/* The row of k, made if new. comm: its process name if not the current
+ * task's (a row cache flush on behalf of another process); n: events lost
+ * if the map is full. */
+static struct daxtop_row *row_make(const struct daxtop_key *k, struct vm_fault *vmf,
+				   const char *comm, __u64 n)
 {
 	static const struct daxtop_row zero = {};
 	struct daxtop_row *r;
@@ -132,13 +147,22 @@ static struct daxtop_row *row_get(const struct daxtop_key *k, struct vm_fault *v
 	bpf_map_update_elem(&rows, k, &zero, BPF_NOEXIST);
 	r = bpf_map_lookup_elem(&rows, k);
 	if (!r) {
-		__sync_fetch_and_add(&drops[DROP_ROW_FULL], 1);
+		__sync_fetch_and_add(&drops[DROP_ROW_FULL], n);
 		return NULL;
 	}
-	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	if (comm)
+		__builtin_memcpy(r->comm, comm, sizeof(r->comm));
+	else
+		bpf_get_current_comm(r->comm, sizeof(r->comm));
 	r->first_ns = bpf_ktime_get_ns();	/* once per row */
 	file_seen(k->dev, k->ino, vmf);
 	return r;
+}
+
+static __always_inline struct daxtop_row *row_get(const struct daxtop_key *k,
+						  struct vm_fault *vmf)
+{
+	return row_make(k, vmf, NULL, 1);
 }
 
 static __always_inline struct daxtop_row *row_for(__u32 dev, __u64 ino, struct vm_fault *vmf)
@@ -231,10 +255,48 @@ static __always_inline __u64 fault_latency(struct fault_slot *slot)
 	return now > start ? now - start : 1;
 }
 
+/* Move a slot's gathered counts to their row: zero the slot first, so that
+ * user space (rows first, slots after) never sees them in both. */
+static __noinline void cache_flush(struct fault_slot *slot)
+{
+	struct daxtop_key k = slot->ckey;
+	__u64 p[DAXTOP_PEND_NR], faults = 0;
+	struct daxtop_row *r;
+
+	for (int i = 0; i < DAXTOP_PEND_NR; i++) {
+		p[i] = slot->pend[i];
+		slot->pend[i] = 0;
+		if (i != DT_WRITE)
+			faults += p[i];
+	}
+	if (!faults)
+		return;
+	r = row_make(&k, NULL, slot->comm, faults);
+	if (!r)
+		return;
+	for (int i = 0; i < DAXTOP_PEND_NR; i++)
+		if (p[i])
+			__sync_fetch_and_add(&r->cnt[i], p[i]);
+	r->last_ns = clock_ns;
+}
+
+/* Gather this CPU's faults for the row of (current process, dev, ino) from
+ * now on, after handing over what it gathered for another row. */
+static __always_inline void cache_adopt(struct fault_slot *slot, __u32 tgid, __u32 dev,
+					__u64 ino, const char *comm)
+{
+	cache_flush(slot);
+	slot->ckey.pid = tgid;
+	slot->ckey.dev = dev;
+	slot->ckey.ino = ino;
+	__builtin_memcpy(slot->comm, comm, sizeof(slot->comm));
+}
+
 static __always_inline void fault_end(const struct fault_args *a, int counter, int hist_id)
 {
 	struct fault_slot *slot;
 	struct daxtop_row *r;
+	__u32 tgid;
 	__u64 lat = 0;
 
 	if (!wanted(a->dev))
@@ -244,7 +306,18 @@ static __always_inline void fault_end(const struct fault_args *a, int counter, i
 		slot->faults++;
 		lat = fault_latency(slot);
 	}
+	tgid = current_tgid();
+	if (row_cache && slot && !lat && slot->ckey.pid == tgid && slot->ckey.ino == a->ino &&
+	    slot->ckey.dev == a->dev) {
+		slot->pend[counter]++;
+		if (counter != DT_PMD_FALLBACK && (a->flags & FAULT_FLAG_WRITE))
+			slot->pend[DT_WRITE]++;
+		return;
+	}
 	r = row_for(a->dev, a->ino, a->vmf);
+	if (row_cache && slot && r &&
+	    (slot->ckey.pid != tgid || slot->ckey.ino != a->ino || slot->ckey.dev != a->dev))
+		cache_adopt(slot, tgid, a->dev, a->ino, r->comm);
 	if (lat)
 		hist_add(&hists[hist_id], lat);
 	if (!r)

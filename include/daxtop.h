@@ -53,11 +53,30 @@ enum daxtop_drop {
 #define DAXTOP_LAT_GAP_NS 1000000ULL
 #define DAXTOP_LAT_MAX_SHIFT 6
 
-/* Per-CPU state of the fault path (daxtop's fault_start map). The fault
- * being timed on each CPU costs a fraction of a per-thread hash: a timed
- * fault that sleeps while another fault begins on its CPU, or that resumes
- * elsewhere, loses its start and is counted in lat_missed instead of
- * getting a wrong latency. */
+/* Counters a CPU may gather for one row before adding them to it: the
+ * fault counters, which come first in enum daxtop_counter. */
+#define DAXTOP_PEND_NR (DT_WRITE + 1)
+
+struct daxtop_key {
+	unsigned int pid;
+	unsigned int dev;	/* kernel dev_t encoding: major << 20 | minor */
+	unsigned long long ino;
+};
+
+/* Per-CPU state of the fault path (daxtop's fault_start map).
+ *
+ * The fault being timed on each CPU costs a fraction of a per-thread hash: a
+ * timed fault that sleeps while another fault begins on its CPU, or that
+ * resumes elsewhere, loses its start and is counted in lat_missed instead of
+ * getting a wrong latency.
+ *
+ * Row cache: a CPU's untimed faults for the row it saw last (ckey) are
+ * counted in pend[] instead of the row map, which saves a hash lookup and
+ * shared atomics per fault. The counts move to the row when the CPU sees
+ * another row (slot zeroed first, row added after); user space reads the
+ * rows first and the slots after, adding pend[] to ckey's row, so a count
+ * in flight can be late by one snapshot but never counted twice. Only where
+ * every fault program runs with preemption off (rodata row_cache). */
 struct fault_slot {
 	unsigned long long start_ns;	 /* start of the fault being timed, 0 = none */
 	unsigned long long last_timed_ns;/* start of the previous timed fault */
@@ -67,6 +86,9 @@ struct fault_slot {
 	unsigned int rnd;		 /* xorshift32 state of the sampling draw */
 	unsigned int shift;		 /* time 1 in 2^shift faults */
 	unsigned int pad;
+	struct daxtop_key ckey;		 /* row of pend[]; pid 0 = none */
+	unsigned long long pend[DAXTOP_PEND_NR];
+	char comm[DAXTOP_COMM_LEN];	 /* ckey's process, if its row must be made again */
 };
 
 /* A DAX file's name as seen at its first fault: dentry names from the
@@ -81,12 +103,6 @@ struct daxtop_file {
 	unsigned long long ino;
 	unsigned int reached_root;	/* 0: deeper than DAXTOP_PATH_DEPTH */
 	char name[DAXTOP_PATH_DEPTH][DAXTOP_NAME_LEN];
-};
-
-struct daxtop_key {
-	unsigned int pid;
-	unsigned int dev;	/* kernel dev_t encoding: major << 20 | minor */
-	unsigned long long ino;
 };
 
 struct daxtop_row {

@@ -198,6 +198,17 @@ static void fill_hooks(struct hook *h, struct daxtop_bpf *s)
 			      .lost = "BLWAIT/BLWMS columns and the wait histogram" };
 }
 
+/* The per-CPU row cache (include/daxtop.h) is safe only where no fault
+ * program can be preempted by another on its CPU: classic tracepoints, or
+ * BTF ones where the kernel runs them with preemption off. */
+static bool fault_hooks_atomic(const struct hook *h, const struct probe_env *env)
+{
+	for (int i = 0; i < 4; i++)	/* PTE and PMD fault, and their ends */
+		if (h[i].method == PM_TP_BTF && env->tp_btf_exact != 1)
+			return false;
+	return true;
+}
+
 /* Open, size, choose hooks and load; retries once without fentry when a
  * kernel accepts the probe program but rejects a real one. */
 static int open_and_load(struct daxtop_ctx *c, struct hook *hooks,
@@ -222,6 +233,8 @@ static int open_and_load(struct daxtop_ctx *c, struct hook *hooks,
 				 "is CONFIG_FS_DAX set?)");
 			return -1;
 		}
+		c->row_cache = fault_hooks_atomic(hooks, env);
+		c->skel->rodata->row_cache = c->row_cache;
 		err = daxtop_bpf__load(c->skel);
 		if (!err)
 			return 0;
@@ -289,6 +302,8 @@ void daxtop_stop(struct daxtop_ctx *c)
 	daxtop_bpf__destroy(c->skel);
 	snapshot_free(&c->prev);
 	snapshot_free(&c->cur);
+	free(c->seen);
+	c->seen = NULL;
 	paths_clear();
 }
 
@@ -304,7 +319,7 @@ static void print_preamble(const struct daxtop_ctx *c, bool json)
 		printf("# hooks:");
 		for (int i = 0; i < c->nhooks; i++)
 			printf(" %s=%s", c->hooks[i].func, probe_method_name(c->hooks[i].method));
-		printf("\n");
+		printf("; faults gathered %s\n", c->row_cache ? "per CPU" : "in the row map");
 		return;
 	}
 	json_init(&j, stdout);
@@ -319,6 +334,7 @@ static void print_preamble(const struct daxtop_ctx *c, bool json)
 	json_kv_str(&j, "pmem", c->pmem);
 	json_key(&j, "hooks");
 	probe_json(&j, c->hooks, c->nhooks);
+	json_kv_bool(&j, "row_cache", c->row_cache);
 	json_obj_end(&j);
 	json_line_end(&j);
 }

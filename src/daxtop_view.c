@@ -75,20 +75,70 @@ static void learn_paths(struct daxtop_ctx *c, const struct snapshot *s)
 	}
 }
 
-/* fs_dax events and completed faults so far: per-CPU counters in the
- * fault slots. */
-static void cpu_counts(struct daxtop_ctx *c, struct snapshot *s)
+/* A row of s by key: the sorted part by bisection, rows added after it
+ * one by one. */
+static struct view_row *find_row(struct snapshot *s, int sorted, const struct daxtop_key *k)
+{
+	struct view_row *v = bsearch(k, s->rows, sorted, sizeof(*s->rows), cmp_key);
+
+	for (int i = sorted; !v && i < s->n; i++)
+		if (!cmp_key(&s->rows[i].key, k))
+			v = &s->rows[i];
+	return v;
+}
+
+void slots_merge(struct snapshot *s, int room, const struct fault_slot *slots, int ncpu,
+		 struct slot_seen *seen)
+{
+	int sorted = s->n;
+
+	for (int i = 0; i < ncpu; i++) {
+		const struct fault_slot *f = &slots[i];
+		struct view_row *v;
+		uint64_t sum = 0;
+
+		s->events += f->events + f->faults;
+		s->faults += f->faults;
+		for (int k = 0; k < DAXTOP_PEND_NR; k++)
+			sum += f->pend[k];
+		if (!f->ckey.pid || !sum)
+			continue;
+		v = find_row(s, sorted, &f->ckey);
+		if (!v && s->n < room) {
+			v = &s->rows[s->n++];
+			memset(v, 0, sizeof(*v));
+			v->key = f->ckey;
+			v->nfiles = 1;
+			memcpy(v->r.comm, f->comm, sizeof(v->r.comm));
+		}
+		if (!v)
+			continue;
+		for (int k = 0; k < DAXTOP_PEND_NR; k++)
+			v->r.cnt[k] += f->pend[k];
+		v->cached = true;
+		if (seen) {
+			if (memcmp(&seen[i].key, &f->ckey, sizeof(f->ckey)) || seen[i].sum != sum)
+				v->r.last_ns = s->t_ns;
+			seen[i].key = f->ckey;
+			seen[i].sum = sum;
+		}
+	}
+	if (s->n > sorted)
+		qsort(s->rows, s->n, sizeof(*s->rows), cmp_key);
+}
+
+/* Read every CPU's fault slot, after the rows (see include/daxtop.h). */
+static void cpu_slots(struct daxtop_ctx *c, struct snapshot *s, int room)
 {
 	int ncpu = libbpf_num_possible_cpus(), zero = 0;
 	struct fault_slot *slots;
 
 	if (ncpu <= 0 || !(slots = calloc(ncpu, sizeof(*slots))))
 		return;
+	if (!c->seen)
+		c->seen = calloc(ncpu, sizeof(*c->seen));
 	if (!bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.fault_start), &zero, slots))
-		for (int i = 0; i < ncpu; i++) {
-			s->events += slots[i].events + slots[i].faults;
-			s->faults += slots[i].faults;
-		}
+		slots_merge(s, room, slots, ncpu, c->seen);
 	free(slots);
 }
 
@@ -102,9 +152,10 @@ int snapshot_take(struct daxtop_ctx *c, struct snapshot *s)
 	int fd = bpf_map__fd(c->skel->maps.rows);
 	int cap = bpf_map__max_entries(c->skel->maps.rows);
 	struct daxtop_key key, next, *prev = NULL;
+	int room = cap + libbpf_num_possible_cpus();	/* + rows only a row cache has */
 
 	memset(s, 0, sizeof(*s));
-	s->rows = calloc(cap, sizeof(*s->rows));
+	s->rows = calloc(room, sizeof(*s->rows));
 	if (!s->rows)
 		return -1;
 	/* Publish first: a row active from here on has last_ns >= t_ns. */
@@ -123,12 +174,12 @@ int snapshot_take(struct daxtop_ctx *c, struct snapshot *s)
 		prev = &key;
 	}
 	qsort(s->rows, s->n, sizeof(*s->rows), cmp_key);
+	cpu_slots(c, s, room);	/* after the rows, never before */
 	learn_paths(c, s);
 	/* .bss is memory-mapped: read the globals directly. */
 	memcpy(s->hists, (const void *)c->skel->bss->hists, sizeof(s->hists));
 	memcpy(s->fallback, (const void *)c->skel->bss->fallback_reasons, sizeof(s->fallback));
 	memcpy(s->drops, (const void *)c->skel->bss->drops, sizeof(s->drops));
-	cpu_counts(c, s);
 	s->missed_runs = probe_missed_runs(c->hooks, c->nhooks);
 	return 0;
 }

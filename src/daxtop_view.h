@@ -23,6 +23,7 @@ struct view_row {
 	struct daxtop_key key;	/* pid 0 when grouped by file; dev/ino 0 when by pid */
 	struct daxtop_row r;
 	int nfiles;		/* files folded into a per-pid row */
+	bool cached;		/* some of its counts wait in a CPU's row cache */
 };
 
 struct snapshot {
@@ -52,6 +53,12 @@ struct col_avail {
 	bool unmap, blwait;
 };
 
+/* What a CPU's row cache held at a snapshot (by key, sum of counts). */
+struct slot_seen {
+	struct daxtop_key key;
+	uint64_t sum;
+};
+
 struct daxtop_ctx {
 	struct daxtop_bpf *skel;
 	struct hook *hooks;
@@ -63,6 +70,8 @@ struct daxtop_ctx {
 	double interval_s;
 	uint64_t attach_ns;	/* when the probes went live: start of totals */
 	bool lat_all;		/* every fault timed (else sampled at high rates) */
+	bool row_cache;		/* faults gathered per CPU (include/daxtop.h) */
+	struct slot_seen *seen;	/* per CPU: what its row cache held at the last snapshot */
 	char host[128], kernel[128], mounts[512], pmem[128], hooksum[64];
 };
 
@@ -88,6 +97,13 @@ int snapshot_take(struct daxtop_ctx *c, struct snapshot *s);
 void clock_publish(struct daxtop_ctx *c, uint64_t now);
 void snapshot_free(struct snapshot *s);
 /* rows = group(cur - base) filtered and sorted; caller frees *out. base may be NULL. */
+/* Add what each CPU's fault slot holds to a snapshot whose rows are
+ * sorted (and sorted again on return): event and fault counts, and the
+ * counts its row cache gathered, onto their row, made (up to room rows) if
+ * only a cache knows it. A row whose cached counts grew since seen[] (per
+ * CPU, updated; may be NULL) gets last_ns = s->t_ns. */
+void slots_merge(struct snapshot *s, int room, const struct fault_slot *slots, int ncpu,
+		 struct slot_seen *seen);
 int view_build(const struct daxtop_ctx *c, const struct snapshot *cur,
 	       const struct snapshot *base, struct view_row **out);
 void snapshot_hist_diff(struct hist *out, const struct snapshot *cur,

@@ -309,7 +309,9 @@ static int collect(struct exporter *e)
 			se = series_get(&e->split, split_key(e, &v->key), NULL);
 			split_label(e, se, v);
 		}
-		if ((gone || idle) && !row_take(e, fd, &v->key, &fin)) {
+		/* A row with counts in a CPU's row cache stays until they reach
+		 * it: taken now, it would be made again and folded twice. */
+		if ((gone || idle) && !v->cached && !row_take(e, fd, &v->key, &fin)) {
 			/* folded: final values into the retired sums */
 			if (e->o.split) {
 				se = series_get(&e->split, split_key(e, &v->key), NULL);

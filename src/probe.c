@@ -215,7 +215,9 @@ void probe_env_detect(struct probe_env *env)
 	/* DAXTRACE_NO_TRACEFS=1 forces the BTF-tracepoint fallback (tests). */
 	if (!getenv("DAXTRACE_NO_TRACEFS"))
 		find_tracefs(env->tracefs, sizeof(env->tracefs));
-	if (env->tp_choice && env->tracefs[0])
+	/* Without tracefs there is no choice, but daxtop's row cache still
+	 * needs to know whether BTF tracepoints run with preemption off. */
+	if (env->tp_choice)
 		choose_tp_kind(env);
 	err = try_fentry();
 	env->fentry = err == 0;

@@ -51,7 +51,7 @@ struct probe_env {
 					 * and a BTF tracepoint program (see tp_btf_exact) */
 	/* 1: BTF tracepoints run with preemption off (exact): preferred over
 	 * classic ones; 0: classic preferred; from probe_tp_btf_atomic, or
-	 * DAXTRACE_TP=classic|btf. Only decided when tp_choice and tracefs. */
+	 * DAXTRACE_TP=classic|btf. Only decided when tp_choice. */
 	int tp_btf_exact;
 	const char *tp_why;
 	char lockdown[32];		/* "none", "integrity", "confidentiality", "?" */

@@ -105,6 +105,72 @@ static void test_columns(void **state)
 	assert_string_equal(col_name(COL_WB), "wb");
 }
 
+static struct fault_slot slot_for(uint32_t pid, uint64_t ino, uint64_t pte, uint64_t write,
+				  const char *comm)
+{
+	struct fault_slot f = { .ckey = { .pid = pid, .dev = 259 << 20, .ino = ino },
+				.faults = pte + 1, .events = 3 };
+
+	f.pend[DT_PTE] = pte;
+	f.pend[DT_WRITE] = write;
+	strcpy(f.comm, comm);
+	return f;
+}
+
+/* Row cache counts go onto their row; a row only caches know is made
+ * once, even when two CPUs hold it; the rows stay sorted. */
+static void test_slots_merge(void **state)
+{
+	struct view_row rows[6];
+	struct snapshot s = { .rows = rows, .n = 2, .t_ns = 5000 };
+	struct fault_slot f[4] = {
+		slot_for(P1, 11, 4, 1, "daxload"),	/* onto an existing row */
+		slot_for(P1, 9, 2, 0, "gone"),		/* a row only caches know */
+		slot_for(P1, 9, 3, 3, "gone"),		/* the same, on another CPU */
+		slot_for(0, 0, 0, 0, ""),		/* an idle CPU */
+	};
+	struct slot_seen seen[4] = { { .key = f[0].ckey, .sum = 5 } };
+
+	rows[0] = mk(P1, 10, 100, 2, "daxload");
+	rows[1] = mk(P1, 11, 50, 0, "daxload");
+	rows[1].r.last_ns = 1000;
+	slots_merge(&s, 6, f, 4, seen);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.faults, 5 + 3 + 4 + 1);
+	assert_int_equal(s.events, s.faults + 4 * 3);
+	/* sorted by key: ino 9 first now */
+	assert_int_equal(rows[0].key.ino, 9);
+	assert_int_equal(rows[0].r.cnt[DT_PTE], 5);
+	assert_int_equal(rows[0].r.cnt[DT_WRITE], 3);
+	assert_string_equal(rows[0].r.comm, "gone");
+	assert_true(rows[0].cached);
+	assert_int_equal(rows[0].r.last_ns, 5000);	/* new in the cache: active */
+	assert_false(rows[1].cached);
+	assert_int_equal(rows[1].r.cnt[DT_PTE], 100);
+	assert_int_equal(rows[2].r.cnt[DT_PTE], 54);
+	assert_int_equal(rows[2].r.cnt[DT_WRITE], 1);
+	assert_true(rows[2].cached);
+	/* CPU 0's cache had the same counts at the last snapshot: not active */
+	assert_int_equal(rows[2].r.last_ns, 1000);
+	assert_int_equal(seen[1].sum, 2);
+	assert_int_equal(seen[2].sum, 6);
+}
+
+/* No room left: cached counts of a row the snapshot cannot hold are not
+ * invented elsewhere. */
+static void test_slots_merge_full(void **state)
+{
+	struct view_row rows[1];
+	struct snapshot s = { .rows = rows, .n = 1 };
+	struct fault_slot f = slot_for(P2, 7, 9, 0, "x");
+
+	rows[0] = mk(P1, 10, 100, 2, "daxload");
+	slots_merge(&s, 1, &f, 1, NULL);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(rows[0].r.cnt[DT_PTE], 100);
+	assert_int_equal(s.faults, 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -112,6 +178,8 @@ int main(void)
 		cmocka_unit_test(test_group_by_pid_and_file),
 		cmocka_unit_test(test_filters_and_top),
 		cmocka_unit_test(test_columns),
+		cmocka_unit_test(test_slots_merge),
+		cmocka_unit_test(test_slots_merge_full),
 	};
 	return cmocka_run_group_tests_name("view", tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
 # kprobes forbidden too, only tracepoints remain, the function columns say
 # n/a, and the fault counts are unchanged. Where both tracepoint kinds exist
 # the tool picks BTF ones only if its preemption check says they run with
-# preemption off; forced classic ones count the same.
+# preemption off; forced classic ones count the same. daxtop's per-CPU row
+# cache is on only where fault programs cannot be preempted.
 . /daxtest/daxtest.sh
 
 T=/tmp/top_fallback
@@ -66,4 +67,9 @@ check_true default_follows_check grep -q "dax_pte_fault_done=$want" $T/kp.txt
 check_true classic_forced grep -q 'dax_pte_fault_done=tracepoint' $T/cl.txt
 check_eq classic_same_faults 64 "$(top_sum $T/cl.txt PTE PID=$fpid)"
 check_true classic_header_shows_lost grep -q 'lost=0' $T/cl.txt
+# The per-CPU row cache only where no fault program can be preempted:
+# classic tracepoints always, BTF ones where the check says exact.
+check_true classic_row_cache grep -q 'faults gathered per CPU' $T/cl.txt
+gather="in the row map"; [ "$exact" = true ] && gather="per CPU"
+check_true btf_row_cache_follows_check grep -q "faults gathered $gather" $T/btf.txt
 exit 0
