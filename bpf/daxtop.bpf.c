@@ -36,7 +36,7 @@ struct {
  * known: the unmap hook only counts these, user space prints paths. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 4096);	/* set to --max-rows */
 	__type(key, struct daxtop_key);
 	__type(value, struct daxtop_file);
 } files SEC(".maps");
@@ -106,14 +106,11 @@ static __noinline void learn_names(struct daxtop_file *f, struct dentry *d)
 		f->reached_root = 1;
 }
 
-static __always_inline struct dentry *vmf_dentry(struct vm_fault *vmf)
-{
-	return BPF_CORE_READ(vmf, vma, vm_file, f_path.dentry);
-}
-
 /* A new row's file gets an entry in `files` (for unmaps and names) once,
- * here, rather than a lookup on every fault. */
-static __noinline void file_seen(__u32 dev, __u64 ino, struct vm_fault *vmf)
+ * here, rather than a lookup on every fault. A global function: the
+ * verifier checks it once per program, not at every call site. dentry:
+ * the file's, read by the caller (0 if unknown). */
+__noinline int file_seen(__u32 dev, __u64 ino, __u64 dentry)
 {
 	/* from .rodata, not the stack: this can sit four calls deep */
 	static const struct daxtop_file blank = {};
@@ -121,14 +118,15 @@ static __noinline void file_seen(__u32 dev, __u64 ino, struct vm_fault *vmf)
 	struct daxtop_file *f;
 
 	if (bpf_map_update_elem(&files, &fk, &blank, BPF_NOEXIST))
-		return;	/* known already (or the map failed: no name then) */
+		return 0;	/* known already (or the map failed: no name then) */
 	f = bpf_map_lookup_elem(&files, &fk);
 	if (!f)
-		return;
+		return 0;
 	f->dev = dev;
 	f->ino = ino;
-	if (vmf)
-		learn_names(f, vmf_dentry(vmf));
+	if (dentry)
+		learn_names(f, (struct dentry *)dentry);
+	return 0;
 }
 
 /* The row of k, made if new. comm: its process name if not the current
@@ -155,7 +153,8 @@ static struct daxtop_row *row_make(const struct daxtop_key *k, struct vm_fault *
 	else
 		bpf_get_current_comm(r->comm, sizeof(r->comm));
 	r->first_ns = bpf_ktime_get_ns();	/* once per row */
-	file_seen(k->dev, k->ino, vmf);
+	file_seen(k->dev, k->ino,
+		  vmf ? (__u64)BPF_CORE_READ(vmf, vma, vm_file, f_path.dentry) : 0);
 	return r;
 }
 
@@ -256,12 +255,17 @@ static __always_inline __u64 fault_latency(struct fault_slot *slot)
 }
 
 /* Move a slot's gathered counts to their row: zero the slot first, so that
- * user space (rows first, slots after) never sees them in both. */
-static __noinline void cache_flush(struct fault_slot *slot)
+ * user space (rows first, slots after) never sees them in both. Global:
+ * verified once per program. */
+__noinline int cache_flush(struct fault_slot *slot)
 {
-	struct daxtop_key k = slot->ckey;
 	__u64 p[DAXTOP_PEND_NR], faults = 0;
 	struct daxtop_row *r;
+	struct daxtop_key k;
+
+	if (!slot)
+		return 0;
+	k = slot->ckey;
 
 	for (int i = 0; i < DAXTOP_PEND_NR; i++) {
 		p[i] = slot->pend[i];
@@ -270,14 +274,15 @@ static __noinline void cache_flush(struct fault_slot *slot)
 			faults += p[i];
 	}
 	if (!faults)
-		return;
+		return 0;
 	r = row_make(&k, NULL, slot->comm, faults);
 	if (!r)
-		return;
+		return 0;
 	for (int i = 0; i < DAXTOP_PEND_NR; i++)
 		if (p[i])
 			__sync_fetch_and_add(&r->cnt[i], p[i]);
 	r->last_ns = clock_ns;
+	return 0;
 }
 
 /* Gather this CPU's faults for the row of (current process, dev, ino) from
@@ -350,13 +355,15 @@ static __always_inline int fallback_reason(const struct fault_args *a)
 
 static __always_inline void pmd_done(const struct fault_args *a, int result)
 {
-	if (!(result & VM_FAULT_FALLBACK)) {
-		fault_end(a, DT_PMD, H_PMD_LAT);
-		return;
+	int counter = DT_PMD;
+
+	/* one fault_end call site: each one is a copy for the verifier */
+	if (result & VM_FAULT_FALLBACK) {
+		counter = DT_PMD_FALLBACK;
+		if (wanted(a->dev))
+			__sync_fetch_and_add(&fallback_reasons[fallback_reason(a)], 1);
 	}
-	if (wanted(a->dev))
-		__sync_fetch_and_add(&fallback_reasons[fallback_reason(a)], 1);
-	fault_end(a, DT_PMD_FALLBACK, H_PMD_LAT);
+	fault_end(a, counter, H_PMD_LAT);
 }
 
 static __always_inline void count(__u32 dev, __u64 ino, int counter, __u64 n,

@@ -581,10 +581,12 @@ int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
 	if (a->scan_at_start)
 		daxnow_kallsyms_start();	/* needed below: under way meanwhile */
 	probe_env_detect(&env);
+	startup_mark("kernel checks");
 	era_detect(&c->era);
 	c->ks = ksyms_open(NULL);	/* read at the first stack printed */
 	if (open_and_load(c, &env))
 		return -1;
+	startup_mark("load");
 	c->tracked_fd = bpf_map__fd(c->skel->maps.tracked);
 	c->stacks_fd = bpf_map__fd(c->skel->maps.stacks);
 	c->waiters_fd = bpf_map__fd(c->skel->maps.waiters);
@@ -593,6 +595,7 @@ int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
 		c->start.ks = c->ks;
 		c->start.era = c->era;
 		daxnow_prepare(&c->start);
+		startup_mark("scan prepared");
 	}
 	if (probe_attach(c->hooks, DL_NHOOKS) <= 0)
 		warn_msg("no kernel hook could be attached; only the /proc waiter scan runs");
@@ -608,7 +611,9 @@ int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
 			snprintf(c->hooks[H_GUP_GUARD0 + i].why, sizeof(c->hooks[0].why),
 				 "exit hook unavailable");
 		}
+	startup_mark("attach");
 	attach_scan(c);
+	startup_mark("scan");
 	/* if read already, again: our programs and trampolines are new symbols */
 	ksyms_refresh(c->ks);
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.anomalies), on_anomaly, c, NULL);

@@ -607,7 +607,9 @@ static int load_scan(struct daxnow_report *r, const struct ksyms_scan *ks, enum 
 	bpf_program__set_autoload(s->progs.scan_tasks_cur, part == PART_TASKS_CUR);
 	bpf_program__set_autoload(s->progs.scan_pipes, part == PART_HOLDERS);
 	bpf_program__set_autoload(s->progs.scan_vmas, part == PART_HOLDERS);
+	startup_mark("scan open");
 	err = daxnow_bpf__load(s);
+	startup_mark("scan load");
 	if (err) {
 		daxnow_bpf__destroy(s);
 		return err < 0 ? err : -err;
@@ -627,6 +629,7 @@ static int prepare_bpf(struct daxnow_report *r)
 		snprintf(r->why_fallback, sizeof(r->why_fallback), "cannot read /proc/kallsyms");
 		return -1;
 	}
+	startup_mark("kallsyms");
 	r->have_bit_wait_table = ks.bit_wait_table;
 	r->have_vmemmap = ks.vmemmap_base;
 	r->have_var_wake = ks.var_wake;

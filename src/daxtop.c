@@ -227,7 +227,11 @@ static int open_and_load(struct daxtop_ctx *c, struct hook *hooks,
 		c->skel->rodata->targ_dev = a->dev < 0 ? 0 : a->dev;
 		c->skel->rodata->lat_all = a->lat_all;
 		bpf_map__set_max_entries(c->skel->maps.rows, a->max_rows);
+		/* A file gets its entry with its first row: no more files than
+		 * rows are needed (an LRU map is allocated up front). */
+		bpf_map__set_max_entries(c->skel->maps.files, a->max_rows > 1024 ? a->max_rows : 1024);
 		fill_hooks(hooks, c->skel);
+		startup_mark("open");
 		if (probe_select(hooks, NHOOKS, env) <= 0) {
 			warn_msg("no DAX hook is available on this kernel (fs_dax tracepoints missing: "
 				 "is CONFIG_FS_DAX set?)");
@@ -235,7 +239,9 @@ static int open_and_load(struct daxtop_ctx *c, struct hook *hooks,
 		}
 		c->row_cache = fault_hooks_atomic(hooks, env);
 		c->skel->rodata->row_cache = c->row_cache;
+		startup_mark("hook choice");
 		err = daxtop_bpf__load(c->skel);
+		startup_mark("load");
 		if (!err)
 			return 0;
 		daxtop_bpf__destroy(c->skel);
@@ -282,6 +288,7 @@ int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct daxtop_c
 	c->hooks = hooks;
 	c->nhooks = NHOOKS;
 	probe_env_detect(&env);
+	startup_mark("kernel checks");
 	era_detect(&c->era);
 	if (open_and_load(c, hooks, a, &env))
 		return -1;
@@ -289,6 +296,7 @@ int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct daxtop_c
 		warn_msg("no hook could be attached");
 		return -1;
 	}
+	startup_mark("attach");
 	c->attach_ns = mono_ns();
 	c->lat_all = a->lat_all;
 	clock_publish(c, c->attach_ns);

@@ -53,6 +53,7 @@ int main(int argc, char **argv)
 	const char *self = base_name(argv[0]);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	startup_mark("main");
 	for (int i = 0; i < NCOMMANDS; i++)
 		if (commands[i].alias && !strcmp(self, commands[i].alias)) {
 			prog_name = commands[i].alias;

@@ -28,6 +28,20 @@ void warnx_(const char *fmt, ...)
 	va_end(ap);
 }
 
+void startup_mark(const char *phase)
+{
+	static uint64_t t0;
+	static int on = -1;
+
+	if (on < 0) {
+		on = getenv("DAXTRACE_TIMING") != NULL;
+		t0 = mono_ns();
+	}
+	if (on)
+		fprintf(stderr, "%s: start-up: %s done at %.2f ms\n", prog_name, phase,
+			(mono_ns() - t0) / 1e6);
+}
+
 int usage_error(const char *fmt, ...)
 {
 	va_list ap;

@@ -18,6 +18,10 @@ void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define warn_msg(...) warnx_(__VA_ARGS__)
 
+/* DAXTRACE_TIMING=1: "prog: start-up: PHASE done at N ms" on stderr, N
+ * counted from main(); for finding where start-up time goes. */
+void startup_mark(const char *phase);
+
 void install_exit_signals(void);
 uint64_t mono_ns(void);		/* CLOCK_MONOTONIC, same clock as bpf_ktime_get_ns */
 double wall_seconds(void);
