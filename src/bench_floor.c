@@ -178,6 +178,36 @@ static int pid_prog_ids(int pid, uint32_t *ids, int max)
 	return n;
 }
 
+/* A hash of the program as the verifier left it, map references masked
+ * (their ids differ between two loads): two loads of the same object that
+ * relocated alike hash alike (tests compare CO-RE against the small BTF
+ * with the whole one, see src/core_btf.h). 0 if unreadable. */
+static uint64_t xlated_hash(int fd, uint32_t xlated_len)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info), n = xlated_len / sizeof(struct bpf_insn);
+	struct bpf_insn *insns = calloc(n ? n : 1, sizeof(*insns));
+	uint64_t h = 1469598103934665603ULL;
+
+	if (!insns)
+		return 0;
+	info.xlated_prog_len = xlated_len;
+	info.xlated_prog_insns = (uintptr_t)insns;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		free(insns);
+		return 0;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (insns[i].code == (BPF_LD | BPF_IMM | BPF_DW) && insns[i].src_reg && i + 1 < n) {
+			insns[i].imm = 0;
+			insns[i + 1].imm = 0;
+		}
+	for (size_t i = 0; i < n * sizeof(*insns); i++)
+		h = (h ^ ((const unsigned char *)insns)[i]) * 1099511628211ULL;
+	free(insns);
+	return h;
+}
+
 static void print_stat(uint32_t id, int pid)
 {
 	struct bpf_prog_info info = {};
@@ -188,10 +218,11 @@ static void print_stat(uint32_t id, int pid)
 		return;
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
 		printf("BPFSTAT pid=%d id=%u name=%s type=%u run_cnt=%llu run_time_ns=%llu "
-		       "recursion_misses=%llu\n", pid, id, info.name[0] ? info.name : "-",
-		       info.type, (unsigned long long)info.run_cnt,
-		       (unsigned long long)info.run_time_ns,
-		       (unsigned long long)info.recursion_misses);
+		       "recursion_misses=%llu xlated=%016llx\n", pid, id,
+		       info.name[0] ? info.name : "-", info.type,
+		       (unsigned long long)info.run_cnt, (unsigned long long)info.run_time_ns,
+		       (unsigned long long)info.recursion_misses,
+		       (unsigned long long)xlated_hash(fd, info.xlated_prog_len));
 	close(fd);
 }
 

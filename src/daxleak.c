@@ -14,6 +14,7 @@
 #include "daxleak_int.h"
 #include "daxleak.skel.h"
 #include "paths.h"
+#include "core_btf.h"
 #include "preflight.h"
 #include "util.h"
 
@@ -373,7 +374,7 @@ static int open_and_load(struct leak_ctx *c, struct probe_env *env)
 	for (int attempt = 0; attempt < 4; attempt++) {
 		int err;
 
-		c->skel = daxleak_bpf__open();
+		c->skel = CORE_BTF_OPEN(daxleak_bpf);
 		if (!c->skel) {
 			warn_msg("cannot open the BPF object: %s", strerror(errno));
 			return -1;

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "daxnow_int.h"
+#include "core_btf.h"
 #include "probe.h"
 #include "daxnow.skel.h"
 #include "util.h"
@@ -591,7 +592,7 @@ enum scan_part {
 static int load_scan(struct daxnow_report *r, const struct ksyms_scan *ks, enum scan_part part,
 		     struct daxnow_bpf **out)
 {
-	struct daxnow_bpf *s = daxnow_bpf__open();
+	struct daxnow_bpf *s = CORE_BTF_OPEN(daxnow_bpf);
 	int err;
 
 	*out = NULL;

@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "mounts.h"
 #include "paths.h"
+#include "core_btf.h"
 #include "preflight.h"
 #include "daxtop.skel.h"	/* after daxtop.h: the skeleton uses its types */
 
@@ -217,7 +218,7 @@ static int open_and_load(struct daxtop_ctx *c, struct hook *hooks,
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int err;
 
-		c->skel = daxtop_bpf__open();
+		c->skel = CORE_BTF_OPEN(daxtop_bpf);
 		if (!c->skel) {
 			warn_msg("cannot open the BPF object: %s", strerror(errno));
 			return -1;

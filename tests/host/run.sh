@@ -97,6 +97,24 @@ gone() {
 }
 check "no daxtop programs left loaded" gone
 
+# --- CO-RE against the small BTF (src/core_btf.h) loads the same programs ---
+# sigs PID: "name hash-of-verified-instructions" of each program PID holds.
+sigs() { "$BIN" bench-floor --stats -p "$1" | awk '{ print $4, $NF }' | sort; }
+for tool in top leak; do
+	rm -f "$TMP/cs.err" "$TMP/cf.err"
+	"$BIN" $tool >/dev/null 2>"$TMP/cs.err" &
+	cs=$!
+	DAXTRACE_CORE_BTF=full "$BIN" $tool >/dev/null 2>"$TMP/cf.err" &
+	cf=$!
+	wait_for "$TMP/cs.err" ': ready' 10
+	wait_for "$TMP/cf.err" ': ready' 10
+	sigs $cs >"$TMP/cs.sig"
+	sigs $cf >"$TMP/cf.sig"
+	kill -INT $cs $cf; wait $cs $cf
+	check "$tool: small CO-RE BTF gives the programs of the whole BTF" \
+		sh -c "test -s '$TMP/cs.sig' && cmp -s '$TMP/cs.sig' '$TMP/cf.sig'"
+done
+
 # --- interactive screen under tmux ---
 if command -v tmux >/dev/null; then
 	tmux kill-session -t daxtest 2>/dev/null

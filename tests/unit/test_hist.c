@@ -9,6 +9,7 @@
 #include <cmocka.h>
 typedef uint64_t __u64;
 #define __sync_fetch_and_add(p, v) (*(p) += (v))
+#define __noinline __attribute__((noinline))
 #include "../../bpf/hist.bpf.h"
 #include "hist_user.h"
 

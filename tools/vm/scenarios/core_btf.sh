@@ -1,0 +1,44 @@
+#!/bin/sh
+# core_btf: CO-RE against the small BTF daxtrace builds (src/core_btf.h)
+# gives the kernel the very same programs as against the kernel's whole BTF:
+# for each way the tools attach here, an instance of each kind runs side by
+# side and every loaded program's verified instructions (map references
+# masked) must hash alike. The daxnow scan programs are covered by the now_*
+# scenarios' results.
+. /daxtest/daxtest.sh
+
+T=/tmp/core_btf
+rm -rf $T; mkdir -p $T
+
+# sigs PID: "name hash" of every program PID holds, sorted.
+sigs() { daxtrace bench-floor --stats -p "$1" | awk '{ print $4, $NF }' | sort; }
+
+# same NAME ARGS...: run `daxtrace ARGS` twice, small BTF and whole BTF
+# (environment: $XENV).
+same() {
+	n=$1; shift
+	env $XENV daxtrace "$@" >/dev/null 2>$T/$n.small.err &
+	S=$!
+	env $XENV DAXTRACE_CORE_BTF=full daxtrace "$@" >/dev/null 2>$T/$n.full.err &
+	F=$!
+	if ! wait_for_line $T/$n.small.err ': ready' 120 || ! wait_for_line $T/$n.full.err ': ready' 120; then
+		fail ${n}_ready "$(tail -n 2 $T/$n.small.err $T/$n.full.err | tr '\n' '|')"
+		kill $S $F 2>/dev/null; wait $S $F 2>/dev/null
+		return
+	fi
+	sigs $S >$T/$n.small
+	sigs $F >$T/$n.full
+	kill -INT $S $F; wait $S $F
+	info "$n: $(wc -l <$T/$n.small) programs: $(awk '{ print $1 }' $T/$n.small | sort -u | tr '\n' ' ')"
+	check_ge ${n}_programs_loaded 2 "$(wc -l <$T/$n.small)"
+	check_true ${n}_same_programs cmp -s $T/$n.small $T/$n.full
+	cmp -s $T/$n.small $T/$n.full || info "$n differs: $(diff $T/$n.small $T/$n.full | tr '\n' '|')"
+}
+
+XENV=
+same top top -b -i 1
+XENV=DAXTRACE_NO_TRACEFS=1 same top_btf_tp top -b -i 1
+same top_kprobe top -b -i 1 --no-fentry
+same leak leak --no-scan-at-start
+same leak_kprobe leak --no-scan-at-start --no-fentry
+exit 0
