@@ -7,9 +7,10 @@
 
 #include "dax_common.bpf.h"
 
-/* &vmemmap_base from kallsyms (set by user space), 0 = unknown: pfns then
- * read as ~0 and the pgmap range check is skipped. */
-const volatile __u64 vmemmap_base_addr = 0;
+/* &vmemmap_base from kallsyms, 0 = unknown: pfns then read as ~0 and the
+ * pgmap range check is skipped. Not rodata: user space sets it after the
+ * load, before attaching, so the load need not wait for kallsyms. */
+__u64 vmemmap_base_addr = 0;
 
 /* Layouts of older kernels (CO-RE flavours). */
 struct page___old {

@@ -6,7 +6,7 @@
  * written.
  *
  *  iter/task       tasks asleep with a break_layouts frame on their kernel
- *                  stack (text ranges from kallsyms in rodata); the wait
+ *                  stack (text ranges from kallsyms in .bss); the wait
  *                  entry that links them to the var they wait on, found in
  *                  bit_wait_table's hashed queues or on their own stack;
  *                  the page behind the var.
@@ -22,12 +22,15 @@
 #define S_IFIFO_ 0010000
 #define THREAD_SIZE_ (16 * 1024)	/* x86_64 without KASAN */
 
-const volatile __u64 bit_wait_table_addr = 0;	/* kallsyms (CONFIG_KALLSYMS_ALL), 0 = unknown */
-const volatile __u64 var_wake_func = 0;		/* var_wake_function, 0 = unknown */
 const volatile __u8 zero_based = 0;		/* 6.15+: the var is the page */
-const volatile __u32 nranges = 0;
-const volatile struct dn_range ranges[DN_MAX_RANGES] = {};
 const volatile __u32 thread_size = THREAD_SIZE_;
+
+/* From kallsyms, set by user space after the load (which then need not wait
+ * for the kallsyms read), before the first run. */
+__u64 bit_wait_table_addr = 0;	/* CONFIG_KALLSYMS_ALL, 0 = unknown */
+__u64 var_wake_func = 0;		/* var_wake_function, 0 = unknown */
+__u32 nranges = 0;
+struct dn_range ranges[DN_MAX_RANGES] = {};
 
 /* set by user space before the holder scans */
 struct dn_target targets[DN_MAX_TARGETS] = {};

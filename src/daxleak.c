@@ -349,20 +349,26 @@ static void adjust_hooks(struct leak_ctx *c)
 	}
 }
 
+/* &vmemmap_base into the loaded object, before it is attached (after the
+ * load, which need not wait for kallsyms). Only kallsyms has it, and only
+ * with data symbols (else no read for it); the scan at start reads kallsyms
+ * anyway: share its pass. */
+static void set_vmemmap_base(struct leak_ctx *c, const struct leak_args *a)
+{
+	static uint64_t vb;
+
+	if (!vb && probe_kallsyms_data() != 0)
+		vb = a->scan_at_start ? daxnow_vmemmap_base_addr() : ksym_data_addr(NULL, "vmemmap_base");
+	c->skel->bss->vmemmap_base_addr = vb;
+}
+
 static void configure(struct leak_ctx *c, const struct leak_args *a)
 {
 	struct daxleak_bpf *s = c->skel;
-	static uint64_t vb;
-
-	/* Only kallsyms has it, and only with data symbols (else no read for it);
-	 * the scan at start reads kallsyms anyway: share its pass. */
-	if (!vb && probe_kallsyms_data() != 0)
-		vb = a->scan_at_start ? daxnow_vmemmap_base_addr() : ksym_data_addr(NULL, "vmemmap_base");
 
 	s->rodata->targ_tgid = a->pid;
 	s->rodata->idle_ref = c->era.era == ERA_ZERO_BASED ? 0 : 1;
 	s->rodata->zero_based = c->era.era == ERA_ZERO_BASED;
-	s->rodata->vmemmap_base_addr = vb;
 	bpf_map__set_max_entries(s->maps.tracked, a->max_folios);
 	bpf_map__set_max_entries(s->maps.stacks, a->max_stacks);
 }
@@ -598,6 +604,7 @@ int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
 		daxnow_prepare(&c->start);
 		startup_mark("scan prepared");
 	}
+	set_vmemmap_base(c, a);
 	if (probe_attach(c->hooks, DL_NHOOKS) <= 0)
 		warn_msg("no kernel hook could be attached; only the /proc waiter scan runs");
 	/* A guard whose exit failed to attach would only inflate nesting depth. */

@@ -586,11 +586,10 @@ enum scan_part {
 	PART_HOLDERS,		/* pipes and mappings holding the waited pages */
 };
 
-/* The scan's BPF object with `part` loaded, configured from the kallsyms
- * pass: 0, a positive errno if it cannot be opened, a negative one if the
- * kernel refuses it. */
-static int load_scan(struct daxnow_report *r, const struct ksyms_scan *ks, enum scan_part part,
-		     struct daxnow_bpf **out)
+/* The scan's BPF object with `part` loaded: 0, a positive errno if it
+ * cannot be opened, a negative one if the kernel refuses it. What kallsyms
+ * tells comes after the load (fill_scan), so the load need not wait for it. */
+static int load_scan(struct daxnow_report *r, enum scan_part part, struct daxnow_bpf **out)
 {
 	struct daxnow_bpf *s = CORE_BTF_OPEN(daxnow_bpf);
 	int err;
@@ -598,12 +597,7 @@ static int load_scan(struct daxnow_report *r, const struct ksyms_scan *ks, enum 
 	*out = NULL;
 	if (!s)
 		return errno;
-	s->rodata->bit_wait_table_addr = ks->bit_wait_table;
-	s->rodata->vmemmap_base_addr = ks->vmemmap_base;
-	s->rodata->var_wake_func = ks->var_wake;
 	s->rodata->zero_based = r->era.era == ERA_ZERO_BASED;
-	s->rodata->nranges = ks->nr;
-	memcpy((void *)s->rodata->ranges, ks->rg, ks->nr * sizeof(ks->rg[0]));
 	bpf_program__set_autoload(s->progs.scan_tasks, part == PART_TASKS_RQ);
 	bpf_program__set_autoload(s->progs.scan_tasks_cur, part == PART_TASKS_CUR);
 	bpf_program__set_autoload(s->progs.scan_pipes, part == PART_HOLDERS);
@@ -619,15 +613,39 @@ static int load_scan(struct daxnow_report *r, const struct ksyms_scan *ks, enum 
 	return 0;
 }
 
-/* kallsyms and the task scan's BPF object, loaded: 0, or -1 with why_fallback. */
+/* The kallsyms pass's addresses, into a loaded scan object before it runs. */
+static void fill_scan(struct daxnow_bpf *s, const struct ksyms_scan *ks)
+{
+	s->bss->bit_wait_table_addr = ks->bit_wait_table;
+	s->bss->vmemmap_base_addr = ks->vmemmap_base;
+	s->bss->var_wake_func = ks->var_wake;
+	s->bss->nranges = ks->nr;
+	memcpy(s->bss->ranges, ks->rg, ks->nr * sizeof(ks->rg[0]));
+}
+
+/* The task scan's BPF object, loaded while the kallsyms thread reads, then
+ * filled from it: 0, or -1 with why_fallback. */
 static int prepare_bpf(struct daxnow_report *r)
 {
 	struct ksyms_scan ks;
 	struct daxnow_bpf *s = NULL;
-	int err = 0;
+	int err;
 
+	/* The runqueue clock needs per-CPU symbols (asked of BTF, not kallsyms). */
+	err = probe_kallsyms_data() != 0 ? load_scan(r, PART_TASKS_RQ, &s) : -1;
+	if (err < 0)
+		err = load_scan(r, PART_TASKS_CUR, &s);
+	if (err > 0)
+		snprintf(r->why_fallback, sizeof(r->why_fallback),
+			 "cannot open the BPF object: %s", strerror(err));
+	else if (err < 0)
+		snprintf(r->why_fallback, sizeof(r->why_fallback),
+			 "BPF iterators refused by this kernel (%s)", strerror(-err));
+	if (err)
+		return -1;
 	if (kallsyms_scan(&ks)) {
 		snprintf(r->why_fallback, sizeof(r->why_fallback), "cannot read /proc/kallsyms");
+		daxnow_bpf__destroy(s);
 		return -1;
 	}
 	startup_mark("kallsyms");
@@ -637,19 +655,12 @@ static int prepare_bpf(struct daxnow_report *r)
 	if (!ks.nr) {
 		snprintf(r->why_fallback, sizeof(r->why_fallback),
 			 "no break_layouts function in kallsyms (ext4/xfs not loaded or kallsyms hidden)");
+		daxnow_bpf__destroy(s);
 		return -1;
 	}
-	err = ks.bit_wait_table ? load_scan(r, &ks, PART_TASKS_RQ, &s) : -1;
-	if (err < 0)
-		err = load_scan(r, &ks, PART_TASKS_CUR, &s);
-	if (err > 0)
-		snprintf(r->why_fallback, sizeof(r->why_fallback),
-			 "cannot open the BPF object: %s", strerror(err));
-	else if (err < 0)
-		snprintf(r->why_fallback, sizeof(r->why_fallback),
-			 "BPF iterators refused by this kernel (%s)", strerror(-err));
+	fill_scan(s, &ks);
 	r->skel = s;
-	return err ? -1 : 0;
+	return 0;
 }
 
 int daxnow_prepare(struct daxnow_report *r)
@@ -739,9 +750,11 @@ static int scan_bpf(struct daxnow_report *r)
 		paged |= recs[i].type == DN_REC_TASK && waits_on_page(&recs[i]);
 	/* The holder iterators load only when a waited page was found, and
 	 * before the symbol table below: not both at once with the BTF. */
-	if (paged && !kallsyms_scan(&ks) && (err = load_scan(r, &ks, PART_HOLDERS, &h)))
+	if (paged && !kallsyms_scan(&ks) && (err = load_scan(r, PART_HOLDERS, &h)))
 		lost(r, "pipe and mapping holders: iterators refused by this kernel (%s)",
 		     strerror(err < 0 ? -err : err));
+	if (h)
+		fill_scan(h, &ks);
 	probe_release_btf();	/* every load is done */
 	for (size_t i = 0; i < nrecs; i++)
 		if (recs[i].type == DN_REC_TASK && (recs[i].cls & DN_CLS_WAIT) && !r->ks) {
