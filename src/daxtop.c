@@ -193,10 +193,11 @@ static void fill_hooks(struct hook *h, struct daxtop_bpf *s)
 	/* 7.x folded unmap_page_range into __zap_vma_range(tlb, vma, ...). */
 	h[8] = (struct hook){ .func = "unmap_page_range", .alt = "__zap_vma_range",
 			      .fentry = s->progs.unmap_fentry,
-			      .kprobe = { s->progs.unmap_kprobe }, .lost = "UNMAP column" };
+			      .kprobe = { s->progs.unmap_kprobe }, .lost = "UNMAP column",
+			      .exact = true };
 	h[9] = (struct hook){ .func = "dax_layout_busy_page_range", .fentry = s->progs.busy_fexit,
 			      .kprobe = { s->progs.busy_kprobe, s->progs.busy_kretprobe },
-			      .lost = "BLWAIT/BLWMS columns and the wait histogram" };
+			      .lost = "BLWAIT/BLWMS columns and the wait histogram", .exact = true };
 }
 
 /* The per-CPU row cache (include/daxtop.h) is safe only where no fault

@@ -194,8 +194,11 @@ static void choose_tp_kind(struct probe_env *env)
 	} else if (force && !strcmp(force, "btf")) {
 		env->tp_btf_exact = 1;
 		env->tp_why = "BTF tracepoints (DAXTRACE_TP=btf)";
-	} else if (probe_tp_btf_atomic(&env->tp_why) == 1) {
-		env->tp_btf_exact = 1;
+	} else {
+		int atomic = probe_tp_btf_atomic(&env->tp_why);
+
+		env->tp_btf_exact = atomic == 1;
+		env->bpf_preemptible = atomic == 0;
 	}
 }
 
@@ -287,6 +290,10 @@ static void choose_function(struct hook *h, const struct probe_env *env)
 	}
 	if (!h->fentry)
 		snprintf(fentry_why, sizeof(fentry_why), "no fentry program");
+	else if (h->exact && env->bpf_preemptible && h->kprobe[0] && env->kprobes &&
+		 !env->forbid_kprobe)
+		snprintf(fentry_why, sizeof(fentry_why), "fentry runs preemptible here and "
+			 "would skip nested runs");
 	else if (env->forbid_fentry)
 		snprintf(fentry_why, sizeof(fentry_why), "fentry disabled");
 	else if (!env->fentry)
@@ -311,6 +318,8 @@ static void choose_function(struct hook *h, const struct probe_env *env)
 		h->method = PM_KPROBE;
 		if (strcmp(h->symbol, h->target))
 			snprintf(h->why, sizeof(h->why), "compiler clone %s", h->symbol);
+		else if (h->exact && h->fentry && env->bpf_preemptible)
+			snprintf(h->why, sizeof(h->why), "%s", fentry_why);
 		return;
 	}
 	snprintf(h->why, sizeof(h->why), "%s; %s", fentry_why, kprobe_why);

@@ -26,6 +26,8 @@ struct hook {
 	const char *module;		/* "ext4", "xfs": where fentry's BTF lives; NULL = vmlinux */
 	const char *lost;		/* what the user loses if this hook is unavailable */
 	const char *role;		/* when one function has several hooks: "entry-guard" */
+	bool exact;			/* a skipped run loses data: kprobes rather than
+					 * fentry where BPF programs run preemptible */
 	struct bpf_program *tracepoint;	/* classic tracepoint: preferred when tracefs has it */
 	struct bpf_program *tp;		/* tp_btf */
 	struct bpf_program *fentry;	/* fentry or fexit */
@@ -53,6 +55,9 @@ struct probe_env {
 	 * classic ones; 0: classic preferred; from probe_tp_btf_atomic, or
 	 * DAXTRACE_TP=classic|btf. Only decided when tp_choice. */
 	int tp_btf_exact;
+	/* The check above found BPF programs preemptible here (7.x): fentry
+	 * runs nested on a CPU are skipped, kprobes' are not. */
+	bool bpf_preemptible;
 	const char *tp_why;
 	char lockdown[32];		/* "none", "integrity", "confidentiality", "?" */
 	char tracefs[128];		/* tracefs events directory, "" if none */
