@@ -14,21 +14,20 @@
 /* --- names: an open-addressing set of essential names --------------------- */
 
 /* libbpf matches "task_struct___old" with "task_struct": the name up to a
- * "___" flavour suffix. */
-static size_t essential_len(const char *name)
-{
-	const char *s = strstr(name, "___");
-
-	return s ? (size_t)(s - name) : strlen(name);
-}
-
-static uint64_t name_hash(const char *s, size_t n)
+ * "___" flavour suffix. Its length and hash, in one pass over the name (this
+ * runs for every named type of the kernel's BTF). */
+static size_t essential(const char *name, uint64_t *hash)
 {
 	uint64_t h = 1469598103934665603ULL;
+	size_t n = 0;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
+	for (; name[n]; n++) {
+		if (name[n] == '_' && name[n + 1] == '_' && name[n + 2] == '_')
+			break;
+		h = (h ^ (unsigned char)name[n]) * 1099511628211ULL;
+	}
+	*hash = h;
+	return n;
 }
 
 void core_names_free(struct core_names *ns)
@@ -52,7 +51,10 @@ static int names_grow(struct core_names *ns)
 
 		if (!s)
 			continue;
-		for (j = name_hash(s, strlen(s)) & (bigger.cap - 1); bigger.slot[j];
+		uint64_t h;
+
+		essential(s, &h);
+		for (j = h & (bigger.cap - 1); bigger.slot[j];
 		     j = (j + 1) & (bigger.cap - 1))
 			;
 		bigger.slot[j] = s;
@@ -63,13 +65,15 @@ static int names_grow(struct core_names *ns)
 	return 0;
 }
 
-/* Index of name[0..n) in the set, or of the empty slot where it belongs. */
-static size_t names_find(const struct core_names *ns, const char *name, size_t n, bool *found)
+/* Index of name[0..n) (of hash h) in the set, or of the empty slot where
+ * it belongs. */
+static size_t names_find(const struct core_names *ns, const char *name, size_t n, uint64_t h,
+			 bool *found)
 {
-	size_t j = name_hash(name, n) & (ns->cap - 1);
+	size_t j = h & (ns->cap - 1);
 
 	for (; ns->slot[j]; j = (j + 1) & (ns->cap - 1))
-		if (strlen(ns->slot[j]) == n && !memcmp(ns->slot[j], name, n)) {
+		if (!strncmp(ns->slot[j], name, n) && !ns->slot[j][n]) {
 			*found = true;
 			return j;
 		}
@@ -96,6 +100,7 @@ int core_names_add(struct core_names *ns, const struct btf *local)
 	for (uint32_t id = 1; id < btf__type_cnt(local); id++) {
 		const struct btf_type *t = btf__type_by_id(local, id);
 		const char *name = btf__name_by_offset(local, t->name_off);
+		uint64_t h;
 		size_t n, j;
 		bool found;
 
@@ -103,8 +108,8 @@ int core_names_add(struct core_names *ns, const struct btf *local)
 			continue;
 		if ((ns->n + 1) * 2 > ns->cap && names_grow(ns))
 			return -1;
-		n = essential_len(name);
-		j = names_find(ns, name, n, &found);
+		n = essential(name, &h);
+		j = names_find(ns, name, n, h, &found);
 		if (found)
 			continue;
 		if (!(ns->slot[j] = strndup(name, n)))
@@ -267,12 +272,15 @@ struct btf *core_btf_subset(const struct btf *k, const struct core_names *ns)
 	for (uint32_t id = 1; id < n && !err; id++) {
 		const struct btf_type *t = btf__type_by_id(k, id);
 		const char *name;
+		uint64_t h;
+		size_t len;
 		bool found;
 
 		if (!t->name_off || !named_kind(t))
 			continue;
 		name = btf__name_by_offset(k, t->name_off);
-		names_find(ns, name, essential_len(name), &found);
+		len = essential(name, &h);
+		names_find(ns, name, len, h, &found);
 		if (found)
 			err = push(&w, id, M_FULL);
 	}

@@ -100,6 +100,7 @@ int probe_kallsyms_data(void)
 		return answer;
 	answer = -1;
 	btf = probe_vmlinux_btf();
+	startup_mark("kernel BTF");
 	id = btf ? btf__find_by_name_kind(btf, "runqueues", BTF_KIND_VAR) : -1;
 	if (id > 0) {
 		struct bpf_insn insns[] = {
@@ -277,6 +278,33 @@ static bool fentry_target_ok(const struct hook *h, char *why, size_t len)
 	return n >= 0 && n <= 6;
 }
 
+/* Whether fentry would take h on a function BTF names (func, else alt):
+ * then nothing needs kallsyms, as the kernel attaches fentry by BTF id. A
+ * clone-only function shows at load, and the tool then retries without
+ * fentry (with kallsyms). Leaves h->target and h->symbol at that name. */
+static bool fentry_by_btf(struct hook *h, const struct probe_env *env)
+{
+	char why[160];
+
+	if (h->is_tracepoint || !h->fentry || !env->fentry || env->forbid_fentry)
+		return false;
+	if (h->exact && env->bpf_preemptible && h->kprobe[0] && env->kprobes && !env->forbid_kprobe)
+		return false;	/* choose_function takes kprobes: they need kallsyms */
+	for (int k = 0; k < 2; k++) {
+		const char *name = k ? h->alt : h->func;
+
+		if (!name)
+			continue;
+		h->target = name;
+		snprintf(h->symbol, sizeof(h->symbol), "%s", name);
+		if (fentry_target_ok(h, why, sizeof(why)))
+			return true;
+		if (strncmp(why, "no BTF", 6))
+			return false;	/* in BTF, but not for fentry: kprobes then */
+	}
+	return false;
+}
+
 static void choose_function(struct hook *h, const struct probe_env *env)
 {
 	char fentry_why[160] = "", kprobe_why[64] = "";
@@ -357,7 +385,7 @@ int probe_select(struct hook *hooks, int n, const struct probe_env *env)
 	const char **names = calloc(2 * n, sizeof(*names));
 	char (*found)[128] = calloc(2 * n, sizeof(*found));
 	struct btf *btf = probe_vmlinux_btf();
-	int usable = 0;
+	int usable = 0, unsettled = 0;	/* function hooks BTF does not settle */
 
 	if (!names || !found) {
 		free(names);
@@ -368,13 +396,20 @@ int probe_select(struct hook *hooks, int n, const struct probe_env *env)
 		names[i] = hooks[i].func;
 		names[n + i] = hooks[i].alt ? hooks[i].alt : hooks[i].func;
 	}
-	/* Without fentry or kprobes no function hook can attach: skip the
-	 * kallsyms read (most of start-up) and let each hook say why. */
-	if ((env->fentry && !env->forbid_fentry) || (env->kprobes && !env->forbid_kprobe))
+	/* kallsyms (a read of ~30 ms) only for function hooks that BTF does
+	 * not settle; without fentry or kprobes none can attach: each hook
+	 * then says why. */
+	for (int i = 0; i < n; i++)
+		unsettled += !hooks[i].is_tracepoint && !fentry_by_btf(&hooks[i], env);
+	if (unsettled && ((env->fentry && !env->forbid_fentry) || (env->kprobes && !env->forbid_kprobe)))
 		ksym_resolve_names(NULL, names, 2 * n, found);
 	else
-		for (int i = 0; i < n; i++)
-			snprintf(found[i], sizeof(found[i]), "%s", hooks[i].func);
+		for (int i = 0; i < n; i++) {
+			const struct hook *h = &hooks[i];
+			bool alt = !h->is_tracepoint && h->alt && h->target == h->alt;
+
+			snprintf(found[alt ? n + i : i], sizeof(found[i]), "%s", alt ? h->alt : h->func);
+		}
 	for (int i = 0; i < n; i++) {
 		struct hook *h = &hooks[i];
 
