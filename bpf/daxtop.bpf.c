@@ -555,6 +555,11 @@ static __always_inline void on_unmap_file(struct file *file, __u32 dev, __u64 in
 	count(dev, ino, DT_UNMAP, 1, NULL);
 }
 
+/* S_DAX in inode->i_flags (include/linux/fs.h; 1 << 13 since 4.x, with
+ * CONFIG_FS_DAX): most unmaps in the system are of other files, and this
+ * test spares them the file table lookup. */
+#define S_DAX_ (1 << 13)
+
 /* kprobe: every pointer is read through a probe-read helper. */
 static __always_inline void on_unmap(struct vm_area_struct *vma)
 {
@@ -564,6 +569,8 @@ static __always_inline void on_unmap(struct vm_area_struct *vma)
 	if (!file)
 		return;
 	inode = BPF_CORE_READ(file, f_inode);
+	if (!(BPF_CORE_READ(inode, i_flags) & S_DAX_))
+		return;
 	on_unmap_file(file, inode_dev(inode), inode_ino(inode));
 }
 
@@ -578,6 +585,8 @@ int BPF_PROG(unmap_fentry, struct mmu_gather *tlb, struct vm_area_struct *vma)
 	if (!file)
 		return 0;
 	inode = file->f_inode;
+	if (!(inode->i_flags & S_DAX_))
+		return 0;
 	on_unmap_file(file, btf_inode_dev(inode), btf_inode_ino(inode));
 	return 0;
 }
