@@ -266,7 +266,6 @@ __noinline int cache_flush(struct fault_slot *slot)
 	if (!slot)
 		return 0;
 	k = slot->ckey;
-
 	for (int i = 0; i < DAXTOP_PEND_NR; i++) {
 		p[i] = slot->pend[i];
 		slot->pend[i] = 0;
@@ -297,6 +296,13 @@ static __always_inline void cache_adopt(struct fault_slot *slot, __u32 tgid, __u
 	__builtin_memcpy(slot->comm, comm, sizeof(slot->comm));
 }
 
+/* Whether the slot gathers counts for the row of (tgid, dev, ino). */
+static __always_inline bool slot_holds(const struct fault_slot *slot, __u32 tgid, __u32 dev,
+				       __u64 ino)
+{
+	return slot->ckey.pid == tgid && slot->ckey.ino == ino && slot->ckey.dev == dev;
+}
+
 static __always_inline void fault_end(const struct fault_args *a, int counter, int hist_id)
 {
 	struct fault_slot *slot;
@@ -312,16 +318,14 @@ static __always_inline void fault_end(const struct fault_args *a, int counter, i
 		lat = fault_latency(slot);
 	}
 	tgid = current_tgid();
-	if (row_cache && slot && !lat && slot->ckey.pid == tgid && slot->ckey.ino == a->ino &&
-	    slot->ckey.dev == a->dev) {
+	if (row_cache && slot && !lat && slot_holds(slot, tgid, a->dev, a->ino)) {
 		slot->pend[counter]++;
 		if (counter != DT_PMD_FALLBACK && (a->flags & FAULT_FLAG_WRITE))
 			slot->pend[DT_WRITE]++;
 		return;
 	}
 	r = row_for(a->dev, a->ino, a->vmf);
-	if (row_cache && slot && r &&
-	    (slot->ckey.pid != tgid || slot->ckey.ino != a->ino || slot->ckey.dev != a->dev))
+	if (row_cache && slot && r && !slot_holds(slot, tgid, a->dev, a->ino))
 		cache_adopt(slot, tgid, a->dev, a->ino, r->comm);
 	if (lat)
 		hist_add(&hists[hist_id], lat);

@@ -278,6 +278,14 @@ static bool fentry_target_ok(const struct hook *h, char *why, size_t len)
 	return n >= 0 && n <= 6;
 }
 
+/* An `exact` hook where BPF programs run preemptible: kprobes, not fentry
+ * (the kernel skips an fentry run that would nest on a CPU). */
+static bool prefers_kprobe(const struct hook *h, const struct probe_env *env)
+{
+	return h->exact && env->bpf_preemptible && h->kprobe[0] && env->kprobes &&
+	       !env->forbid_kprobe;
+}
+
 /* Whether fentry would take h on a function BTF names (func, else alt):
  * then nothing needs kallsyms, as the kernel attaches fentry by BTF id. A
  * clone-only function shows at load, and the tool then retries without
@@ -288,7 +296,7 @@ static bool fentry_by_btf(struct hook *h, const struct probe_env *env)
 
 	if (h->is_tracepoint || !h->fentry || !env->fentry || env->forbid_fentry)
 		return false;
-	if (h->exact && env->bpf_preemptible && h->kprobe[0] && env->kprobes && !env->forbid_kprobe)
+	if (prefers_kprobe(h, env))
 		return false;	/* choose_function takes kprobes: they need kallsyms */
 	for (int k = 0; k < 2; k++) {
 		const char *name = k ? h->alt : h->func;
@@ -318,8 +326,7 @@ static void choose_function(struct hook *h, const struct probe_env *env)
 	}
 	if (!h->fentry)
 		snprintf(fentry_why, sizeof(fentry_why), "no fentry program");
-	else if (h->exact && env->bpf_preemptible && h->kprobe[0] && env->kprobes &&
-		 !env->forbid_kprobe)
+	else if (prefers_kprobe(h, env))
 		snprintf(fentry_why, sizeof(fentry_why), "fentry runs preemptible here and "
 			 "would skip nested runs");
 	else if (env->forbid_fentry)
