@@ -164,9 +164,10 @@ static __always_inline struct daxtop_row *row_get(const struct daxtop_key *k,
 	return row_make(k, vmf, NULL, 1);
 }
 
-static __always_inline struct daxtop_row *row_for(__u32 dev, __u64 ino, struct vm_fault *vmf)
+static __always_inline struct daxtop_row *row_for(__u32 tgid, __u32 dev, __u64 ino,
+						  struct vm_fault *vmf)
 {
-	struct daxtop_key k = { .pid = current_tgid(), .dev = dev, .ino = ino };
+	struct daxtop_key k = { .pid = tgid, .dev = dev, .ino = ino };
 	struct daxtop_row *r = row_get(&k, vmf);
 
 	if (r)
@@ -309,6 +310,7 @@ static __always_inline void fault_end(const struct fault_args *a, int counter, i
 	struct daxtop_row *r;
 	__u32 tgid;
 	__u64 lat = 0;
+	bool held;	/* this CPU's row cache is this row's */
 
 	if (!wanted(a->dev))
 		return;
@@ -318,14 +320,15 @@ static __always_inline void fault_end(const struct fault_args *a, int counter, i
 		lat = fault_latency(slot);
 	}
 	tgid = current_tgid();
-	if (row_cache && slot && !lat && slot_holds(slot, tgid, a->dev, a->ino)) {
+	held = row_cache && slot && slot_holds(slot, tgid, a->dev, a->ino);
+	if (held && !lat) {
 		slot->pend[counter]++;
 		if (counter != DT_PMD_FALLBACK && (a->flags & FAULT_FLAG_WRITE))
 			slot->pend[DT_WRITE]++;
 		return;
 	}
-	r = row_for(a->dev, a->ino, a->vmf);
-	if (row_cache && slot && r && !slot_holds(slot, tgid, a->dev, a->ino))
+	r = row_for(tgid, a->dev, a->ino, a->vmf);
+	if (row_cache && slot && r && !held)
 		cache_adopt(slot, tgid, a->dev, a->ino, r->comm);
 	if (lat)
 		hist_add(&hists[hist_id], lat);
@@ -381,7 +384,7 @@ static __always_inline void count(__u32 dev, __u64 ino, int counter, __u64 n,
 	slot = cpu_slot();
 	if (slot)	/* atomic: the unmap hook can run preemptible (7.x) */
 		__sync_fetch_and_add(&slot->events, 1);
-	r = row_for(dev, ino, vmf);
+	r = row_for(current_tgid(), dev, ino, vmf);
 	if (r)
 		__sync_fetch_and_add(&r->cnt[counter], n);
 }
