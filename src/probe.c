@@ -294,6 +294,7 @@ static bool fentry_by_btf(struct hook *h, const struct probe_env *env)
 {
 	char why[160];
 
+	h->fentry_btf = NULL;
 	if (h->is_tracepoint || !h->fentry || !env->fentry || env->forbid_fentry)
 		return false;
 	if (prefers_kprobe(h, env))
@@ -305,12 +306,22 @@ static bool fentry_by_btf(struct hook *h, const struct probe_env *env)
 			continue;
 		h->target = name;
 		snprintf(h->symbol, sizeof(h->symbol), "%s", name);
-		if (fentry_target_ok(h, why, sizeof(why)))
+		if (fentry_target_ok(h, why, sizeof(why))) {
+			h->fentry_btf = name;
 			return true;
+		}
 		if (strncmp(why, "no BTF", 6))
 			return false;	/* in BTF, but not for fentry: kprobes then */
 	}
 	return false;
+}
+
+/* fentry_target_ok, unless fentry_by_btf found this very name fit already. */
+static bool fentry_fit(const struct hook *h, char *why, size_t len)
+{
+	if (h->fentry_btf == h->target && !strcmp(h->symbol, h->target))
+		return true;
+	return fentry_target_ok(h, why, len);
 }
 
 static void choose_function(struct hook *h, const struct probe_env *env)
@@ -334,7 +345,7 @@ static void choose_function(struct hook *h, const struct probe_env *env)
 	else if (!env->fentry)
 		snprintf(fentry_why, sizeof(fentry_why), "fentry refused by kernel (%s)",
 			 strerror(env->fentry_err));
-	else if (!fentry_target_ok(h, fentry_why, sizeof(fentry_why)))
+	else if (!fentry_fit(h, fentry_why, sizeof(fentry_why)))
 		;
 	else {
 		h->method = PM_FENTRY;

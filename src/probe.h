@@ -36,6 +36,8 @@ struct hook {
 	enum probe_method method;
 	char symbol[128];		/* resolved kallsyms name, maybe a .isra.N clone or alt */
 	const char *target;		/* func or alt: the one that was found */
+	const char *fentry_btf;		/* func or alt, found fit for fentry in BTF
+					 * before kallsyms (checked once) */
 	char why[320];			/* why unavailable, or a note */
 	struct bpf_link *links[HOOK_MAX_PROGS];
 };
