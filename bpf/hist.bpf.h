@@ -22,7 +22,8 @@ static __always_inline __u64 log2_slot(__u64 v)
 
 /* A global function: the verifier checks it once per program instead of
  * following every path of log2_slot at each call site (2^6 paths, times
- * the states of the caller). h must not be NULL. */
+ * the states of the caller). It must then test h for NULL itself: the
+ * verifier assumes a global function's pointer argument may be NULL. */
 __noinline int hist_add(struct hist *h, __u64 v)
 {
 	__u64 s = log2_slot(v);

@@ -187,7 +187,7 @@ static uint64_t xlated_hash(int fd, uint32_t xlated_len)
 	struct bpf_prog_info info = {};
 	uint32_t len = sizeof(info), n = xlated_len / sizeof(struct bpf_insn);
 	struct bpf_insn *insns = calloc(n ? n : 1, sizeof(*insns));
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = FNV1A_INIT;
 
 	if (!insns)
 		return 0;
@@ -203,7 +203,7 @@ static uint64_t xlated_hash(int fd, uint32_t xlated_len)
 			insns[i + 1].imm = 0;
 		}
 	for (size_t i = 0; i < n * sizeof(*insns); i++)
-		h = (h ^ ((const unsigned char *)insns)[i]) * 1099511628211ULL;
+		h = fnv1a(h, ((const unsigned char *)insns)[i]);
 	free(insns);
 	return h;
 }

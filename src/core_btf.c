@@ -10,6 +10,7 @@
 #include "core_btf.h"
 #include "core_btf_int.h"
 #include "probe.h"
+#include "util.h"
 
 /* --- names: an open-addressing set of essential names --------------------- */
 
@@ -18,13 +19,13 @@
  * runs for every named type of the kernel's BTF). */
 static size_t essential(const char *name, uint64_t *hash)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = FNV1A_INIT;
 	size_t n = 0;
 
 	for (; name[n]; n++) {
 		if (name[n] == '_' && name[n + 1] == '_' && name[n + 2] == '_')
 			break;
-		h = (h ^ (unsigned char)name[n]) * 1099511628211ULL;
+		h = fnv1a(h, name[n]);
 	}
 	*hash = h;
 	return n;

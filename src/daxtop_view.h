@@ -96,7 +96,6 @@ int snapshot_take(struct daxtop_ctx *c, struct snapshot *s);
 /* Tell BPF the time (CLOCK_MONOTONIC ns) to stamp on active rows. */
 void clock_publish(struct daxtop_ctx *c, uint64_t now);
 void snapshot_free(struct snapshot *s);
-/* rows = group(cur - base) filtered and sorted; caller frees *out. base may be NULL. */
 /* Add what each CPU's fault slot holds to a snapshot whose rows are
  * sorted (and sorted again on return): event and fault counts, and the
  * counts its row cache gathered, onto their row, made (up to room rows) if
@@ -104,6 +103,7 @@ void snapshot_free(struct snapshot *s);
  * CPU, updated; may be NULL) gets last_ns = s->t_ns. */
 void slots_merge(struct snapshot *s, int room, const struct fault_slot *slots, int ncpu,
 		 struct slot_seen *seen);
+/* rows = group(cur - base) filtered and sorted; caller frees *out. base may be NULL. */
 int view_build(const struct daxtop_ctx *c, const struct snapshot *cur,
 	       const struct snapshot *base, struct view_row **out);
 void snapshot_hist_diff(struct hist *out, const struct snapshot *cur,

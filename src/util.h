@@ -34,6 +34,13 @@ int parse_seconds(const char *s, double *out);	/* "1", "0.5", "2s", "500ms" */
  * tool's usage error) filled. */
 int parse_live_pid(const char *s, uint32_t *pid, char *why, size_t len);
 
+/* FNV-1a, 64-bit: start from FNV1A_INIT and fold in each byte. */
+#define FNV1A_INIT 1469598103934665603ULL
+static inline uint64_t fnv1a(uint64_t h, unsigned char c)
+{
+	return (h ^ c) * 1099511628211ULL;
+}
+
 bool is_root(void);
 bool path_exists(const char *path);
 /* Read a small file's first line (newline stripped) into buf; -1 if unreadable. */
