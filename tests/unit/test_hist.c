@@ -10,7 +10,7 @@
 typedef uint64_t __u64;
 #define __sync_fetch_and_add(p, v) (*(p) += (v))
 #define __noinline __attribute__((noinline))
-#include "../../bpf/hist.bpf.h"
+#include "../../bpf/core/hist.bpf.h"
 #include "hist_user.h"
 
 static void test_slots(void **state)

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "daxnow_int.h"
+#include "scan_int.h"
 #include "core_btf.h"
 #include "probe.h"
 #include "daxnow.skel.h"

@@ -9,7 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "daxnow_int.h"
+#include "scan_int.h"
 #include "commands.h"
 #include "daxleak_int.h"
 #include "daxleak.skel.h"

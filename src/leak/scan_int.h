@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <linux/types.h>
-#include "daxnow.h"
+#include "scan.h"
 #include "era.h"
 #include "json.h"
 #include "ksyms.h"

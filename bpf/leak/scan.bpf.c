@@ -14,7 +14,7 @@
  *  iter/task_vma   mappings of a target page's file covering the page.
  */
 #include "dax_page.bpf.h"
-#include "daxnow.h"
+#include "scan.h"
 
 #define TASK_INTERRUPTIBLE_ 0x1
 #define TASK_UNINTERRUPTIBLE_ 0x2

@@ -2,7 +2,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include "daxnow_int.h"
+#include "scan_int.h"
 #include "preflight.h"
 #include "util.h"
 

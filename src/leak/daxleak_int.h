@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <bpf/libbpf.h>
 #include "daxleak.h"
-#include "daxnow_int.h"
+#include "scan_int.h"
 #include "era.h"
 #include "hist.h"
 #include "json.h"
