@@ -15,17 +15,47 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
-	    -Iinclude -Isrc -I$(BUILD)
-# One parse of the kernel's BTF per process, shared with libbpf (src/probe.c).
+	    -Iinclude -I$(BUILD)
+# Each object's make dependencies (headers, skeletons) come from the compiler.
+DEPFLAGS := -MMD -MP
+# One parse of the kernel's BTF per process, shared with libbpf (src/core/probe.c).
 BTF_WRAP := -Wl,--wrap=btf__load_vmlinux_btf,--wrap=btf__free
 LDLIBS   := $(BTF_WRAP) -lbpf -lelf -lz -lzstd -lncursesw -ltinfo -lpthread
-BPFFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Ibpf -Wall \
+BPFFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Ibpf/core -Wall \
 	    -Wno-unused-function -Wno-compare-distinct-pointer-types
 
-BPF_SRCS  := $(wildcard bpf/*.bpf.c)
-BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
-SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-SRCS      := $(wildcard src/*.c)
+# `make V=1` shows each command; by default one line per file made.
+ifeq ($(V),1)
+say :=
+Q   :=
+else
+say = @printf '  %-6s %s\n' '$(1)' '$(2)';
+Q   := @
+endif
+
+# User space by folder (docs/design.md): core is used by every tool and
+# sees only itself; a tool sees core and src/ (commands.h); export reads
+# daxtop's and daxleak's collections; main.c and features.c see all.
+SRC_DIRS  := src src/core src/top src/leak src/export src/bench
+INC_ALL   := $(addprefix -I,$(SRC_DIRS))
+INC       := $(INC_ALL)
+$(OBJDIR)/core/%.o:   INC := -Isrc/core
+$(OBJDIR)/top/%.o:    INC := -Isrc -Isrc/core -Isrc/top
+$(OBJDIR)/leak/%.o:   INC := -Isrc -Isrc/core -Isrc/leak
+$(OBJDIR)/export/%.o: INC := -Isrc -Isrc/core -Isrc/top -Isrc/leak -Isrc/export
+$(OBJDIR)/bench/%.o:  INC := -Isrc -Isrc/core
+
+# BPF programs in bpf/<folder>/, objects and skeletons flat in build/.
+# A skeleton is named after its program, except the scan's
+# (bpf/leak/scan.bpf.c), which keeps daxnow.skel.h and struct daxnow_bpf.
+BPF_SRCS  := $(wildcard bpf/*/*.bpf.c)
+BPF_NAMES := $(notdir $(BPF_SRCS:.bpf.c=))
+BPF_OBJS  := $(BPF_NAMES:%=$(BUILD)/%.bpf.o)
+skel_name  = $(if $(filter scan,$(1)),daxnow,$(1))
+SKELS     := $(foreach n,$(BPF_NAMES),$(BUILD)/$(call skel_name,$(n)).skel.h)
+vpath %.bpf.c $(sort $(dir $(BPF_SRCS)))
+
+SRCS      := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
 OBJS      := $(patsubst src/%.c,$(OBJDIR)/%.o,$(SRCS)) $(OBJDIR)/version.o
 LIB_OBJS  := $(filter-out $(OBJDIR)/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -34,21 +64,26 @@ DAXLOAD_SRCS := $(wildcard tools/daxload/*.c)
 LINKS     := daxtop daxleak
 
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all clean FORCE install check unit-test host-test vm-test demo bench deps
+.PHONY: all clean FORCE install check unit-test host-test fields-test vm-test demo bench deps
 all: $(BUILD)/daxtrace $(BUILD)/daxload
 
 deps:
 	./tools/install-deps.sh
 
 $(BUILD) $(OBJDIR) $(BUILD)/tests:
-	mkdir -p $@
+	$(Q)mkdir -p $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h include/*.h) | $(BUILD)
-	$(CLANG) $(BPFFLAGS) -c $< -o $@
-	$(LLVM_STRIP) -g $@ 2>/dev/null || true
+$(BUILD)/%.bpf.o: %.bpf.c | $(BUILD)
+	$(call say,CLANG,$<)$(CLANG) $(BPFFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@ 2>/dev/null || true
 
+define gen_skel
+	$(call say,GEN,$@)$(BPFTOOL) gen skeleton $< name $(1)_bpf > $@.tmp && mv $@.tmp $@
+endef
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
-	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+	$(call gen_skel,$*)
+$(BUILD)/daxnow.skel.h: $(BUILD)/scan.bpf.o
+	$(call gen_skel,daxnow)
 
 # The version lives in one generated object, rewritten only when it changes,
 # so every part of one binary reports the same version.
@@ -57,24 +92,30 @@ $(BUILD)/version.c: FORCE | $(BUILD)
 	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
 
 $(OBJDIR)/version.o: $(BUILD)/version.c | $(OBJDIR)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(call say,CC,$<)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 FORCE:
 
-# Every user-space object may include any skeleton.
-$(OBJDIR)/%.o: src/%.c $(wildcard src/*.h include/*.h) $(SKELS) | $(OBJDIR)
-	$(CC) $(CFLAGS) -c $< -o $@
+# Skeletons are made before any object is compiled (order-only); after the
+# first build each object depends on exactly the skeletons and headers it
+# includes (its .d file), so a BPF edit rebuilds only that skeleton's users.
+$(OBJDIR)/%.o: src/%.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(CFLAGS) $(INC) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/daxtrace: $(OBJS)
-	$(CC) -static $(LDFLAGS) -o $@ $^ $(LDLIBS)
-	for l in $(LINKS); do ln -sf daxtrace $(BUILD)/$$l; done
+	$(call say,LD,$@)$(CC) -static $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)for l in $(LINKS); do ln -sf daxtrace $(BUILD)/$$l; done
 
 $(BUILD)/daxload: $(DAXLOAD_SRCS) $(wildcard tools/daxload/*.h) | $(BUILD)
-	$(CC) -static -O2 -g -Wall -Wextra -D_GNU_SOURCE -o $@ $(DAXLOAD_SRCS) -lpthread
+	$(call say,LD,$@)$(CC) -static -O2 -g -Wall -Wextra -D_GNU_SOURCE -o $@ $(DAXLOAD_SRCS) -lpthread
 
 # Unit tests link the core objects dynamically against cmocka (no static cmocka in Debian).
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests $(SKELS)
+	$(call say,CC,$<)$(CC) $(CFLAGS) $(INC_ALL) $(DEPFLAGS) -MF $@.d -MT $@ -o $@ $< \
+		$(LIB_OBJS) -lcmocka $(LDLIBS)
+
+-include $(OBJS:.o=.d) $(BPF_OBJS:.o=.d) $(UNIT_BINS:=.d)
 
 unit-test: $(UNIT_BINS)
 	./tests/run-unit.sh $(UNIT_BINS)
