@@ -12,6 +12,7 @@
 #include <bpf/btf.h>
 #include "ksyms.h"
 #include "probe.h"
+#include "tpcheck.h"
 #include "util.h"
 
 /* The kernel's BTF (5+ MiB, ~8 ms to parse) is parsed once per process and
@@ -196,7 +197,7 @@ static void choose_tp_kind(struct probe_env *env)
 		env->tp_btf_exact = 1;
 		env->tp_why = "BTF tracepoints (DAXTRACE_TP=btf)";
 	} else {
-		int atomic = probe_tp_btf_atomic(&env->tp_why);
+		int atomic = probe_tp_btf_atomic(probe_kallsyms_data(), &env->tp_why);
 
 		env->tp_btf_exact = atomic == 1;
 		env->bpf_preemptible = atomic == 0;

@@ -70,11 +70,6 @@ void probe_env_detect(struct probe_env *env);
  * it lists only functions (a data symbol is then never found there: no
  * need to read it for one), -1 unknown. Asked once, from the kernel's BTF. */
 int probe_kallsyms_data(void);
-/* 1 if BTF tracepoint programs run with preemption disabled on this kernel
- * (then exact and cheaper than classic ones), 0 if they may be preempted,
- * -1 if the check could not run. Asked once (src/tpcheck.c); *why, if not
- * NULL, gets a one-line explanation. */
-int probe_tp_btf_atomic(const char **why);
 /* The kernel's BTF, parsed once and shared with libbpf's object loads (see
  * src/probe.c) until probe_attach or probe_release_btf frees it; NULL
  * without BTF. Load every object before attaching. */

@@ -8,7 +8,8 @@
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include "probe.h"
+#include <bpf/libbpf.h>
+#include "tpcheck.h"
 #include "tpcheck.skel.h"
 
 static int answer = -2;		/* -2: not asked yet */
@@ -52,9 +53,9 @@ out:
 	return rc;
 }
 
-int probe_tp_btf_atomic(const char **why)
+int probe_tp_btf_atomic(int kallsyms_data, const char **why)
 {
-	if (answer == -2 && probe_kallsyms_data() == 0) {
+	if (answer == -2 && kallsyms_data == 0) {
 		/* the program could not load: the count's address is unknown */
 		answer = -1;
 		snprintf(answer_why, sizeof(answer_why), "preemption inside BTF tracepoints unknown "

@@ -184,11 +184,6 @@ static const char *const gup_lost[DL_GUP_NR] = {
 	"pins taken by pin_user_pages_unlocked",
 };
 
-const char *gup_name(int g)
-{
-	return g >= 0 && g < DL_GUP_NR ? gup_funcs[g] : "?";
-}
-
 static void fill_hooks(struct hook *h, struct daxleak_bpf *s)
 {
 	struct bpf_program *fexit[DL_GUP_NR] = {

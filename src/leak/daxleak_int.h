@@ -130,7 +130,6 @@ void leak_print_start_scan(FILE *out, const struct leak_ctx *c);
 /* What the start-up scan says about a tracked page (NULL: nothing). */
 const struct daxnow_held *leak_start_held(const struct leak_ctx *c, uint64_t page);
 const char *anomaly_name(int t);
-const char *gup_name(int g);
 
 /* daxleak_usym.c: user stacks through the ELF symbols of the process's files */
 void usym_format(uint32_t pid, uint64_t addr, char *buf, size_t len);

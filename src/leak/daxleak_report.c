@@ -28,6 +28,15 @@ const char *anomaly_name(int t)
 	return t >= 0 && t < DLA_NR ? anomaly_names[t] : "?";
 }
 
+/* The GUP entry point that took a reference: daxleak's hook table names
+ * them in DL_GUP_* order (its exit hooks), so the report needs no table. */
+static const char *gup_name(const struct leak_ctx *c, int g)
+{
+	const char *f = g >= 0 && g < DL_GUP_NR ? c->hooks[H_GUP_EXIT0 + g].func : NULL;
+
+	return f ? f : "?";
+}
+
 static const char *const anomaly_help[DLA_NR] = {
 	"a put would take the count below the era's idle value (kernel would WARN)",
 	"refcount read below zero",
@@ -786,7 +795,7 @@ void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 		} else {
 			fprintf(out, "CULPRIT pid %u tid %u comm %.16s (via %s): %zu page%s in %zu "
 				"folio%s, %lld extra ref%s, oldest %.1fs\n",
-				e0->v.pid, e0->v.tid, e0->v.comm, gup_name(e0->v.gup), g[i].n,
+				e0->v.pid, e0->v.tid, e0->v.comm, gup_name(c, e0->v.gup), g[i].n,
 				g[i].n == 1 ? "" : "s", g[i].folios, g[i].folios == 1 ? "" : "s",
 				(long long)g[i].extra, g[i].extra == 1 ? "" : "s", g[i].oldest);
 			print_stack_lines(out, c, &g[i]);
@@ -1088,7 +1097,7 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 		json_kv_u64(&j, "pid", e0->v.pid);
 		json_kv_u64(&j, "tid", e0->v.tid);
 		json_kv_str(&j, "comm", e0->v.comm);
-		json_kv_str(&j, "via", g[i].seen_at_start ? "before start" : gup_name(e0->v.gup));
+		json_kv_str(&j, "via", g[i].seen_at_start ? "before start" : gup_name(c, e0->v.gup));
 		/* seen at start: pid/comm are the holder found then, not a culprit */
 		json_kv_bool(&j, "seen_at_start", g[i].seen_at_start);
 		json_kv_bool(&j, "culprit_known", !g[i].seen_at_start);
