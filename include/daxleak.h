@@ -1,4 +1,4 @@
-/* daxleak: layouts shared by bpf/daxleak.bpf.c and src/daxleak*.c.
+/* daxleak: layouts shared by bpf/leak/daxleak.bpf.c and src/leak/daxleak*.c.
  * See docs/design-daxleak.md for what each hook contributes per era. */
 #ifndef DAXTRACE_DAXLEAK_H
 #define DAXTRACE_DAXLEAK_H
@@ -51,7 +51,7 @@ enum dl_counter {
 };
 
 /* Entry put into the tracked or waiters map by user space from the scan at
- * start-up (src/daxnow.c): the reference or the wait predates our hooks, so
+ * start-up (src/leak/scan.c): the reference or the wait predates our hooks, so
  * its culprit is unknown and its age is a lower bound. The hooks and the
  * refcount scan update and retire such entries like their own. */
 #define DL_SEEN_AT_START	1

@@ -1,4 +1,4 @@
-/* daxleak --now: records shared by bpf/daxnow.bpf.c and src/daxnow*.c.
+/* daxleak --now: records shared by bpf/leak/scan.bpf.c and src/leak/scan*.c.
  * A one-shot look at the kernel's current state, no event needed:
  * BPF iterators write these records into their seq file and user space
  * reads them back. See docs/design-daxleak.md, section "daxleak --now". */

@@ -10,7 +10,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Index order is the loader's name table (src/bench_floor.c). */
+/* Index order is the loader's name table (src/bench/bench_floor.c). */
 enum {
 	FL_PTE_FAULT, FL_PTE_DONE, FL_PMD_FAULT, FL_PMD_DONE, FL_MKWRITE,
 	FL_LOAD_HOLE, FL_PMD_HOLE, FL_WRITEBACK,

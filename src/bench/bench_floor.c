@@ -1,7 +1,7 @@
 /* daxtrace bench-floor: internal helper of tools/bench (make bench).
  *
  *   daxtrace bench-floor [-d SECS] [--classic | --btf]
- *	Attach the bare fs_dax counter (bpf/benchfloor.bpf.c) as classic
+ *	Attach the bare fs_dax counter (bpf/bench/benchfloor.bpf.c) as classic
  *	tracepoints, BTF tracepoints or both (default), or the classic one plus
  *	the ablation programs (--ablate: daxtop's fault path piece by piece), print
  *	"bench-floor: ready (...)" on stderr, count until SIGINT/SIGTERM or
@@ -34,7 +34,7 @@ static const char usage_text[] =
 "Internal helper of tools/bench: a bare counter on the fs_dax tracepoints\n"
 "(the cost floor), or bpf_stats of loaded BPF programs.\n";
 
-/* Same order as the enum in bpf/benchfloor.bpf.c. */
+/* Same order as the enum in bpf/bench/benchfloor.bpf.c. */
 static const char *const floor_names[] = {
 	"dax_pte_fault", "dax_pte_fault_done", "dax_pmd_fault", "dax_pmd_fault_done",
 	"dax_insert_pfn_mkwrite", "dax_load_hole", "dax_pmd_load_hole", "dax_writeback_one",
@@ -79,7 +79,7 @@ static struct benchfloor_bpf *floor_load(bool classic, bool btf, int ablate)
 		}
 		bpf_program__set_autoload(p, keep);
 	}
-	btf__free(kbtf);	/* the shared copy (src/probe.c) stays for the load */
+	btf__free(kbtf);	/* the shared copy (src/core/probe.c) stays for the load */
 	err = benchfloor_bpf__load(s);
 	probe_release_btf();
 	if (err) {
@@ -181,7 +181,7 @@ static int pid_prog_ids(int pid, uint32_t *ids, int max)
 /* A hash of the program as the verifier left it, map references masked
  * (their ids differ between two loads): two loads of the same object that
  * relocated alike hash alike (tests compare CO-RE against the small BTF
- * with the whole one, see src/core_btf.h). 0 if unreadable. */
+ * with the whole one, see src/core/core_btf.h). 0 if unreadable. */
 static uint64_t xlated_hash(int fd, uint32_t xlated_len)
 {
 	struct bpf_prog_info info = {};

@@ -71,7 +71,7 @@ void probe_env_detect(struct probe_env *env);
  * need to read it for one), -1 unknown. Asked once, from the kernel's BTF. */
 int probe_kallsyms_data(void);
 /* The kernel's BTF, parsed once and shared with libbpf's object loads (see
- * src/probe.c) until probe_attach or probe_release_btf frees it; NULL
+ * src/core/probe.c) until probe_attach or probe_release_btf frees it; NULL
  * without BTF. Load every object before attaching. */
 struct btf *probe_vmlinux_btf(void);
 void probe_release_btf(void);

@@ -1,5 +1,5 @@
 /* Whether BTF tracepoint programs run with preemption disabled here: a run
- * of bpf/tpcheck.bpf.c on task_rename, fired by renaming ourselves to our
+ * of bpf/core/tpcheck.bpf.c on task_rename, fired by renaming ourselves to our
  * own name. Answered once per process. */
 #include <errno.h>
 #include <stdio.h>

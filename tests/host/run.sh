@@ -97,7 +97,7 @@ gone() {
 }
 check "no daxtop programs left loaded" gone
 
-# --- CO-RE against the small BTF (src/core_btf.h) loads the same programs ---
+# --- CO-RE against the small BTF (src/core/core_btf.h) loads the same programs ---
 # sigs PID: "name hash-of-verified-instructions" of each program PID holds.
 sigs() { "$BIN" bench-floor --stats -p "$1" | awk '{ print $4, $NF }' | sort; }
 for tool in top leak; do
