@@ -669,8 +669,8 @@ static void fmt_pfn(uint64_t pfn, char *buf, size_t len)
 		snprintf(buf, len, "0x%llx", (unsigned long long)pfn);
 }
 
-/* The page a waiter waits on, as the kernel names it: pfn and file
- * offset (and the folio order when it is a large folio). */
+/* The page a waiter waits on, as the kernel names it: pfn, file offset
+ * and the order of the folio holding it (not its struct page address). */
 static void fmt_busy(const struct dl_waiter *w, char *buf, size_t len)
 {
 	char pfn[24];
