@@ -76,7 +76,7 @@ struct dl_page_val {
 	__u8 gup;		/* enum dl_gup of the first acquisition */
 	__u8 shared;		/* reflink-shared DAX page: no single owner inode */
 	__u8 flags;		/* DL_SEEN_AT_START */
-	__u32 pad2;
+	__u32 subpage;		/* page's number inside its folio (pfn - folio pfn) */
 	char comm[DL_COMM_LEN];
 	/* written by the scan iterator */
 	__s32 cur_ref;
@@ -99,6 +99,15 @@ struct dl_waiter {
 	__s32 cur_ref, cur_map;
 	__u32 flags;		/* DL_SEEN_AT_START */
 	char comm[DL_COMM_LEN];
+	/* the busy page as the kernel sees it (not its struct page address) */
+	__u64 busy_pfn;		/* ~0 when vmemmap_base is unknown */
+	__u64 busy_ino;		/* owner of the page (page->mapping->host) */
+	__u64 busy_index;	/* file page index of the busy page */
+	__u32 busy_dev;
+	__u8 busy_order;	/* order of the folio holding it */
+	__u8 busy_shared;	/* reflink-shared extent: no single owner */
+	__u8 busy_known;	/* the fields above were read */
+	__u8 pad;
 };
 
 enum dl_anomaly_type {

@@ -28,6 +28,13 @@ struct page___ulflags {
 	unsigned long flags;			/* <= 6.17: plain word (memdesc_flags_t after) */
 } __attribute__((preserve_access_index));
 
+/* 7.x: compound_head renamed compound_info. A tail page (bit 0 set) holds
+ * either the head's address + 1 or, with HVO and a power-of-2 struct page
+ * (Debian 7.x), a mask that turns the tail's address into the head's. */
+struct page___info {
+	unsigned long compound_info;
+} __attribute__((preserve_access_index));
+
 struct dev_pagemap___old {
 	struct range range;
 } __attribute__((preserve_access_index));
@@ -39,11 +46,22 @@ static __always_inline __u64 dax_page_size(void)
 
 static __always_inline struct page *dax_page_head(struct page *p)
 {
-	unsigned long ch = 0;
+	struct page___info *pi = (void *)p;
+	unsigned long ch = 0, m, inv;
 
 	if (bpf_core_field_exists(p->compound_head))
 		ch = BPF_CORE_READ(p, compound_head);
-	return ch & 1 ? (struct page *)(ch - 1) : p;
+	else if (bpf_core_field_exists(pi->compound_info))
+		ch = BPF_CORE_READ(pi, compound_info);
+	if (!(ch & 1))
+		return p;
+	m = ch - 1;
+	inv = ~m;
+	/* a mask is ones from some bit up: its complement is 2^n - 1 (a
+	 * vmemmap address never is: it is far below the top of memory) */
+	if (m && !(inv & (inv + 1)))
+		return (struct page *)((unsigned long)p & m);
+	return (struct page *)m;
 }
 
 /* Value of vmemmap_base, 0 when unknown. */

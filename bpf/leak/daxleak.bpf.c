@@ -232,6 +232,7 @@ static long track_one(__u32 i, struct batch_ctx *b)
 	nv.kstack = b->kstack;
 	nv.ustack = b->ustack;
 	nv.order = dax_folio_order(head);
+	nv.subpage = ((__u64)page - (__u64)head) / dax_page_size();
 	nv.gup = b->gup;
 	nv.cur_ref = ref;
 	nv.cur_map = zero_based ? dax_mapcount(head) : 0;
@@ -573,6 +574,16 @@ int BPF_KPROBE(disassoc_kprobe, void *entry, void *mapping, unsigned long trunc)
 
 /* ---- waiters -------------------------------------------------------- */
 
+/* The busy page by pfn, owner inode and file offset, and its folio order. */
+static __always_inline void busy_page_info(struct dl_waiter *w, struct page *head,
+					   struct page *page)
+{
+	w->busy_pfn = dax_page_pfn(page);
+	dax_page_owner(head, page, &w->busy_dev, &w->busy_ino, &w->busy_index, &w->busy_shared);
+	w->busy_order = dax_folio_order(head);
+	w->busy_known = 1;
+}
+
 static __always_inline void busy_done(void *ctx, struct address_space *mapping, __u64 start,
 				      __u64 end, struct page *page)
 {
@@ -599,6 +610,7 @@ static __always_inline void busy_done(void *ctx, struct address_space *mapping, 
 		w->busy_folio = (__u64)head;
 		w->cur_ref = dax_refcount(head);
 		w->cur_map = zero_based ? dax_mapcount(head) : 0;
+		busy_page_info(w, head, page);
 		return;
 	}
 	nw.start_ns = nw.last_ns = now;
@@ -617,6 +629,7 @@ static __always_inline void busy_done(void *ctx, struct address_space *mapping, 
 	nw.kstack = bpf_get_stackid(ctx, &stacks, 0);
 	nw.cur_ref = dax_refcount(head);
 	nw.cur_map = zero_based ? dax_mapcount(head) : 0;
+	busy_page_info(&nw, head, page);
 	bpf_get_current_comm(nw.comm, sizeof(nw.comm));
 	if (bpf_map_update_elem(&waiters, &tid, &nw, BPF_ANY))
 		count(DLC_WAITER_OVERFLOW);
@@ -695,6 +708,8 @@ int scan_tracked(struct bpf_iter__bpf_map_elem *ctx)
 	}
 	v->cur_ref = ref;
 	v->cur_map = zero_based ? dax_mapcount(head) : 0;
+	/* entries seeded from the scan at start carry no subpage yet */
+	v->subpage = (*key - v->folio) / dax_page_size();
 	v->scan_ns = bpf_ktime_get_ns();
 	return 0;
 }

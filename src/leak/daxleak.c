@@ -495,6 +495,13 @@ static void seed_waiter(struct leak_ctx *c, const struct daxnow_waiter *w, uint6
 		nw.dev = pg->dev;
 		nw.cur_ref = pg->refcount;
 		nw.cur_map = c->era.era == ERA_ZERO_BASED ? pg->mapcount : 0;
+		nw.busy_pfn = pg->pfn;
+		nw.busy_ino = pg->ino;
+		nw.busy_dev = pg->dev;
+		nw.busy_index = pg->index;
+		nw.busy_order = pg->order;
+		nw.busy_shared = pg->shared;
+		nw.busy_known = 1;
 	}
 	memcpy(nw.comm, w->rec.comm, sizeof(nw.comm));
 	/* NOEXIST: an entry the busy-page hook made since attach knows more */

@@ -131,6 +131,13 @@ void leak_print_start_scan(FILE *out, const struct leak_ctx *c);
 const struct daxnow_held *leak_start_held(const struct leak_ctx *c, uint64_t page);
 const char *anomaly_name(int t);
 
+/* daxleak_kstack.c: daxtrace's own frames (BPF program, trampoline,
+ * kprobe/rethook/ftrace handlers) at the top of a kernel stack */
+bool kframe_is_tracer(struct ksyms *ks, uint64_t ip);
+/* Drops the leading run of such frames from ips[0..n) in place (zero
+ * filled); returns how many. Nothing is dropped if no other frame is left. */
+int kstack_trim(struct ksyms *ks, uint64_t *ips, int n);
+
 /* daxleak_usym.c: user stacks through the ELF symbols of the process's files */
 void usym_format(uint32_t pid, uint64_t addr, char *buf, size_t len);
 void usym_reset(void);

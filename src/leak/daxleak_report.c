@@ -234,6 +234,13 @@ static void stack_ips(struct leak_ctx *c, int id, uint64_t *ips)
 		bpf_map_lookup_elem(c->stacks_fd, &id, ips);
 }
 
+/* A kernel stack without our own frames on top (daxleak_kstack.c). */
+static void kstack_ips(struct leak_ctx *c, int id, uint64_t *ips)
+{
+	stack_ips(c, id, ips);
+	kstack_trim(c->ks, ips, DL_STACK_DEPTH);
+}
+
 static const char *op_from_stack(struct leak_ctx *c, int kstack, bool *final)
 {
 	static const struct { const char *sym, *op; } ops[] = {
@@ -251,7 +258,7 @@ static const char *op_from_stack(struct leak_ctx *c, int kstack, bool *final)
 	*final = false;
 	if (kstack < 0 || !c->ks)
 		return NULL;
-	stack_ips(c, kstack, ips);
+	kstack_ips(c, kstack, ips);
 	for (int i = 0; i < DL_STACK_DEPTH && ips[i]; i++) {
 		const struct ksym *s = ksyms_find(c->ks, ips[i], &off);
 
@@ -569,6 +576,45 @@ static void free_groups(struct group *g, size_t n)
 	free(g);
 }
 
+/* A large folio of a group (order > 0): one count for all its pages, so
+ * it is shown once with its order and extra references, and how many of
+ * its pages were taken. */
+struct big_folio {
+	const struct leak_entry *e;	/* its first held page */
+	size_t pages;
+};
+
+/* The group's large folios, in *out (free it); returns how many. */
+static size_t group_big_folios(const struct leak_ctx *c, const struct group *g,
+			       struct big_folio **out_p)
+{
+	struct big_folio *out = calloc(g->n + 1, sizeof(*out));
+	size_t n = 0;
+
+	*out_p = out;
+	if (!out)
+		return 0;
+
+	for (size_t k = 0; k < g->n; k++) {
+		const struct leak_entry *e = &c->ents[g->idx[k]];
+		size_t f = 0;
+
+		if (!e->v.order)
+			continue;
+		while (f < n && out[f].e->v.folio != e->v.folio)
+			f++;
+		if (f == n)
+			out[n++] = (struct big_folio){ e, 0 };
+		out[f].pages++;
+	}
+	return n;
+}
+
+static uint64_t folio_pfn_of(const struct leak_entry *e)
+{
+	return e->v.pfn == ~0ULL ? ~0ULL : e->v.pfn - e->v.subpage;
+}
+
 /* Who holds the busy folio a waiter waits on. */
 static const struct leak_entry *holder_of(const struct leak_ctx *c, const struct waiter_rec *w,
 					  size_t *nheld)
@@ -632,6 +678,28 @@ static void fmt_pfn(uint64_t pfn, char *buf, size_t len)
 		snprintf(buf, len, "0x%llx", (unsigned long long)pfn);
 }
 
+/* The page a waiter waits on, as the kernel names it: pfn, file offset
+ * and the order of the folio holding it (not its struct page address). */
+static void fmt_busy(const struct dl_waiter *w, char *buf, size_t len)
+{
+	char pfn[24];
+
+	if (!w->busy_page) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	if (!w->busy_known) {
+		snprintf(buf, len, "page 0x%llx", (unsigned long long)w->busy_page);
+		return;
+	}
+	fmt_pfn(w->busy_pfn, pfn, sizeof(pfn));
+	if (w->busy_shared)
+		snprintf(buf, len, "pfn %s (shared extent)", pfn);
+	else
+		snprintf(buf, len, "pfn %s off 0x%llx order %u", pfn,
+			 (unsigned long long)w->busy_index * 4096ULL, w->busy_order);
+}
+
 /* ---- text ----------------------------------------------------------- */
 
 void leak_caps_explain(FILE *out, const struct leak_ctx *c)
@@ -671,7 +739,7 @@ static void print_stack_lines(FILE *out, struct leak_ctx *c, const struct group 
 	if (g->kstack < 0)
 		fprintf(out, "    kernel: [stack lost: %d]\n", g->kstack);
 	else {
-		stack_ips(c, g->kstack, ips);
+		kstack_ips(c, g->kstack, ips);
 		for (int i = 0; i < DL_STACK_DEPTH && ips[i]; i++) {
 			kframe(c, ips[i], fr, sizeof(fr));
 			fprintf(out, "    %s %s\n", i ? "       " : "kernel:", fr);
@@ -686,6 +754,27 @@ static void print_stack_lines(FILE *out, struct leak_ctx *c, const struct group 
 			fprintf(out, "    %s %s\n", i ? "       " : "user:  ", fr);
 		}
 	}
+}
+
+/* One line per large folio: the kernel counts its references on the
+ * head, so per page only "taken through this page" is known. */
+static void print_big_folios(FILE *out, struct leak_ctx *c, const struct group *g)
+{
+	struct big_folio *bf;
+	size_t n = group_big_folios(c, g, &bf);
+	char pfn[24];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct leak_entry *e = bf[i].e;
+
+		fmt_pfn(folio_pfn_of(e), pfn, sizeof(pfn));
+		fprintf(out, "    FOLIO pfn %s offset 0x%llx order %u (%u pages): %lld extra ref%s "
+			"on the folio (refcount %d, mapcount %d), taken through %zu of its pages\n",
+			pfn, (unsigned long long)(e->v.index - e->v.subpage) * 4096ULL, e->v.order,
+			1u << e->v.order, (long long)e->extra, e->extra == 1 ? "" : "s",
+			e->v.cur_ref, e->v.cur_map, bf[i].pages);
+	}
+	free(bf);
 }
 
 static void print_counters_line(FILE *out, struct leak_ctx *c)
@@ -800,6 +889,7 @@ void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 				(long long)g[i].extra, g[i].extra == 1 ? "" : "s", g[i].oldest);
 			print_stack_lines(out, c, &g[i]);
 		}
+		print_big_folios(out, c, &g[i]);
 		fprintf(out, "    %-7s %-9s %-12s %-12s %-5s %-6s %-4s %-4s %-7s %s\n", "DEV", "INODE",
 			"OFFSET", "PFN", "ORDER", "REF", "IDLE", "MAP", "AGE", "PATH");
 		for (size_t k = 0; k < g[i].n && k < rows; k++) {
@@ -825,13 +915,13 @@ void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 		fprintf(out, "  ... %zu more culprit stacks (-T)\n", ng - c->a.top);
 	if (c->nwaiters) {
 		fprintf(out, "WAITERS (* = seen at start: waiting before daxleak started)\n"
-			"    %-7s %-7s %-16s %-9s %-5s %-9s %-7s %-9s %-18s %s\n", "PID",
+			"    %-7s %-7s %-16s %-9s %-5s %-9s %-7s %-9s %-26s %s\n", "PID",
 			"TID", "COMM", "OP", "STATE", "WAITED", "DEV", "INODE", "BUSY-PAGE", "HOLDER");
 		for (size_t i = 0; i < c->nwaiters; i++) {
 			struct waiter_rec *w = &c->waiters[i];
 			size_t nheld;
 			const struct leak_entry *h = holder_of(c, w, &nheld);
-			char holder[112], busy[32], waited[32];
+			char holder[112], busy[64], waited[32];
 
 			if (h && (h->v.flags & DL_SEEN_AT_START) && !h->v.pid)
 				snprintf(holder, sizeof(holder), "no process (seen at start: driver, DMA "
@@ -845,17 +935,14 @@ void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 					 w->from_proc ? "? (no busy-page hook)" :
 					 c->caps.acquire ? "? (reference taken before start or "
 					 "through an unhooked path)" : "? (no acquisition hook)");
-			if (w->w.busy_page)
-				snprintf(busy, sizeof(busy), "0x%llx", (unsigned long long)w->w.busy_page);
-			else
-				snprintf(busy, sizeof(busy), "?");
+			fmt_busy(&w->w, busy, sizeof(busy));
 			if (w->from_proc || ((w->w.flags & DL_SEEN_AT_START) && !w->w.start_ns))
 				snprintf(waited, sizeof(waited), "?");
 			else
 				snprintf(waited, sizeof(waited), "%s%.1fs",
 					 w->w.flags & DL_SEEN_AT_START ? ">=" : "", w->waited_s);
 			fmt_dev(w->w.dev, dev, sizeof(dev));
-			fprintf(out, "  %c %-7u %-7u %-16.16s %-9s %c%-4s %-9s %-7s %-9llu %-18s %s\n",
+			fprintf(out, "  %c %-7u %-7u %-16.16s %-9s %c%-4s %-9s %-7s %-9llu %-26s %s\n",
 				w->w.flags & DL_SEEN_AT_START ? '*' : ' ', w->w.pid, w->w.tid, w->w.comm, w->op, w->state ? w->state : '?',
 				w->interruptible ? "" : "(U)", waited, w->w.ino ? dev : "?",
 				(unsigned long long)w->w.ino, busy, holder);
@@ -941,7 +1028,7 @@ void leak_print_folded(FILE *out, struct leak_ctx *c)
 			fprintf(out, ";[user stack lost]");
 		}
 		if (g[i].kstack >= 0) {
-			stack_ips(c, g[i].kstack, ips);
+			kstack_ips(c, g[i].kstack, ips);
 			for (n = 0; n < DL_STACK_DEPTH && ips[n]; n++)
 				;
 			while (n--) {
@@ -968,7 +1055,10 @@ static void json_stack(struct json *j, struct leak_ctx *c, int id, bool user, ui
 		json_null(j);
 		return;
 	}
-	stack_ips(c, id, ips);
+	if (user)
+		stack_ips(c, id, ips);
+	else
+		kstack_ips(c, id, ips);
 	json_arr_begin(j);
 	for (int i = 0; i < DL_STACK_DEPTH && ips[i]; i++) {
 		if (user)
@@ -991,6 +1081,50 @@ static void json_ips(struct json *j, struct leak_ctx *c, const __u64 *ips, int n
 		json_str(j, fr);
 	}
 	json_arr_end(j);
+}
+
+static void json_big_folios(struct json *j, struct leak_ctx *c, const struct group *g)
+{
+	struct big_folio *bf;
+	size_t n = group_big_folios(c, g, &bf);
+
+	json_key(j, "large_folios");
+	json_arr_begin(j);
+	for (size_t i = 0; i < n; i++) {
+		const struct leak_entry *e = bf[i].e;
+
+		json_obj_begin(j);
+		json_kv_u64_or_null(j, "pfn", e->v.pfn != ~0ULL, folio_pfn_of(e));
+		json_kv_u64(j, "offset", (e->v.index - e->v.subpage) * 4096ULL);
+		json_kv_u64(j, "order", e->v.order);
+		json_kv_i64(j, "extra_refs", e->extra);
+		json_kv_i64(j, "refcount", e->v.cur_ref);
+		json_kv_i64(j, "mapcount", e->v.cur_map);
+		json_kv_u64(j, "pages_held", bf[i].pages);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	free(bf);
+}
+
+/* The busy page by pfn, owner and offset; null where not known. */
+static void json_busy(struct json *j, const struct dl_waiter *w)
+{
+	bool known = w->busy_page && w->busy_known;
+	char dev[24];
+
+	fmt_dev(w->busy_dev, dev, sizeof(dev));
+	json_kv_u64_or_null(j, "busy_pfn", known && w->busy_pfn != ~0ULL, w->busy_pfn);
+	json_kv_u64_or_null(j, "busy_ino", known && !w->busy_shared, w->busy_ino);
+	if (known && !w->busy_shared)
+		json_kv_str(j, "busy_dev", dev);
+	else {
+		json_key(j, "busy_dev");
+		json_null(j);
+	}
+	json_kv_u64_or_null(j, "busy_offset", known && !w->busy_shared, w->busy_index * 4096ULL);
+	json_kv_u64_or_null(j, "busy_order", known, w->busy_order);
+	json_kv_bool(j, "busy_shared", known && w->busy_shared);
 }
 
 static void json_start_holder(struct json *j, const struct daxnow_held *h)
@@ -1111,6 +1245,7 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 		json_stack(&j, c, g[i].kstack, false, 0);
 		json_key(&j, "user_stack");
 		json_stack(&j, c, g[i].ustack, true, g[i].pid);
+		json_big_folios(&j, c, &g[i]);
 		json_key(&j, "held");
 		json_arr_begin(&j);
 		for (size_t k = 0; k < g[i].n; k++) {
@@ -1136,6 +1271,10 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 			json_kv_i64(&j, "mapcount", e->v.cur_map);
 			json_kv_i64(&j, "idle", idle);
 			json_kv_i64(&j, "extra", e->extra);
+			json_kv_i64(&j, "refs", e->v.refs);
+			json_kv_u64_or_null(&j, "folio_pfn", e->v.pfn != ~0ULL, folio_pfn_of(e));
+			json_kv_u64(&j, "folio_offset", (e->v.index - e->v.subpage) * 4096ULL);
+			json_kv_u64(&j, "folio_pages", 1ULL << e->v.order);
 			json_kv_double(&j, "age_s", e->age_s);
 			json_kv_bool(&j, "seen_at_start", e->v.flags & DL_SEEN_AT_START);
 			json_kv_bool(&j, "age_at_least", e->v.flags & DL_SEEN_AT_START);
@@ -1176,6 +1315,7 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 		json_kv_u64(&j, "ino", w->w.ino);
 		json_kv_u64(&j, "busy_page", w->w.busy_page);
 		json_kv_u64(&j, "busy_folio", w->w.busy_folio);
+		json_busy(&j, &w->w);
 		json_kv_i64(&j, "busy_refcount", w->w.cur_ref);
 		json_kv_u64(&j, "busy_returns", w->w.nbusy);
 		json_key(&j, "holder");

@@ -12,7 +12,7 @@
 
 static const char usage[] =
 "usage: daxload pin --pages N --hold SECONDS [--offset BYTES] [--ready-file PATH]\n"
-"                   [--handoff] [--no-drain] [--munmap] [--pfn] [--allow-non-dax] FILE\n"
+"                   [--handoff] [--no-drain] [--munmap] [--pfn] [--pmd] [--allow-non-dax] FILE\n"
 "  Maps N pages of FILE MAP_SHARED, writes them, vmsplice()s them into a pipe\n"
 "  sized to hold them all and does not read it: each page keeps an extra\n"
 "  reference. Prints op=pin event=ready, holds for SECONDS (inf: forever) or\n"
@@ -22,14 +22,42 @@ static const char usage[] =
 "  --no-drain   exit without reading the pipe (closing it releases the pages too)\n"
 "  --munmap     unmap and close the file right after vmsplice (pin only in pipe;\n"
 "               before Linux 6.15 truncate/punch then do not wait for it)\n"
+"  --pmd        map (and allocate) the whole 2 MiB chunks around the pinned pages,\n"
+"               2 MiB aligned, so the kernel can map them with a PMD\n"
 "  --ready-file create PATH (content: holder pid) once the pin is in place\n";
 
 struct pin_opts {
 	uint64_t pages, offset;
 	double hold;
 	const char *ready_file;
-	bool handoff, no_drain, do_munmap, pfn, allow, hold_set;
+	bool handoff, no_drain, do_munmap, pfn, allow, hold_set, pmd;
 };
+
+/* The mapping: the pinned pages alone, or with --pmd the 2 MiB chunks
+ * holding them (a PMD needs a whole aligned chunk inside the VMA and the
+ * file). */
+static void pin_map_req(const struct pin_opts *po, struct map_req *m)
+{
+	uint64_t end = po->offset + po->pages * PAGE_4K;
+
+	m->offset = po->offset;
+	m->len = po->pages * PAGE_4K;
+	if (po->pmd) {
+		m->offset = po->offset & ~(uint64_t)(SIZE_2M - 1);
+		m->len = ((end + SIZE_2M - 1) & ~(uint64_t)(SIZE_2M - 1)) - m->offset;
+	}
+}
+
+/* The pinned part of the mapping r. */
+static struct region pinned_part(const struct region *r, const struct pin_opts *po)
+{
+	struct region p = *r;
+
+	p.va = r->va + (po->offset - r->offset);
+	p.len = po->pages * PAGE_4K;
+	p.offset = po->offset;
+	return p;
+}
 
 /* The holder side: wait, then release (drain or just exit). */
 static int pin_hold(const struct dfile *f, struct pinpipe *pp, const struct pin_opts *po,
@@ -84,9 +112,23 @@ static void pfn_list(const struct region *r, char *list, size_t len)
 	}
 }
 
+/* --pmd: the whole mapping, the PMDs it allows, and the pfn of its first
+ * page (the head of the folio on 6.15+ when a PMD maps it). */
+static void map_fields(struct out *o, const struct region *map, bool pfn)
+{
+	uint64_t v = 0;
+	bool present = false, hidden = false;
+
+	out_kv(o, "map_offset", "%llu", (unsigned long long)map->offset);
+	out_kv(o, "map_len", "%llu", (unsigned long long)map->len);
+	out_kv(o, "pmd_eligible", "%u", map->pmd_eligible);
+	if (pfn && !pagemap_pfn(map->va, &v, &present, &hidden) && present && !hidden)
+		out_kv(o, "map_pfn", "0x%llx", (unsigned long long)v);
+}
+
 static void ready_line(const struct dfile *f, const struct region *r, const struct pinpipe *pp,
 		       const struct pin_opts *po, pid_t holder, uint64_t t_ready,
-		       const char *pfns)
+		       const char *pfns, const struct region *map)
 {
 	struct out o;
 	uint64_t pages = r->len / PAGE_4K;
@@ -104,6 +146,8 @@ static void ready_line(const struct dfile *f, const struct region *r, const stru
 	out_kv(&o, "munmap", "%d", po->do_munmap);
 	if (pfns && *pfns)
 		out_kv(&o, "pfns", "%s", pfns);
+	if (po->pmd)
+		map_fields(&o, map, po->pfn);
 	out_kv(&o, "t_ns", "%llu", (unsigned long long)t_ready);
 	out_emit(&o);
 }
@@ -136,6 +180,7 @@ int cmd_pin(int argc, char **argv)
 		{ "no-drain", no_argument, NULL, 'N' },
 		{ "munmap", no_argument, NULL, 'u' },
 		{ "pfn", no_argument, NULL, 'f' },
+		{ "pmd", no_argument, NULL, 'P' },
 		{ "allow-non-dax", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -143,7 +188,7 @@ int cmd_pin(int argc, char **argv)
 	struct pin_opts po = { .pages = 16 };
 	struct map_req m = { .pmd_colour = true, .write = true, .shared = true };
 	struct dfile f;
-	struct region r;
+	struct region r, pr;
 	struct pinpipe pp;
 	uint64_t t_ready;
 	static char pfns[256 * 20];
@@ -169,6 +214,7 @@ int cmd_pin(int argc, char **argv)
 		case 'N': po.no_drain = true; break;
 		case 'u': po.do_munmap = true; break;
 		case 'f': po.pfn = true; break;
+		case 'P': po.pmd = true; break;
 		case 'A': po.allow = true; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return bad_option(usage, argc, argv, c);
@@ -178,8 +224,7 @@ int cmd_pin(int argc, char **argv)
 		return usage_error(usage, "need exactly one FILE");
 	if (!po.hold_set)
 		return usage_error(usage, "--hold SECONDS is required (inf to hold until SIGUSR1)");
-	m.offset = po.offset;
-	m.len = po.pages * PAGE_4K;
+	pin_map_req(&po, &m);
 	hold_signals_block();	/* a SIGUSR1 sent right after ready must not kill us */
 
 	if (dfile_setup(&f, argv[optind], m.offset + m.len, po.allow, 0) < 0)
@@ -187,18 +232,19 @@ int cmd_pin(int argc, char **argv)
 	if (region_map(&r, f.fd, &m) < 0)
 		return EXIT_ERR;
 	region_touch(&r, true, 0);
-	if (pinpipe_fill(&pp, r.va, r.len) < 0)
+	pr = pinned_part(&r, &po);
+	if (pinpipe_fill(&pp, pr.va, pr.len) < 0)
 		return EXIT_ERR;
-	if (pp.bytes != r.len) {
+	if (pp.bytes != pr.len) {
 		errmsg("vmsplice", "pipe holds %llu bytes, expected %llu",
-		       (unsigned long long)pp.bytes, (unsigned long long)r.len);
+		       (unsigned long long)pp.bytes, (unsigned long long)pr.len);
 		return EXIT_ERR;
 	}
 	if (po.pfn) {
 		if (po.pages <= 256)
-			pfn_list(&r, pfns, sizeof(pfns));
+			pfn_list(&pr, pfns, sizeof(pfns));
 		else
-			emit_pfn_lines("pin", &f, &r, true);
+			emit_pfn_lines("pin", &f, &pr, true);
 	}
 
 	if (po.handoff) {
@@ -234,7 +280,7 @@ int cmd_pin(int argc, char **argv)
 			;
 		close(sync[0]);
 		t_ready = now_ns();
-		ready_line(&f, &r, &pp, &po, child, t_ready, pfns);
+		ready_line(&f, &pr, &pp, &po, child, t_ready, pfns, &r);
 		if (make_ready_file(po.ready_file, child) < 0)
 			return EXIT_ERR;
 		pinpipe_close(&pp);
@@ -246,7 +292,7 @@ int cmd_pin(int argc, char **argv)
 		dfile_close(&f);
 	}
 	t_ready = now_ns();
-	ready_line(&f, &r, &pp, &po, getpid(), t_ready, pfns);
+	ready_line(&f, &pr, &pp, &po, getpid(), t_ready, pfns, &r);
 	if (make_ready_file(po.ready_file, getpid()) < 0)
 		return EXIT_ERR;
 	return pin_hold(&f, &pp, &po, t_ready);

@@ -135,6 +135,16 @@ else
 	bad "pin did not become ready"; kill $pp 2>/dev/null
 fi
 
+# --pmd: the 2 MiB chunk around the pinned pages is mapped and allocated,
+# only the N pages at --offset go into the pipe
+run "$B" pin --allow-non-dax --pmd --pages 4 --offset 8192 --hold 0 "$SHM/pinpmd"
+check "pin --pmd: map_offset=0 map_len=2097152 pmd_eligible=1, offset=8192, 4 pages in the pipe" \
+	[ $rc -eq 0 -a "$(field map_offset event=ready)" = 0 -a "$(field map_len event=ready)" = 2097152 \
+	  -a "$(field pmd_eligible event=ready)" = 1 -a "$(field offset event=ready)" = 8192 \
+	  -a "$(field pipe_bytes event=ready)" = 16384 -a "$(stat -c %s "$SHM/pinpmd")" -ge 2097152 ]
+run "$B" pin --allow-non-dax --pages 4 --hold 0 "$SHM/pinnopmd"
+check "pin without --pmd: no map_offset=" [ $rc -eq 0 -a -z "$(field map_offset event=ready)" ]
+
 rm -f "$SHM/ready"
 run "$B" pin --allow-non-dax --pages $pages --hold inf --handoff --munmap --ready-file "$SHM/ready" "$DISK/pin"
 holder=$(field holder_pid event=ready)
