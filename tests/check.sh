@@ -36,6 +36,7 @@ run_stage daxload ./tools/daxload/selftest.sh
 run_stage host ./tests/host/run.sh
 run_stage export ./tests/host/export.sh
 run_stage now ./tests/host/now.sh
+run_stage testbed ./tests/host/testbed.sh
 if [ "${DAXTRACE_SKIP_VM:-0}" = 1 ]; then
 	run_stage harness ./tools/vm/selftest.sh --no-vm
 	echo "=== vm: skipped (DAXTRACE_SKIP_VM=1) ==="
