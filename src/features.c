@@ -24,7 +24,13 @@ static void print_text(const struct probe_env *env, const struct era_info *era)
 	pmem_devices(pmem, sizeof(pmem));
 	printf("kernel:       %s %s\n", u.release, u.machine);
 	printf("root:         %s\n", env->root ? "yes" : "no (BPF needs root)");
-	printf("btf:          %s\n", env->btf ? "/sys/kernel/btf/vmlinux" : "missing (no CO-RE: nothing can load)");
+	if (!env->btf)
+		printf("btf:          missing (no CO-RE: nothing can load)\n");
+	else if (probe_btf_problem())
+		printf("btf:          %s unreadable (%s): nothing can load\n", VMLINUX_BTF,
+		       probe_btf_problem());
+	else
+		printf("btf:          %s\n", VMLINUX_BTF);
 	printf("module btf:  ");
 	for (size_t i = 0; i < sizeof(module_btf) / sizeof(*module_btf); i++) {
 		char p[64];
@@ -34,7 +40,8 @@ static void print_text(const struct probe_env *env, const struct era_info *era)
 	}
 	printf("\n");
 	printf("lockdown:     %s\n", env->lockdown);
-	printf("fentry:       %s\n", env->fentry ? "yes" : strerror(env->fentry_err));
+	printf("fentry:       %s\n", env->fentry ? "yes" : probe_btf_problem() ?
+	       "unknown (the kernel's BTF is unreadable)" : strerror(env->fentry_err));
 	printf("kprobes:      %s\n", env->kprobes ? "yes" : "no (kernel built without kprobes)");
 	printf("tracepoints:  %s%s\n", env->tracefs[0] ? "classic and BTF; " : "BTF only (no tracefs)",
 	       env->tracefs[0] ? (env->tp_btf_exact ? "BTF preferred: " : "classic preferred: ") : "");
@@ -58,6 +65,7 @@ static void print_json(struct json *j, const struct probe_env *env, const struct
 	json_kv_str(j, "kernel", u.release);
 	json_kv_bool(j, "root", env->root);
 	json_kv_bool(j, "btf", env->btf);
+	json_kv_str(j, "btf_error", probe_btf_problem());	/* null when it parses */
 	json_kv_str(j, "lockdown", env->lockdown);
 	json_kv_bool(j, "fentry", env->fentry);
 	json_kv_bool(j, "kprobes", env->kprobes);
@@ -104,19 +112,26 @@ int cmd_features(int argc, char **argv)
 	probe_env_detect(&env);
 	era_detect(&era);	/* the BTF it parses serves the loads below too */
 	if (json) {
+		/* What can be known without loading, always; hooks only where
+		 * they can load, else null, the reason on stderr and exit 1, as
+		 * for the text. */
+		bool can_load = !preflight_check();
+
 		json_init(&j, stdout);
 		json_obj_begin(&j);
 		print_json(&j, &env, &era);
-		if (env.root && env.btf) {
-			json_key(&j, "hooks");
+		json_key(&j, "hooks");
+		if (can_load) {
 			json_obj_begin(&j);
 			daxtop_features(&j, NULL);
 			daxleak_features(&j, NULL);
 			json_obj_end(&j);
+		} else {
+			json_null(&j);
 		}
 		json_obj_end(&j);
 		json_line_end(&j);
-		return EXIT_OK;
+		return can_load ? EXIT_OK : EXIT_ERR;
 	}
 	print_text(&env, &era);
 	if (preflight_check())

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
+#include "stdio_guard.h"
 #include "util.h"
 
 struct command {
@@ -52,6 +53,7 @@ int main(int argc, char **argv)
 {
 	const char *self = base_name(argv[0]);
 
+	stdio_guard_start();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	startup_mark("main");
 	for (int i = 0; i < NCOMMANDS; i++)

@@ -38,6 +38,7 @@ run_stage export ./tests/host/export.sh
 run_stage now ./tests/host/now.sh
 run_stage fields make --no-print-directory fields-test
 run_stage layout ./tests/layout/deps.sh
+run_stage testbed ./tests/host/testbed.sh
 if [ "${DAXTRACE_SKIP_VM:-0}" = 1 ]; then
 	run_stage harness ./tools/vm/selftest.sh --no-vm
 	echo "=== vm: skipped (DAXTRACE_SKIP_VM=1) ==="

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <bpf/libbpf.h>
 #include "preflight.h"
+#include "probe.h"
 #include "util.h"
 
 static bool libbpf_debug;
@@ -40,6 +41,8 @@ int preflight_check(void)
 			 "CONFIG_DEBUG_INFO_BTF=y; no DAX tracing is possible here");
 		return -1;
 	}
+	if (probe_btf_check())
+		return -1;
 	/* Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK. */
 	setrlimit(RLIMIT_MEMLOCK, &rl);
 	return 0;

@@ -27,15 +27,18 @@
 struct btf *__real_btf__load_vmlinux_btf(void);
 void __real_btf__free(struct btf *btf);
 static struct btf *vmlinux_btf;
+/* Why the kernel's BTF, present, could not be parsed ("" if it could). */
+static char btf_problem[128];
 
 /* From 6.15 /sys/kernel/btf/vmlinux can be mapped: parsing it from the
  * mapping skips reading it 4 KiB at a time into a buffer that libbpf then
  * copies (~2.5 of ~6 ms here). Elsewhere libbpf reads it as before. */
 static struct btf *load_vmlinux_btf(void)
 {
-	int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
+	int fd = open(VMLINUX_BTF, O_RDONLY | O_CLOEXEC);
 	struct btf *b = NULL;
 	struct stat st;
+	int err = fd < 0 ? errno : 0;
 	void *p;
 
 	if (fd >= 0 && !fstat(fd, &st) && st.st_size > 0) {
@@ -43,13 +46,38 @@ static struct btf *load_vmlinux_btf(void)
 		if (p != MAP_FAILED) {
 			b = btf__new(p, st.st_size);	/* a copy */
 			munmap(p, st.st_size);
-			if (libbpf_get_error(b))
+			err = libbpf_get_error(b) ? -libbpf_get_error(b) : 0;
+			if (err)
 				b = NULL;
 		}
 	}
 	if (fd >= 0)
 		close(fd);
-	return b ? b : __real_btf__load_vmlinux_btf();
+	if (b)
+		return b;
+	b = __real_btf__load_vmlinux_btf();
+	/* libbpf says ESRCH ("No such process") for a BTF it cannot parse: keep
+	 * the parse's own error, or say what ESRCH means here. */
+	if (libbpf_get_error(b) && err != ENOENT)
+		snprintf(btf_problem, sizeof(btf_problem), "%s%s%s",
+			 fd >= 0 ? "not valid BTF" : strerror(err), fd >= 0 && err ? ": " : "",
+			 fd >= 0 && err ? strerror(err) : "");
+	return b;
+}
+
+int probe_btf_check(void)
+{
+	if (probe_vmlinux_btf())
+		return 0;
+	warn_msg("the kernel's BTF (%s) is unreadable (%s): corrupt, or newer than this "
+		 "libbpf knows; no BPF program can load without it", VMLINUX_BTF,
+		 btf_problem[0] ? btf_problem : "libbpf could not parse it");
+	return -1;
+}
+
+const char *probe_btf_problem(void)
+{
+	return btf_problem[0] ? btf_problem : NULL;
 }
 
 struct btf *__wrap_btf__load_vmlinux_btf(void)
@@ -191,7 +219,9 @@ static void choose_tp_kind(struct probe_env *env)
 
 	env->tp_btf_exact = 0;
 	env->tp_why = "classic tracepoints: exact";
-	if (force && !strcmp(force, "classic")) {
+	if (!probe_vmlinux_btf() && probe_btf_problem()) {
+		env->tp_why = "classic tracepoints (the kernel's BTF is unreadable)";
+	} else if (force && !strcmp(force, "classic")) {
 		env->tp_why = "classic tracepoints (DAXTRACE_TP=classic)";
 	} else if (force && !strcmp(force, "btf")) {
 		env->tp_btf_exact = 1;
@@ -214,7 +244,7 @@ void probe_env_detect(struct probe_env *env)
 	env->forbid_kprobe = fk;
 	env->tp_choice = tc;
 	env->root = is_root();
-	env->btf = path_exists("/sys/kernel/btf/vmlinux");
+	env->btf = path_exists(VMLINUX_BTF);
 	env->kprobes = path_exists("/sys/bus/event_source/devices/kprobe/type");
 	read_lockdown(env->lockdown, sizeof(env->lockdown));
 	/* DAXTRACE_NO_TRACEFS=1 forces the BTF-tracepoint fallback (tests). */

@@ -75,6 +75,12 @@ int probe_kallsyms_data(void);
  * without BTF. Load every object before attaching. */
 struct btf *probe_vmlinux_btf(void);
 void probe_release_btf(void);
+#define VMLINUX_BTF "/sys/kernel/btf/vmlinux"
+/* The kernel's BTF is there but does not parse: one line saying so (not
+ * libbpf's "No such process") and -1; else 0. For preflight_check. */
+int probe_btf_check(void);
+/* Why it does not parse, or NULL (parsed, or not tried yet). */
+const char *probe_btf_problem(void);
 /* Choose methods and set autoload on every program of every hook.
  * Returns the number of usable hooks. */
 int probe_select(struct hook *hooks, int n, const struct probe_env *env);

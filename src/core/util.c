@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,7 +89,7 @@ void sleep_interruptible(double seconds)
 {
 	struct timespec ts;
 
-	if (seconds <= 0)
+	if (!(seconds > 0))	/* NaN too */
 		return;
 	ts.tv_sec = (time_t)seconds;
 	ts.tv_nsec = (long)((seconds - ts.tv_sec) * 1e9);
@@ -120,11 +121,14 @@ int parse_seconds(const char *s, double *out)
 		return -1;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || v < 0)
+	/* inf, nan and 1e308 parse as numbers: no interval or duration. */
+	if (errno || end == s || !isfinite(v) || v < 0)
 		return -1;
 	if (!strcmp(end, "ms"))
 		v /= 1000;
 	else if (*end && strcmp(end, "s"))
+		return -1;
+	if (v > SECONDS_MAX)
 		return -1;
 	*out = v;
 	return 0;

@@ -29,7 +29,10 @@ void sleep_interruptible(double seconds);
 
 /* Strict parsers: whole string must be a number in range; return 0 or -1. */
 int parse_u64(const char *s, uint64_t *out);
-int parse_seconds(const char *s, double *out);	/* "1", "0.5", "2s", "500ms" */
+/* "1", "0.5", "2s", "500ms": finite, 0 to SECONDS_MAX. Each option adds its
+ * own bounds (an interval has a floor: below it a tool only spins). */
+#define SECONDS_MAX 1e7		/* ~115 days */
+int parse_seconds(const char *s, double *out);
 /* -p/--pid: a process id that exists now. 0, or -1 with why (for the
  * tool's usage error) filled. */
 int parse_live_pid(const char *s, uint32_t *pid, char *why, size_t len);

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "paths.h"
 #include "preflight.h"
 #include "prom.h"
+#include "textfile.h"
 #include "util.h"
 #include "daxtop.skel.h"	/* after daxtop.h: the skeleton uses its types */
 
@@ -48,7 +48,7 @@ struct exporter {
 	const struct export_source *leak;
 	void *leak_state;
 	bool leak_up;
-	char textfile_tmp[4096];
+	struct textfile tf;
 };
 
 static void usage(FILE *out)
@@ -164,70 +164,27 @@ static int parse_args(int argc, char **argv, struct export_opts *o)
 	return 0;
 }
 
-/* --- textfile --- */
+/* --- textfile (src/textfile.c: safe in a directory others own) --- */
 
-/* Temporary name in the same directory, not ending in .prom (node_exporter
- * reads only *.prom): ".NAME.PID.tmp". */
 static int textfile_prepare(struct exporter *e)
 {
-	char dir[4096], base[4096];
-	struct stat st;
-	int fd;
+	char err[512];
 
-	if (strlen(e->o.textfile) >= sizeof(dir) - 64) {
-		warn_msg("textfile path too long: %s", e->o.textfile);
+	if (textfile_open(&e->tf, e->o.textfile, err, sizeof(err))) {
+		warn_msg("%s", err);
 		return -1;
 	}
-	if (!stat(e->o.textfile, &st) && S_ISDIR(st.st_mode)) {
-		warn_msg("textfile %s is a directory: give a file name (NAME.prom)", e->o.textfile);
-		return -1;
-	}
-	snprintf(dir, sizeof(dir), "%s", e->o.textfile);
-	snprintf(base, sizeof(base), "%s", e->o.textfile);
-	snprintf(e->textfile_tmp, sizeof(e->textfile_tmp), "%s/.%s.%d.tmp", dirname(dir),
-		 basename(base), (int)getpid());
-	fd = open(e->textfile_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		warn_msg("cannot write textfile %s: %s", e->o.textfile, strerror(errno));
-		return -1;
-	}
-	close(fd);
-	unlink(e->textfile_tmp);
 	return 0;
 }
 
 static int textfile_write(struct exporter *e, const char *data, size_t len)
 {
-	int fd = open(e->textfile_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	size_t off = 0;
+	char err[512];
 
-	if (fd < 0)
-		goto fail;
-	fchmod(fd, 0644);	/* node_exporter often runs as another user */
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail_fd;
-		off += n;
-	}
-	if (fsync(fd))
-		goto fail_fd;
-	if (close(fd)) {
-		fd = -1;
-		goto fail;
-	}
-	if (rename(e->textfile_tmp, e->o.textfile))
-		goto fail;
-	return 0;
-fail_fd:
-	close(fd);
-fail:
+	if (!textfile_replace(&e->tf, data, len, err, sizeof(err)))
+		return 0;
 	if (!e->textfile_errors++)	/* say it once; the counter tells the rest */
-		warn_msg("cannot write textfile %s: %s", e->o.textfile, strerror(errno));
-	unlink(e->textfile_tmp);
+		warn_msg("%s", err);
 	return -1;
 }
 
@@ -741,10 +698,11 @@ static void write_self(struct exporter *e, struct prom *p)
 		prom_u64(p, "daxtrace_http_requests_total", &l, e->http.stats.requests[i]);
 	}
 	prom_one_u64(p, "daxtrace_http_timeouts_total", "counter",
-		    "HTTP connections closed because the client was too slow (5 s).",
+		    "HTTP connections closed because the client was too slow: nothing sent in "
+		    "2 s, no whole exchange in 5 s, or the oldest such when all 64 slots were taken.",
 		    e->http.stats.requests[5]);
 	prom_one_u64(p, "daxtrace_http_rejected_total", "counter",
-		    "HTTP connections refused with 503 because 64 were open.",
+		    "HTTP connections refused with 503 because all 64 slots were sending answers.",
 		    e->http.stats.rejected);
 }
 
@@ -883,8 +841,8 @@ int cmd_export(int argc, char **argv)
 			sleep_interruptible((next - now) / 1e9);
 	}
 	/* A stopped exporter leaves no stale textfile behind. */
-	if (e->o.textfile && rc == EXIT_OK)
-		unlink(e->o.textfile);
+	if (e->o.textfile)
+		textfile_close(&e->tf, rc == EXIT_OK);
 stop:
 	if (e->leak_state && e->leak->stop)
 		e->leak->stop(e->leak_state);
@@ -894,6 +852,8 @@ stop:
 out:
 	if (e->http_on)
 		http_close(&e->http);
+	if (e->o.textfile)
+		textfile_close(&e->tf, false);	/* closed already, or never written */
 	free(e);
 	return rc;
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,257 +23,27 @@ struct http_body {
 struct http_conn {
 	int fd;			/* -1: free slot */
 	uint64_t deadline_ms;
+	uint64_t opened_ms;	/* accept time: the oldest is closed first when full */
 	size_t inlen;
-	char in[HTTP_MAX_REQUEST];
-	char head[512];		/* status line and headers */
 	size_t headlen, off;	/* off: bytes of head + body sent */
 	const char *body;	/* static text, or the metrics body */
 	size_t bodylen;
 	struct http_body *ref;	/* held while sending the metrics */
 	bool writing;
 	bool draining;		/* answered; reading to EOF so close sends no RST */
+	bool eof;		/* the client sent FIN: nothing more to read */
+	/* buffers last: a new connection clears only what is above */
+	char head[512];		/* status line and headers */
+	char in[HTTP_MAX_REQUEST];
 };
 
-/* --- parsing (pure, unit-tested) --- */
-
-static bool is_tchar(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-/* End of the line starting at p (index of '\n'), or -1 if not there yet. */
-static long line_end(const char *buf, size_t len, size_t p)
-{
-	const char *nl = memchr(buf + p, '\n', len - p);
-
-	return nl ? nl - buf : -1;
-}
-
-static bool ieq(const char *a, size_t alen, const char *b)
-{
-	return alen == strlen(b) && !strncasecmp(a, b, alen);
-}
-
-/* Request line: METHOD SP target SP HTTP/1.x [CR] LF */
-static int parse_request_line(const char *buf, size_t end, struct http_req *r)
-{
-	size_t i = 0, n = end;
-
-	if (n && buf[n - 1] == '\r')
-		n--;
-	while (i < n && is_tchar(buf[i]))
-		i++;
-	if (!i || i >= n || buf[i] != ' ' || i > 16)
-		return 400;
-	r->method = buf;
-	r->method_len = i;
-	r->target = buf + ++i;
-	while (i < n && (unsigned char)buf[i] > 0x20 && (unsigned char)buf[i] < 0x7f)
-		i++;
-	r->target_len = buf + i - r->target;
-	if (!r->target_len || i >= n || buf[i] != ' ')
-		return 400;
-	i++;
-	if (n - i != 8 || strncmp(buf + i, "HTTP/", 5) || buf[i + 6] != '.' ||
-	    buf[i + 5] < '0' || buf[i + 5] > '9' || buf[i + 7] < '0' || buf[i + 7] > '9')
-		return 400;
-	if (buf[i + 5] != '1')
-		return 505;
-	r->minor = buf[i + 7] - '0';
-	/* origin-form only ("*" and absolute-form are not for us) */
-	if (r->target[0] != '/')
-		return 400;
-	return 200;
-}
-
-static int parse_header(const char *line, size_t n, struct http_req *r)
-{
-	size_t i = 0, vs;
-
-	if (n && line[n - 1] == '\r')
-		n--;
-	if (line[0] == ' ' || line[0] == '\t')
-		return 400;	/* obsolete line folding */
-	while (i < n && is_tchar(line[i]))
-		i++;
-	if (!i || i >= n || line[i] != ':')
-		return 400;	/* no name, or space before the colon */
-	for (size_t k = i + 1; k < n; k++)
-		if (((unsigned char)line[k] < 0x20 && line[k] != '\t') || line[k] == 0x7f)
-			return 400;
-	vs = i + 1;
-	while (vs < n && (line[vs] == ' ' || line[vs] == '\t'))
-		vs++;
-	while (n > vs && (line[n - 1] == ' ' || line[n - 1] == '\t'))
-		n--;
-	if (ieq(line, i, "host")) {
-		if (r->has_host)
-			return 400;	/* more than one Host */
-		r->has_host = true;
-	} else if (ieq(line, i, "transfer-encoding")) {
-		return 501;
-	} else if (ieq(line, i, "content-length")) {
-		if (vs == n)
-			return 400;
-		for (size_t k = vs; k < n; k++)
-			if (line[k] < '0' || line[k] > '9')
-				return 400;
-		for (size_t k = vs; k < n; k++)
-			if (line[k] != '0')
-				return 413;	/* a body: GET takes none */
-	}
-	return 200;
-}
-
-int http_parse_request(const char *buf, size_t len, bool full, struct http_req *r)
-{
-	size_t p = 0;
-	long e;
-	int st;
-
-	memset(r, 0, sizeof(*r));
-	if (memchr(buf, 0, len))
-		return 400;
-	/* Tolerate one empty line before the request line (RFC 9112 2.2). */
-	if (len == 1 && buf[0] == '\r')
-		return full ? 400 : 0;
-	if (len >= 2 && buf[0] == '\r' && buf[1] == '\n')
-		p = 2;
-	else if (len >= 1 && buf[0] == '\n')
-		p = 1;
-	e = line_end(buf, len, p);
-	if (e < 0) {
-		/* Reject a wrong start (TLS hello, binary) now, not at the timeout. */
-		size_t i = p;
-
-		while (i < len && i - p <= 16 && is_tchar(buf[i]))
-			i++;
-		if (i < len && (buf[i] != ' ' || i == p || i - p > 16))
-			return 400;
-		return full ? 414 : 0;
-	}
-	st = parse_request_line(buf + p, e - p, r);
-	if (st != 200)
-		return st;
-	for (p = e + 1;; p = e + 1) {
-		e = line_end(buf, len, p);
-		if (e < 0)
-			return full ? 431 : 0;
-		if (e == (long)p || (e == (long)p + 1 && buf[p] == '\r'))
-			break;	/* blank line: end of the header section */
-		st = parse_header(buf + p, e - p, r);
-		if (st != 200)
-			return st;
-	}
-	if (r->minor >= 1 && !r->has_host)
-		return 400;	/* HTTP/1.1 requires Host */
-	r->head_len = e + 1;
-	return 200;
-}
-
-enum http_route http_route(const struct http_req *r)
-{
-	size_t n = r->target_len;
-	const char *q = memchr(r->target, '?', n);
-
-	if (r->method_len != 3 || memcmp(r->method, "GET", 3))
-		return ROUTE_BAD_METHOD;
-	if (q)
-		n = q - r->target;
-	if (n == 8 && !memcmp(r->target, "/metrics", 8))
-		return ROUTE_METRICS;
-	if (n == 1)
-		return ROUTE_INDEX;
-	return ROUTE_NOT_FOUND;
-}
-
-const char *http_reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Error";
-	}
-}
-
-int http_parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len,
-		      char *err, size_t errlen)
-{
-	char host[64];
-	const char *colon;
-	unsigned long port;
-	char *end;
-	size_t hl;
-
-	memset(ss, 0, sizeof(*ss));
-	colon = strrchr(spec, ':');
-	if (!colon) {
-		snprintf(err, errlen, "bad listen address '%s': give ADDR:PORT, [V6ADDR]:PORT or :PORT", spec);
-		return -1;
-	}
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || errno || port > 65535 || colon[1] == '-' || colon[1] == '+') {
-		snprintf(err, errlen, "bad port in listen address '%s': give 0..65535", spec);
-		return -1;
-	}
-	hl = colon - spec;
-	if (hl >= sizeof(host)) {
-		snprintf(err, errlen, "bad listen address '%s': address too long", spec);
-		return -1;
-	}
-	memcpy(host, spec, hl);
-	host[hl] = 0;
-	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		host[hl - 1] = 0;
-		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
-			goto bad;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		*len = sizeof(*s6);
-		return 0;
-	}
-	if (!hl) {	/* all addresses: IPv6 socket, dual-stack */
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_addr = in6addr_any;
-		s6->sin6_port = htons(port);
-		*len = sizeof(*s6);
-		return 0;
-	}
-	{
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		if (!strcmp(host, "localhost"))
-			strcpy(host, "127.0.0.1");
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			goto bad;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		*len = sizeof(*s4);
-		return 0;
-	}
-bad:
-	snprintf(err, errlen, "bad listen address '%s': give a numeric IPv4 address, [IPv6], "
-		 "localhost or nothing before :PORT", spec);
-	return -1;
-}
-
 /* --- the server --- */
+
+#define NSLOTS (HTTP_MAX_CONNS + HTTP_REFUSE_SLOTS)
+static const char TIMEOUT_408[] = "HTTP/1.1 408 Request Timeout\r\n"
+	"Content-Length: 0\r\nConnection: close\r\n\r\n";
+static const char BUSY_503[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	"Content-Length: 0\r\nConnection: close\r\n\r\n";
 
 static uint64_t now_ms(void)
 {
@@ -310,13 +81,14 @@ int http_listen(struct http_server *s, const struct sockaddr_storage *ss, sockle
 	memset(s, 0, sizeof(*s));
 	s->lfd = -1;
 	fmt_addr(ss, want, sizeof(want));
-	s->conns = calloc(HTTP_MAX_CONNS, sizeof(*s->conns));
+	s->conns = calloc(NSLOTS, sizeof(*s->conns));
 	if (!s->conns) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (int i = 0; i < HTTP_MAX_CONNS; i++)
+	for (int i = 0; i < NSLOTS; i++)
 		s->conns[i].fd = -1;
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", want, strerror(errno));
@@ -372,9 +144,20 @@ static void conn_close(struct http_server *s, struct http_conn *c)
 	body_put(c->ref);
 	c->ref = NULL;
 	c->fd = -1;
-	c->writing = false;
-	c->draining = false;
 	s->nconns--;
+}
+
+/* Read what the client sent (nothing more is wanted), then close: closing
+ * with unread input makes the kernel send a reset, which can destroy the
+ * answer before the client reads it. */
+static void close_quietly(int fd)
+{
+	char scratch[4096];
+
+	shutdown(fd, SHUT_WR);
+	while (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) > 0)
+		;
+	close(fd);
 }
 
 static void count_status(struct http_server *s, int status)
@@ -423,7 +206,6 @@ static void respond(struct http_server *s, struct http_conn *c, int status)
 		c->headlen = sizeof(c->head) - 1;
 	c->off = 0;
 	c->writing = true;
-	count_status(s, status);
 }
 
 static void conn_read(struct http_server *s, struct http_conn *c)
@@ -442,13 +224,25 @@ static void conn_read(struct http_server *s, struct http_conn *c)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
-		if (n <= 0) {	/* closed before a whole request, or reset */
+		if (n < 0) {	/* reset */
 			conn_close(s, c);
 			return;
 		}
+		if (n == 0) {	/* FIN: it may still read our answer */
+			c->eof = true;
+			break;
+		}
+		if (!c->inlen)	/* not idle: the whole exchange's time */
+			c->deadline_ms = c->opened_ms + HTTP_TIMEOUT_MS;
 		c->inlen += n;
 	}
 	st = http_parse_request(c->in, c->inlen, c->inlen == sizeof(c->in), &r);
+	if (!st && c->eof && !c->inlen) {	/* connected and left */
+		conn_close(s, c);
+		return;
+	}
+	if (!st && c->eof)
+		st = 400;	/* ended inside its request */
 	if (!st)
 		return;		/* wait for more */
 	if (st == 200) {
@@ -465,6 +259,7 @@ static void conn_read(struct http_server *s, struct http_conn *c)
 		case ROUTE_BAD_METHOD: st = 405; break;
 		}
 	}
+	count_status(s, st);
 	respond(s, c, st);
 }
 
@@ -493,6 +288,10 @@ static void conn_write(struct http_server *s, struct http_conn *c)
 		}
 		c->off += n;
 	}
+	if (c->eof) {	/* all read already: close sends a plain FIN */
+		conn_close(s, c);
+		return;
+	}
 	/* Sent. Closing with unread input would reset the connection and
 	 * could destroy the answer in flight: half-close, read to EOF. */
 	shutdown(c->fd, SHUT_WR);
@@ -520,61 +319,140 @@ static void conn_drain(struct http_server *s, struct http_conn *c)
 	}
 }
 
+static struct http_conn *free_slot(struct http_server *s, int from, int to)
+{
+	for (int i = from; i < to; i++)
+		if (s->conns[i].fd < 0)
+			return &s->conns[i];
+	return NULL;
+}
+
+/* Every slot taken: free the one held longest by a client that sent no
+ * whole request (408), else by one already answered (it is reading to
+ * EOF; closing it loses nothing). Slow or idle clients can so never lock
+ * out a scrape; NULL when every slot is sending an answer. */
+static struct http_conn *evict(struct http_server *s)
+{
+	struct http_conn *old = NULL;
+
+	for (int pass = 0; pass < 2 && !old; pass++)
+		for (int i = 0; i < HTTP_MAX_CONNS; i++) {
+			struct http_conn *c = &s->conns[i];
+			bool fits = pass ? c->draining : !c->writing && !c->draining;
+
+			if (fits && (!old || c->opened_ms < old->opened_ms))
+				old = c;
+		}
+	if (!old)
+		return NULL;
+	if (!old->draining) {
+		send(old->fd, TIMEOUT_408, sizeof(TIMEOUT_408) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		s->stats.requests[5]++;
+	}
+	close_quietly(old->fd);
+	old->fd = -1;
+	body_put(old->ref);
+	old->ref = NULL;
+	s->nconns--;
+	return old;
+}
+
+static void conn_open(struct http_server *s, struct http_conn *c, int fd, uint64_t now)
+{
+	memset(c, 0, offsetof(struct http_conn, head));
+	c->fd = fd;
+	c->opened_ms = now;
+	c->deadline_ms = now + HTTP_IDLE_MS;
+	s->nconns++;
+}
+
+static void accept_one(struct http_server *s, int fd)
+{
+	uint64_t now = now_ms();
+	struct http_conn *c = free_slot(s, 0, HTTP_MAX_CONNS);
+
+	s->stats.accepted++;
+	if (!c)
+		c = evict(s);
+	if (c) {
+		conn_open(s, c, fd, now);
+		conn_read(s, c);	/* a scraper's request is usually here already */
+		if (c->fd >= 0 && c->writing)
+			conn_write(s, c);
+		return;
+	}
+	/* Every slot is sending an answer: 503, from a slot kept for refusals
+	 * so that the close comes after the client's request is read. */
+	s->stats.rejected++;
+	c = free_slot(s, HTTP_MAX_CONNS, NSLOTS);
+	if (!c) {
+		send(fd, BUSY_503, sizeof(BUSY_503) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		close_quietly(fd);
+		return;
+	}
+	conn_open(s, c, fd, now);
+	c->deadline_ms = now + 1000;
+	respond(s, c, 503);
+	conn_write(s, c);
+}
+
+/* Out of file descriptors: the connection stays queued and poll reports
+ * it again at once, for ever. Give up the spare descriptor to take it off
+ * the queue and refuse it; without one, stop accepting for 100 ms. */
+static void out_of_fds(struct http_server *s)
+{
+	int fd = -1;
+
+	if (s->spare_fd >= 0) {
+		close(s->spare_fd);
+		fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			s->stats.accepted++;
+			s->stats.rejected++;
+			send(fd, BUSY_503, sizeof(BUSY_503) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			close_quietly(fd);
+		}
+		s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0 || s->spare_fd < 0)
+		s->accept_pause_ms = now_ms() + 100;
+}
+
 static void accept_all(struct http_server *s)
 {
 	for (;;) {
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct http_conn *c = NULL;
 
-		if (fd < 0)
-			return;	/* EAGAIN, or out of fds: retry next round */
-		s->stats.accepted++;
-		if (s->nconns >= HTTP_MAX_CONNS) {
-			static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
-				"Content-Length: 0\r\nConnection: close\r\n\r\n";
-
-			send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-			close(fd);
-			s->stats.rejected++;
+		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
 			continue;
-		}
-		for (int i = 0; i < HTTP_MAX_CONNS; i++)
-			if (s->conns[i].fd < 0) {
-				c = &s->conns[i];
-				break;
-			}
-		c->fd = fd;
-		c->inlen = 0;
-		c->writing = false;
-		c->draining = false;
-		c->ref = NULL;
-		c->deadline_ms = now_ms() + HTTP_TIMEOUT_MS;
-		s->nconns++;
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+			out_of_fds(s);
+		if (fd < 0)
+			return;	/* EAGAIN: all taken */
+		accept_one(s, fd);
 	}
 }
 
 void http_poll(struct http_server *s, int timeout_ms)
 {
-	struct pollfd pfd[HTTP_MAX_CONNS + 1];
-	int map[HTTP_MAX_CONNS + 1], n = 0;
+	struct pollfd pfd[NSLOTS + 1];
+	int map[NSLOTS + 1], n = 0;
 	uint64_t now = now_ms();
 
 	/* Expire slow clients first; their deadline may shorten the wait. */
-	for (int i = 0; i < HTTP_MAX_CONNS; i++) {
+	for (int i = 0; i < NSLOTS; i++) {
 		struct http_conn *c = &s->conns[i];
 
 		if (c->fd < 0)
 			continue;
 		if (now >= c->deadline_ms) {
-			static const char slow[] = "HTTP/1.1 408 Request Timeout\r\n"
-				"Content-Length: 0\r\nConnection: close\r\n\r\n";
+			bool refusal = i >= HTTP_MAX_CONNS;
 
-			if (!c->writing && !c->draining) {
-				send(c->fd, slow, sizeof(slow) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (!c->writing && !c->draining)
+				send(c->fd, TIMEOUT_408, sizeof(TIMEOUT_408) - 1,
+				     MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (!c->draining && !refusal)
 				s->stats.requests[5]++;
-			} else if (c->writing) {
-				s->stats.requests[5]++;
-			}
 			conn_close(s, c);
 			continue;
 		}
@@ -584,10 +462,12 @@ void http_poll(struct http_server *s, int timeout_ms)
 		pfd[n].events = c->writing ? POLLOUT : POLLIN;
 		map[n++] = i;
 	}
-	if (s->lfd >= 0) {
+	if (s->lfd >= 0 && now >= s->accept_pause_ms) {
 		pfd[n].fd = s->lfd;
 		pfd[n].events = POLLIN;
 		map[n++] = -1;
+	} else if (s->lfd >= 0 && (int64_t)(s->accept_pause_ms - now) < timeout_ms) {
+		timeout_ms = s->accept_pause_ms - now;
 	}
 	if (poll(pfd, n, timeout_ms < 0 ? 0 : timeout_ms) <= 0)
 		return;
@@ -616,7 +496,7 @@ void http_poll(struct http_server *s, int timeout_ms)
 
 void http_close(struct http_server *s)
 {
-	for (int i = 0; s->conns && i < HTTP_MAX_CONNS; i++)
+	for (int i = 0; s->conns && i < NSLOTS; i++)
 		if (s->conns[i].fd >= 0)
 			conn_close(s, &s->conns[i]);
 	free(s->conns);
@@ -624,6 +504,9 @@ void http_close(struct http_server *s)
 	if (s->lfd >= 0)
 		close(s->lfd);
 	s->lfd = -1;
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
+	s->spare_fd = -1;
 	body_put(s->metrics);
 	s->metrics = NULL;
 }

@@ -13,8 +13,10 @@
 #include <sys/socket.h>
 
 #define HTTP_MAX_REQUEST	8192	/* request line + headers, bytes */
-#define HTTP_MAX_CONNS		64	/* open connections; more get 503 */
+#define HTTP_MAX_CONNS		64	/* connections being served */
+#define HTTP_REFUSE_SLOTS	8	/* more slots, only for 503 answers (see accept_one) */
 #define HTTP_TIMEOUT_MS		5000	/* whole exchange, from accept to last byte */
+#define HTTP_IDLE_MS		2000	/* a connection that sent nothing by then is closed */
 
 /* A parsed request; strings point into the caller's buffer. */
 struct http_req {
@@ -50,13 +52,15 @@ struct http_conn;
 
 struct http_stats {
 	uint64_t requests[6];	/* by class: 0 = other, 2xx, 3xx, 4xx, 5xx; [5] = timeouts */
-	uint64_t rejected;	/* connections refused with 503: too many open */
+	uint64_t rejected;	/* connections refused with 503: every slot answering */
 	uint64_t accepted;
 };
 
 struct http_server {
 	int lfd;
-	struct http_conn *conns;	/* HTTP_MAX_CONNS slots */
+	int spare_fd;			/* /dev/null, given up to accept (and refuse) at EMFILE */
+	uint64_t accept_pause_ms;	/* out of fds even so: accept again from then */
+	struct http_conn *conns;	/* HTTP_MAX_CONNS + HTTP_REFUSE_SLOTS slots */
 	int nconns;
 	struct http_body *metrics;	/* what GET /metrics returns */
 	struct http_stats stats;

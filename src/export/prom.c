@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "prom.h"
+#include "utf8.h"
 
 void prom_init(struct prom *p, FILE *out)
 {
@@ -26,28 +27,25 @@ int prom_valid_name(const char *s)
 	return 1;
 }
 
+static const char *label_escape(unsigned char c, char buf[8])
+{
+	return c == '\\' ? "\\\\" : c == '"' ? "\\\"" : c == '\n' ? "\\n" : NULL;
+}
+
+static const char *help_escape(unsigned char c, char buf[8])
+{
+	return c == '\\' ? "\\\\" : c == '\n' ? "\\n" : NULL;
+}
+
+/* The format is UTF-8: a comm or path that is not becomes U+FFFD (utf8.h). */
 void prom_escape_label(FILE *out, const char *s)
 {
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '\\': fputs("\\\\", out); break;
-		case '"': fputs("\\\"", out); break;
-		case '\n': fputs("\\n", out); break;
-		default: fputc(*s, out);
-		}
-	}
+	utf8_write(out, s, label_escape);
 }
 
 void prom_escape_help(FILE *out, const char *s)
 {
-	for (; s && *s; s++) {
-		if (*s == '\\')
-			fputs("\\\\", out);
-		else if (*s == '\n')
-			fputs("\\n", out);
-		else
-			fputc(*s, out);
-	}
+	utf8_write(out, s, help_escape);
 }
 
 void prom_fmt_double(char *buf, size_t len, double v)

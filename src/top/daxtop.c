@@ -95,11 +95,11 @@ static int parse_args(int argc, char **argv, struct top_args *a)
 			break;
 		case 'i':
 			if (parse_seconds(optarg, &a->interval_s) || a->interval_s < 0.01)
-				return usage_error("bad interval '%s': give seconds >= 0.01", optarg);
+				return usage_error("bad interval '%s': give 0.01 to 1e7 seconds", optarg);
 			break;
 		case 'd':
 			if (parse_seconds(optarg, &a->duration_s) || a->duration_s <= 0)
-				return usage_error("bad duration '%s': give seconds > 0", optarg);
+				return usage_error("bad duration '%s': give seconds > 0, at most 1e7", optarg);
 			break;
 		case 'n':
 			if (parse_u64(optarg, &a->count) || !a->count)
@@ -400,7 +400,9 @@ int cmd_top(int argc, char **argv)
 	c.interval_s = a.interval_s;
 	probe_warn_unavailable(hooks, NHOOKS);
 	fprintf(stderr, "%s: ready (%s)\n", prog_name, c.hooksum);
-	if (!a.batch && !a.json && isatty(STDOUT_FILENO))
+	if (!a.batch && !a.json && isatty(STDOUT_FILENO) && !isatty(STDIN_FILENO))
+		warn_msg("standard input is not a terminal, no keys can be read: batch output (as -b)");
+	if (!a.batch && !a.json && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))
 		rc = daxtop_tui(&c, a.duration_s);
 	else
 		rc = run_batch(&c, &a);

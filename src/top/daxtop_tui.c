@@ -2,6 +2,7 @@
  * grouping keys, pause; restores the terminal on every exit path. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <ncurses.h>
 #include "daxtop_print.h"
 #include "hist_user.h"
@@ -90,11 +91,17 @@ static void draw(struct daxtop_ctx *c, const struct snapshot *base, bool paused,
 
 int daxtop_tui(struct daxtop_ctx *c, double duration_s)
 {
-	SCREEN *scr = newterm(NULL, stdout, stdin);
+	SCREEN *scr;
 	uint64_t start = mono_ns(), next;
 	bool paused = false, hist = false, have_prev = false, totals = false;
 	int rc = EXIT_OK;
 
+	/* At EOF (</dev/null) getch returns at once: the loop would spin. */
+	if (!isatty(STDIN_FILENO)) {
+		warn_msg("the interactive screen needs a terminal on standard input; use -b");
+		return EXIT_ERR;
+	}
+	scr = newterm(NULL, stdout, stdin);
 	if (!scr) {
 		warn_msg("cannot start the interactive screen (TERM=%s unknown?); use -b",
 			 getenv("TERM") ? getenv("TERM") : "unset");

@@ -67,13 +67,93 @@ expect_rc "bad output format" 2 "$BIN" top -o xml
 expect_rc "bad interval" 2 "$BIN" top -i 0
 check "bad input says it in one line" test "$("$BIN" top -p abc 2>&1 | wc -l)" = 1
 
+# --- durations and intervals: out of range is bad usage, never a spin ---
+# strtod takes inf, nan and 1e308; a float cast of them, or a 1 ns
+# interval, made the tools loop at full speed (timeout: they used to run).
+for args in "top -i 1e308" "top -i inf" "top -i nan" "top -i 1e-9" "top -d nan" "top -d inf" \
+	    "leak -i 1e-9" "leak -i nan" "leak -i 1e308" "leak -d nan" "leak -m inf" \
+	    "export -i nan" "export -i inf" "export --leak-min-age nan"; do
+	expect_rc "$args: exit 2" 2 timeout 10 "$BIN" $args
+	check "$args: one line naming the value" sh -c \
+		"test \$(wc -l <'$TMP/stderr') = 1 && grep -q \"'${args##* }'\" '$TMP/stderr'"
+done
+
+# --- daxleak --max-folios: bounded (2^24 preallocated 3.3 GB), large sizes said ---
+# As nobody, so that a build without the bound fails at "needs root"
+# instead of allocating.
+if command -v setpriv >/dev/null; then
+	expect_rc "leak --max-folios 16777216: exit 2" 2 \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN" leak --max-folios 16777216
+	check "leak --max-folios 16777216: one line giving the range" sh -c \
+		"test \$(wc -l <'$TMP/stderr') = 1 && grep -q 'give 1..1048576' '$TMP/stderr'"
+fi
+"$BIN" leak --max-folios 300000 -d 0.2 >/dev/null 2>"$TMP/mf.err"
+check "leak --max-folios 300000 runs (exit 0)" test $? = 0
+check "leak --max-folios 300000: says it preallocates ~60 MiB" \
+	grep -Eq 'max-folios 300000 preallocates about (5[5-9]|6[0-9]) MiB' "$TMP/mf.err"
+
+# --- corrupt kernel BTF: said so, not libbpf's "No such process" ---
+# A truncated copy bind-mounted over /sys/kernel/btf/vmlinux in a private
+# mount namespace (the kernel's own BTF is unaffected).
+if command -v unshare >/dev/null; then
+	head -c 100000 /sys/kernel/btf/vmlinux >"$TMP/trunc.btf"
+	for args in "top -b -d 1" "leak -d 1" "leak --now" "export --textfile $TMP/b.prom" "features" "features -o json"; do
+		unshare -m sh -c 'mount --bind "$1" /sys/kernel/btf/vmlinux && shift && exec "$@"' \
+			sh "$TMP/trunc.btf" timeout 20 "$BIN" $args >"$TMP/btf.out" 2>"$TMP/btf.err"
+		rc=$?
+		check "corrupt BTF: $args exits 1" test $rc = 1
+		check "corrupt BTF: $args says the BTF is unreadable, never 'No such process'" sh -c \
+			"grep -q 'BTF (/sys/kernel/btf/vmlinux) is unreadable' '$TMP/btf.err' &&
+			 ! grep -q 'No such process' '$TMP/btf.err' '$TMP/btf.out'"
+	done
+	check "corrupt BTF: features -o json names the problem" sh -c \
+		"jq -e '.btf_error | test(\"not valid BTF\")' '$TMP/btf.out' >/dev/null"
+fi
+
 # --- not root: clear message, exit 1 ---
 if command -v setpriv >/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN" top -b -d 1 >/dev/null 2>"$TMP/nr"
 	rc=$?
 	check "not root exits 1" test $rc = 1
 	check "not root says root is needed" grep -q 'needs root' "$TMP/nr"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN" features >"$TMP/nr.txt" 2>"$TMP/nr.terr"
+	trc=$?
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN" features -o json >"$TMP/nr.json" 2>"$TMP/nr.jerr"
+	jrc=$?
+	check "not root: features exits 1" test $trc = 1
+	check "not root: features -o json exits 1 too" test $jrc = 1
+	check "not root: features -o json says root is needed" grep -q 'needs root' "$TMP/nr.jerr"
+	check "not root: features -o json prints what it knows (root false, no hooks)" sh -c \
+		"jq -e '.root == false and .hooks == null and .kernel != \"\"' '$TMP/nr.json' >/dev/null"
+	check "not root: json and text agree on the era" \
+		grep -q "refcount era: $(jq -r .era "$TMP/nr.json" 2>/dev/null)" "$TMP/nr.txt"
 fi
+
+# --- output that cannot be written: exit 1 with one line, streaming ones stop ---
+for args in "features" "features -o json" "version" "help" "top --help" "top -b -i 0.2 -d 1" \
+	    "top -o json -i 0.2" "leak -d 0.3" "leak --now"; do
+	timeout 20 "$BIN" $args >/dev/full 2>"$TMP/full.err"
+	rc=$?
+	check "$args >/dev/full: exit 1" test $rc = 1
+	check "$args >/dev/full: one line saying so" sh -c \
+		"test \$(grep -c 'cannot write to standard output' '$TMP/full.err') = 1 &&
+		 grep -q 'cannot write to standard output: No space left on device' '$TMP/full.err'"
+done
+"$BIN" features >&- 2>"$TMP/closed.err"
+rc=$?
+check "stdout closed: features exits 1" test $rc = 1
+check "stdout closed: says it cannot write" grep -q 'cannot write to standard output: Bad file descriptor' "$TMP/closed.err"
+# Closed fds 0 and 2 at start are reopened on /dev/null, so the CO-RE BTF
+# memfd (and the output) never take their place.
+"$BIN" top -b -i 1 <&- 2>&- >"$TMP/closed.out" &
+cpid=$!
+wait_for "$TMP/closed.out" '^# hooks:' 10
+check "stdin closed at start: fd 0 is /dev/null, not the BTF memfd" test "$(readlink /proc/$cpid/fd/0)" = /dev/null
+check "stderr closed at start: fd 2 is /dev/null" test "$(readlink /proc/$cpid/fd/2)" = /dev/null
+kill -INT $cpid
+wait $cpid
+rc=$?
+check "closed stdin and stderr: exit 0 with totals" sh -c "test $rc = 0 && grep -q '^TOTAL ' '$TMP/closed.out'"
 
 # --- signals: clean exit, probes detached ---
 for sig in INT TERM HUP; do
@@ -140,6 +220,20 @@ if command -v tmux >/dev/null; then
 	tmux capture-pane -p -t daxtest >"$TMP/tui4"
 	check "tui: q quits with exit 0" grep -q 'EXITED rc=0' "$TMP/tui4"
 	check "tui: screen restored (no table left)" sh -c "! grep -q 'PID COMM' '$TMP/tui4'"
+	tmux kill-session -t daxtest 2>/dev/null
+	# A terminal to draw on but stdin at EOF: getch returned at once and
+	# the screen spun. Batch output on the terminal instead, and a note.
+	tmux new-session -d -s daxtest -x 160 -y 40 \
+		"TERM=screen $PWD/build/daxtop -i 0.5 -d 1 </dev/null 2>$TMP/tuinull.err; echo EXITED rc=\$?; sleep 30"
+	for _ in $(seq 50); do
+		tmux capture-pane -p -t daxtest >"$TMP/tui5"
+		grep -q EXITED "$TMP/tui5" && break
+		sleep 0.3
+	done
+	check "tui, stdin not a terminal: batch output with a TOTAL block, exit 0" sh -c \
+		"grep -q '^TOTAL .* daxtop host=' '$TMP/tui5' && grep -q 'EXITED rc=0' '$TMP/tui5'"
+	check "tui, stdin not a terminal: one note on stderr says why" \
+		grep -q 'standard input is not a terminal.*batch output' "$TMP/tuinull.err"
 	tmux kill-session -t daxtest 2>/dev/null
 fi
 

@@ -38,6 +38,17 @@ static void test_seconds(void **state)
 	assert_int_equal(parse_seconds("x", &d), -1);
 	assert_int_equal(parse_seconds("-3", &d), -1);
 	assert_int_equal(parse_seconds("3h", &d), -1);
+	/* strtod takes these; a tool given them would spin or overflow */
+	assert_int_equal(parse_seconds("inf", &d), -1);
+	assert_int_equal(parse_seconds("infinity", &d), -1);
+	assert_int_equal(parse_seconds("nan", &d), -1);
+	assert_int_equal(parse_seconds("-nan", &d), -1);
+	assert_int_equal(parse_seconds("1e308", &d), -1);
+	assert_int_equal(parse_seconds("1e-400", &d), -1);	/* underflow */
+	assert_int_equal(parse_seconds("10000001", &d), -1);
+	assert_int_equal(parse_seconds("1e7", &d), 0);
+	assert_true(d == SECONDS_MAX);
+	assert_int_equal(parse_seconds("1e-9", &d), 0);	/* the option's floor refuses it */
 }
 
 static void test_dev_spec(void **state)

@@ -28,8 +28,12 @@ HOSTBINS="/sbin/mke2fs /sbin/mkfs.xfs /usr/bin/jq"
 OPTBINS="$REPO/build/daxtrace $REPO/build/daxload"
 
 # Insmod order: modprobe's dependency walk, first occurrence of each module wins.
+# The guest kernel's tree only: no host configuration (-C /dev/null, no
+# MODPROBE_OPTIONS). A host's modprobe.d install rule (Debian's ndctl has one
+# for libnvdimm) would print "install CMD" instead of the module's insmod line
+# and drop it from the image.
 modlist() {
-	modprobe -d "$KROOT" -S "$KVER" -a --show-depends $MODS |
+	env -u MODPROBE_OPTIONS modprobe -C /dev/null -d "$KROOT" -S "$KVER" -a --show-depends $MODS |
 		awk '$1 == "insmod" && !seen[$2]++ { print $2 }'
 }
 
