@@ -1,6 +1,7 @@
 #!/bin/bash
 # Self-test of the VM harness: does it count what it should?
 #   tools/vm/selftest.sh [--no-vm]
+# 0. the host-only tests of the kernel fetcher (selftest-*.sh: apt sources parser);
 # 1. summarize on hand-made console logs (no VM);
 # 2. one boot with deliberately broken scenarios (selftest/scenarios): each must be
 #    reported with the right status, and the run must fail;
@@ -15,6 +16,19 @@ ko() { echo "FAIL $*"; NF=$((NF + 1)); }
 expect() { # expect NAME FILE ERE
 	if grep -Eq "$3" "$2"; then ok "$1"; else ko "$1 (no line matching /$3/ in output)"; fi
 }
+
+# ---- 0. fetcher pieces (host only) -------------------------------------------------
+for t in "$HERE"/selftest-*.sh; do
+	"$t" >"$TMP/part.out" 2>&1
+	rc=$?
+	grep -v -E '^[0-9]+ passed, [0-9]+ failed$' "$TMP/part.out"
+	if [[ $(tail -n 1 "$TMP/part.out") =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		NP=$((NP + BASH_REMATCH[1])) NF=$((NF + BASH_REMATCH[2]))
+		[ $rc = 0 ] || [ "${BASH_REMATCH[2]}" != 0 ] || ko "$(basename "$t") exit $rc"
+	else
+		ko "$(basename "$t") gave no summary (exit $rc)"
+	fi
+done
 
 # ---- 1. summarize -----------------------------------------------------------------
 cat >"$TMP/a.log" <<'LOG'
