@@ -131,10 +131,11 @@ newest_pkgs() { era=$1
 	echo "${out:-$best=$bestv}"
 }
 
-# Are all of "p=v,p=v" on the mirror (private lists)?
+# Are all of "p=v,p=v" on the mirror (private lists)?  Not by apt-cache's exit code:
+# `apt-cache show p=v` exits 0 for a version it does not know.
 pkgs_available() {
 	for pv in $(echo "$1" | tr , ' '); do
-		apt_ apt-cache show "$pv" >/dev/null 2>&1 || return 1
+		apt_ apt-cache show "${pv%%=*}" 2>/dev/null | sed -n 's/^Version: //p' | grep -qxF "${pv#*=}" || return 1
 	done
 }
 
