@@ -8,11 +8,8 @@
 # rewrites the lock; an era without a lock line is added; no sources -> clear error.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-T=$(mktemp -d "${TMPDIR:-/tmp}/daxtest-fetch.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-NP=0 NF=0
-ok() { echo "ok   $*"; NP=$((NP + 1)); }
-ko() { echo "FAIL $*"; NF=$((NF + 1)); }
+. "$HERE/selftest/lib.sh" fetch
+T=$TMP
 check() { # check NAME CMD...
 	local n=$1; shift
 	if "$@"; then ok "$n"; else ko "$n"; fi
@@ -132,5 +129,4 @@ check "unknown era: exit 1" [ $rc = 1 ]
 check "unknown era: names the known eras" grep -q "unknown era '9.9' (known: 5.10 6.1 6.12 7)" "$T/out"
 
 [ $NF = 0 ] || { echo "--- last fetch-kernels output"; cat "$T/out"; }
-echo "$NP passed, $NF failed"
-[ $NF = 0 ]
+st_summary

@@ -4,12 +4,8 @@
 #   tools/vm/selftest-sources.sh
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/daxtest-sources.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+. "$HERE/selftest/lib.sh" sources
 unset DAXTRACE_MIRROR DAXTRACE_SECMIRROR
-NP=0 NF=0
-ok() { echo "ok   $*"; NP=$((NP + 1)); }
-ko() { echo "FAIL $*"; NF=$((NF + 1)); }
 
 # expect NAME ETC KIND WANT-OUTPUT|error:ERE
 expect() {
@@ -102,5 +98,4 @@ out=$(DAXTRACE_APT_ETC=$TMP/empty DAXTRACE_SECMIRROR=http://envsec.example/ds "$
 "$HERE/apt-mirror" bogus >/dev/null 2>&1
 [ $? = 2 ] && ok "bad usage exits 2" || ko "bad usage exit code"
 
-echo "$NP passed, $NF failed"
-[ $NF = 0 ]
+st_summary
