@@ -149,10 +149,11 @@ check:
 	$(MAKE) all
 	./tests/check.sh
 
+# make demo ERA=5.10|6.1|6.12|7 picks the kernel (default 7).
 demo:
 	./tools/install-deps.sh
 	$(MAKE) all
-	./tools/vm/demo
+	./tools/vm/demo $(if $(ERA),--era $(ERA))
 
 bench: all
 	./tools/bench/run

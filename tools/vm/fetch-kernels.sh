@@ -1,48 +1,62 @@
 #!/bin/sh
-# Fetch the Debian kernels the VM test bed boots, one per era (6.1, 6.12, 7).
+# Fetch the Debian kernels the VM test bed boots, one per era (5.10, 6.1, 6.12, 7).
 #
 #   tools/vm/fetch-kernels.sh [--refresh] [ERA...]     (default: all eras)
 #
-# Uses a PRIVATE apt configuration and state dir (never the system's sources),
-# resolves the newest matching kernel in the era's suite, downloads it, unpacks
-# only vmlinuz/config/System.map and the module dirs DAX tests need, decompresses
-# modules and runs depmod.  A cached era is not fetched again (--refresh forces it).
-# Result: $CACHE/kernels/ERA/{vmlinuz,config,kver,versions.txt,root/lib/modules/KVER}
-# and a line per era in tools/vm/kernels.lock.
+# Fetches exactly the versions tools/vm/kernels.lock pins.  When a pinned version is
+# no longer on the mirror it says so in one line and takes the era's newest kernel,
+# leaving the lock alone; --refresh takes the newest of each era and rewrites the
+# lock (an era without a lock line is added to it).  Uses a PRIVATE apt
+# configuration and state dir (the system's sources are read for their mirror URIs
+# only, see tools/vm/apt-mirror), downloads, unpacks only vmlinuz/config/System.map
+# and the module dirs DAX tests need, decompresses modules and runs depmod.  A cached
+# era that matches the lock is not fetched again.
+# Result: $CACHE/kernels/ERA/{vmlinuz,config,kver,versions.txt,root/lib/modules/KVER}.
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${DAXTRACE_CACHE:-$HOME/.cache/daxtrace}
-MIRROR=${DAXTRACE_MIRROR:-http://deb.debian.org/debian}
-SECMIRROR=${DAXTRACE_SECMIRROR:-http://deb.debian.org/debian-security}
 KEYRING=${DAXTRACE_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
-LOCK=$HERE/kernels.lock
-ALL_ERAS="6.1 6.12 7"
+LOCK=${DAXTRACE_KERNELS_LOCK:-$HERE/kernels.lock}
+ALL_ERAS="5.10 6.1 6.12 7"
 
-# Module dirs (below kernel/) the guest needs: pmem drivers, filesystems, their libs.
-MODDIRS="drivers/nvdimm drivers/acpi/nfit drivers/dax fs/ext4 fs/xfs fs/jbd2 fs/mbcache lib crypto arch/x86/crypto"
+# Module dirs (below kernel/) the guest needs: pmem drivers, filesystems, their libs,
+# block drivers (null_blk).
+MODDIRS="drivers/nvdimm drivers/acpi/nfit drivers/dax drivers/block fs/ext4 fs/xfs fs/jbd2 fs/mbcache lib crypto arch/x86/crypto"
 
 log() { echo "fetch-kernels: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# era -> apt source lines, and the regex the linux-image package name must match.
-era_sources() {
+# era -> "main|security SUITE" lines (which archive, which suite), and the regex the
+# linux-image package name must match.
+era_suites() {
 	case $1 in
-	6.1) echo "deb [signed-by=$KEYRING] $MIRROR bookworm main"
-	     echo "deb [signed-by=$KEYRING] $MIRROR bookworm-updates main"
+	5.10) echo "main bullseye"
+	      echo "security bullseye-security" ;;
+	6.1) echo "main bookworm"
+	     echo "main bookworm-updates"
 	     # Debian ships 6.1 kernel updates through the security suite first.
-	     echo "deb [signed-by=$KEYRING] $SECMIRROR bookworm-security main" ;;
-	6.12) echo "deb [signed-by=$KEYRING] $MIRROR bookworm-backports main" ;;
-	7) echo "deb [signed-by=$KEYRING] $MIRROR trixie-backports main" ;;
+	     echo "security bookworm-security" ;;
+	6.12) echo "main bookworm-backports" ;;
+	7) echo "main trixie-backports" ;;
 	*) die "unknown era '$1' (known: $ALL_ERAS)" ;;
 	esac
 }
 era_regex() {
 	case $1 in
+	5.10) echo '^linux-image-5\.10\.0-[0-9]+-amd64$' ;;
 	6.1) echo '^linux-image-6\.1\.0-[0-9]+-amd64$' ;;
 	6.12) echo '^linux-image-6\.12\.[0-9]+\+(deb12|bpo)-amd64$' ;;
 	7) echo '^linux-image-7\.[0-9]+\.[0-9]+\+deb13-amd64$' ;;
 	esac
+}
+
+# The era's apt source lines; mirror URIs come from the system's apt sources.
+era_sources() {
+	era_suites "$1" | while read -r kind suite; do
+		uri=$("$HERE/apt-mirror" "$kind") || exit 1
+		echo "deb [signed-by=$KEYRING] $uri $suite main"
+	done
 }
 
 # Private apt: every option that could touch system state points into $APTDIR.
@@ -91,9 +105,58 @@ lock_write() { era=$1 kver=$2 pkgs=$3
 	mv "$tmp" "$LOCK"
 }
 
+# The era's pinned packages from the lock ("p=v,p=v"), empty when it has no line.
+lock_pkgs() { [ -f "$LOCK" ] && awk -v e="$1" '!/^#/ && $1 == e { print $3 }' "$LOCK" || true; }
+# What a cache dir holds, in the lock's notation.
+cache_pkgs() { [ -f "$1/versions.txt" ] && awk '{ printf "%s%s=%s", (NR > 1 ? "," : ""), $1, $2 }' "$1/versions.txt" || true; }
+# Kernel release named by a package list (linux-image-KVER, linux-binary-KVER, ...).
+pkgs_kver() { echo "${1%%=*}" | sed -E 's/^linux-(image|binary|modules|base)-//'; }
+
+# Newest kernel of the era in the private lists, as "p=v,p=v".
+newest_pkgs() { era=$1
+	# Compare package versions, not names.
+	best="" bestv=""
+	for p in $(apt_ apt-cache search --names-only "$(era_regex "$era")" | awk '{print $1}' | grep -E "$(era_regex "$era")"); do
+		v=$(pkg_version "$p")
+		if [ -z "$bestv" ] || dpkg --compare-versions "$v" gt "$bestv"; then best=$p bestv=$v; fi
+	done
+	[ -n "$best" ] || die "$era: no package matches $(era_regex "$era")"
+	kver=${best#linux-image-}
+	# 7.x splits the image into linux-binary (vmlinuz), linux-modules, linux-base (config, map).
+	out=""
+	for p in "linux-binary-$kver" "linux-modules-$kver" "linux-base-$kver"; do
+		v=$(pkg_version "$p")
+		[ -n "$v" ] && out="$out${out:+,}$p=$v"
+	done
+	echo "${out:-$best=$bestv}"
+}
+
+# Are all of "p=v,p=v" on the mirror (private lists)?  Not by apt-cache's exit code:
+# `apt-cache show p=v` exits 0 for a version it does not know.
+pkgs_available() {
+	for pv in $(echo "$1" | tr , ' '); do
+		apt_ apt-cache show "${pv%%=*}" 2>/dev/null | sed -n 's/^Version: //p' | grep -qxF "${pv#*=}" || return 1
+	done
+}
+
+# Is the era's cache usable without the network?  Yes if it holds the locked packages,
+# or the lock has no line (nothing pinned), or it is the fallback already fetched for
+# this very lock line (the pinned one being gone from the mirror).
+cache_ok() { dir=$1 locked=$2
+	[ -f "$dir/versions.txt" ] && [ -f "$dir/vmlinuz" ] || return 1
+	[ -z "$locked" ] && return 0
+	[ "$(cache_pkgs "$dir")" = "$locked" ] && return 0
+	[ "$(cat "$dir/fallback-for" 2>/dev/null)" = "$locked" ] || return 1
+	gone_note "$era" "$locked" "$(cache_pkgs "$dir")"
+}
+gone_note() { # gone_note ERA LOCKED USED: the one line a stale lock gets
+	log "$1: locked $2 is no longer on the mirror; using the era's newest, $3 (fetch-kernels.sh --refresh $1 rewrites the lock)"
+}
+
 fetch_era() { era=$1
 	dir=$CACHE/kernels/$era
-	if [ "$REFRESH" = 0 ] && [ -f "$dir/versions.txt" ] && [ -f "$dir/vmlinuz" ]; then
+	locked=$(lock_pkgs "$era")
+	if [ "$REFRESH" = 0 ] && cache_ok "$dir" "$locked"; then
 		log "$era: cached ($(cat "$dir/kver")), not fetching"
 		return 0
 	fi
@@ -103,30 +166,31 @@ fetch_era() { era=$1
 	grep -Eq '^(W|E): .*(NO_PUBKEY|not signed|signature)' "$APTDIR/update.log" &&
 		{ cat "$APTDIR/update.log" >&2; die "$era: signature check failed (keyring $KEYRING)"; }
 
-	# Newest linux-image-* in the era: compare package versions, not names.
-	best="" bestv=""
-	for p in $(apt_ apt-cache search --names-only "$(era_regex "$era")" | awk '{print $1}' | grep -E "$(era_regex "$era")"); do
-		v=$(pkg_version "$p")
-		if [ -z "$bestv" ] || dpkg --compare-versions "$v" gt "$bestv"; then best=$p bestv=$v; fi
-	done
-	[ -n "$best" ] || die "$era: no package matches $(era_regex "$era")"
-	kver=${best#linux-image-}
-	# 7.x splits the image into linux-binary (vmlinuz), linux-modules, linux-base (config, map).
-	pkgs=""
-	for p in "linux-binary-$kver" "linux-modules-$kver" "linux-base-$kver"; do
-		[ -n "$(pkg_version "$p")" ] && pkgs="$pkgs $p"
-	done
-	[ -n "$pkgs" ] || pkgs=" $best"
-	log "$era: kernel $kver, packages:$pkgs"
+	fallback=""
+	if [ "$REFRESH" = 0 ] && [ -n "$locked" ] && pkgs_available "$locked"; then
+		want=$locked
+	else
+		want=$(newest_pkgs "$era")
+		[ "$REFRESH" = 0 ] && [ -n "$locked" ] && { fallback=$locked; gone_note "$era" "$locked" "$want"; }
+	fi
+	kver=$(pkgs_kver "$want")
+	if [ "$(cache_pkgs "$dir")" = "$want" ] && [ -f "$dir/vmlinuz" ]; then
+		log "$era: cache already holds $want"
+	else
+		download_era "$era" "$kver" "$want"
+	fi
+	if [ -n "$fallback" ]; then echo "$fallback" >"$dir/fallback-for"; else rm -f "$dir/fallback-for"; fi
+	# The lock changes only when asked (--refresh) or when it has no line for the era.
+	if [ "$REFRESH" = 1 ] || [ -z "$locked" ]; then lock_write "$era" "$kver" "$want"; fi
+}
 
+download_era() { era=$1 kver=$2 want=$3
+	log "$era: kernel $kver, packages: $want"
 	stage=$dir.new
 	rm -rf "$stage"; mkdir -p "$stage/debs" "$stage/root"
-	lockpkgs=""
-	for p in $pkgs; do
-		v=$(pkg_version "$p")
-		(cd "$stage/debs" && apt_ apt-get -q download "$p=$v" >/dev/null) || die "$era: download $p=$v failed"
-		lockpkgs="$lockpkgs${lockpkgs:+,}$p=$v"
-		echo "$p $v" >>"$stage/versions.txt"
+	for pv in $(echo "$want" | tr , ' '); do
+		(cd "$stage/debs" && apt_ apt-get -q download "$pv" >/dev/null) || die "$era: download $pv failed"
+		echo "${pv%%=*} ${pv#*=}" >>"$stage/versions.txt"
 	done
 	for deb in "$stage"/debs/*.deb; do
 		unpack_deb "$deb" "$stage/root" "$kver"
@@ -135,7 +199,6 @@ fetch_era() { era=$1
 	[ "${DAXTRACE_KEEP_DEBS:-0}" = 1 ] || rm -rf "$stage/debs"
 	echo "$kver" >"$stage/kver"
 	rm -rf "$dir"; mv "$stage" "$dir"
-	lock_write "$era" "$kver" "$lockpkgs"
 	log "$era: done: $(du -sh "$dir" | cut -f1) in $dir"
 }
 
@@ -177,7 +240,7 @@ REFRESH=0
 [ $# -gt 0 ] || set -- $ALL_ERAS
 mkdir -p "$CACHE/kernels"
 for era in "$@"; do
-	era_sources "$era" >/dev/null
+	era_suites "$era" >/dev/null
 	fetch_era "$era"
 done
 # Aggregate view of what the cache holds, and the exact versions used.

@@ -1,20 +1,31 @@
 #!/bin/bash
 # Self-test of the VM harness: does it count what it should?
 #   tools/vm/selftest.sh [--no-vm]
+# 0. the host-only tests of the kernel fetcher (selftest-*.sh: apt sources parser);
 # 1. summarize on hand-made console logs (no VM);
 # 2. one boot with deliberately broken scenarios (selftest/scenarios): each must be
-#    reported with the right status, and the run must fail;
+#    reported with the right status, and the run must fail; what a scenario leaves
+#    running is killed before the next;
 # 3. one boot that panics before any test: retried once, then failed.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/daxtest-selftest.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-NP=0 NF=0
-ok() { echo "ok   $*"; NP=$((NP + 1)); }
-ko() { echo "FAIL $*"; NF=$((NF + 1)); }
+. "$HERE/selftest/lib.sh" selftest
 expect() { # expect NAME FILE ERE
 	if grep -Eq "$3" "$2"; then ok "$1"; else ko "$1 (no line matching /$3/ in output)"; fi
 }
+
+# ---- 0. fetcher pieces (host only) -------------------------------------------------
+for t in "$HERE"/selftest-*.sh; do
+	"$t" >"$TMP/part.out" 2>&1
+	rc=$?
+	grep -v -E '^[0-9]+ passed, [0-9]+ failed$' "$TMP/part.out"
+	if [[ $(tail -n 1 "$TMP/part.out") =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		NP=$((NP + BASH_REMATCH[1])) NF=$((NF + BASH_REMATCH[2]))
+		[ $rc = 0 ] || [ "${BASH_REMATCH[2]}" != 0 ] || ko "$(basename "$t") exit $rc"
+	else
+		ko "$(basename "$t") gave no summary (exit $rc)"
+	fi
+done
 
 # ---- 1. summarize -----------------------------------------------------------------
 cat >"$TMP/a.log" <<'LOG'
@@ -51,12 +62,15 @@ expect "all pass totals" "$TMP/b.out" '^1 passed, 0 failed$'
 
 if [ "${1:-}" != --no-vm ]; then
 	# ---- 2. broken scenarios in a real guest ---------------------------------------
-	"$HERE/run" 6.12 ext4 st_pass,st_noassert,st_rc,st_fail,st_hang,st_warn,st_warn_expected --quiet --timeout 180 \
+	"$HERE/run" 6.12 ext4 st_leftover,st_pass,st_noassert,st_rc,st_fail,st_hang,st_warn,st_warn_expected --quiet --timeout 180 \
 		--extra-scenarios "$HERE/selftest/scenarios" --append daxtest.timeout=5 >"$TMP/vm.out" 2>&1
 	rc=$?
 	[ $rc = 1 ] && ok "vm: run exits 1" || ko "vm: run exit $rc"
 	expect "vm: setup ok" "$TMP/vm.out" '^setup .* ok$'
-	expect "vm: st_pass ok" "$TMP/vm.out" '^st_pass +2 +0 +[0-9.]+s +ok$'
+	expect "vm: st_leftover ok" "$TMP/vm.out" '^st_leftover +2 +0 +[0-9.]+s +ok$'
+	expect "vm: what st_leftover left running was killed" "$(sed -n 's/^== log: //p' "$TMP/vm.out")" \
+		'INFO st_leftover killed what the scenario left running:.* [0-9]+\(daxload\)'
+	expect "vm: st_pass ok (the clean-up after st_leftover did not hang)" "$TMP/vm.out" '^st_pass +2 +0 +[0-9.]+s +ok$'
 	expect "vm: st_noassert" "$TMP/vm.out" '^st_noassert .*asserted nothing'
 	expect "vm: st_rc" "$TMP/vm.out" '^st_rc .*exit rc=3'
 	expect "vm: st_fail" "$TMP/vm.out" '^FAIL st_fail/pct '
@@ -72,5 +86,4 @@ if [ "${1:-}" != --no-vm ]; then
 	expect "panic: reported" "$TMP/p.out" '^FAIL kernel: .*Kernel panic'
 	[ $NF = 0 ] || { echo "--- vm output"; cat "$TMP/vm.out" "$TMP/p.out"; }
 fi
-echo "$NP passed, $NF failed"
-[ $NF = 0 ]
+st_summary

@@ -109,10 +109,24 @@ trace_count() {
 }
 
 # ---- waiting --------------------------------------------------------------------
-wait_for_line() { # wait_for_line FILE PATTERN TIMEOUT_S  (grep -E pattern; rc 0 if seen)
-	_t=$(( $3 * 10 ))
+# wait_for_line FILE PATTERN TIMEOUT_S  (grep -E pattern; rc 0 if seen)
+# Gives up early once FILE exists and no process has it open for 3 checks in a row,
+# a second apart: its writer is gone (e.g. a tool that failed to load its programs),
+# so the line can no longer come.
+wait_for_line() {
+	_t=$(( $3 * 10 )) _gone=0
+	case $1 in /*) _abs=$1 ;; *) _abs=$PWD/$1 ;; esac
 	while [ $_t -gt 0 ]; do
 		grep -Eq "$2" "$1" 2>/dev/null && return 0
+		if [ $((_t % 10)) = 0 ] && [ -e "$1" ]; then
+			if ls -l /proc/[0-9]*/fd 2>/dev/null | grep -qF -- "-> $_abs"; then _gone=0
+			else _gone=$((_gone + 1)); fi
+			if [ $_gone -ge 3 ]; then
+				grep -Eq "$2" "$1" 2>/dev/null && return 0
+				info "wait_for_line: $1 is closed by every process without /$2/"
+				return 1
+			fi
+		fi
 		usleep 100000
 		_t=$((_t - 1))
 	done
