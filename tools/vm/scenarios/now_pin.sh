@@ -39,7 +39,9 @@ evict)
 	# Before 6.15 eviction does not wait and the kernel WARNs about the
 	# still-referenced entry (the bug leak_evict provokes too).
 	[ "$DAXTEST_ERA" = 7 ] || expect_kernel_warn 'dax_disassociate_entry'
-	daxload evict --pages $PAGES --hold 40 "$F" >/tmp/now.pin 2>&1 &
+	# The hold is a safety net only (release is USR1 below): long enough that
+	# slow scans on a loaded host cannot outlive it.
+	daxload evict --pages $PAGES --hold 300 "$F" >/tmp/now.pin 2>&1 &
 	JOB=$!
 	wait_for_line /tmp/now.pin 'op=evict event=pinned' 30 || fail pinned "$(cat /tmp/now.pin)"
 	WPID=$(daxload_get /tmp/now.pin evict pid)
