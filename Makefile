@@ -107,8 +107,11 @@ $(BUILD)/daxtrace: $(OBJS)
 	$(call say,LD,$@)$(CC) -static $(LDFLAGS) -o $@ $^ $(LDLIBS)
 	$(Q)for l in $(LINKS); do ln -sf daxtrace $(BUILD)/$$l; done
 
-$(BUILD)/daxload: $(DAXLOAD_SRCS) $(wildcard tools/daxload/*.h) | $(BUILD)
-	$(call say,LD,$@)$(CC) -static -O2 -g -Wall -Wextra -D_GNU_SOURCE -o $@ $(DAXLOAD_SRCS) -lpthread
+# daxload shares the number parser with daxtrace (src/core/parse_num.c, libc only).
+DAXLOAD_SHARED := src/core/parse_num.c
+$(BUILD)/daxload: $(DAXLOAD_SRCS) $(DAXLOAD_SHARED) $(wildcard tools/daxload/*.h) src/core/parse_num.h | $(BUILD)
+	$(call say,LD,$@)$(CC) -static -O2 -g -Wall -Wextra -D_GNU_SOURCE -Isrc/core -o $@ \
+		$(DAXLOAD_SRCS) $(DAXLOAD_SHARED) -lpthread
 
 # Unit tests link the core objects dynamically against cmocka (no static cmocka in Debian).
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests $(SKELS)

@@ -97,20 +97,6 @@ void sleep_interruptible(double seconds)
 	nanosleep(&ts, NULL);
 }
 
-int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s || *s == '-')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end)
-		return -1;
-	*out = v;
-	return 0;
-}
 
 int parse_seconds(const char *s, double *out)
 {

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "parse_num.h"
 
 /* Exit codes shared by every subcommand. */
 enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2 };
@@ -28,7 +29,6 @@ double wall_seconds(void);
 void sleep_interruptible(double seconds);
 
 /* Strict parsers: whole string must be a number in range; return 0 or -1. */
-int parse_u64(const char *s, uint64_t *out);
 /* "1", "0.5", "2s", "500ms": finite, 0 to SECONDS_MAX. Each option adds its
  * own bounds (an interval has a floor: below it a tool only spins). */
 #define SECONDS_MAX 1e7		/* ~115 days */

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "parse_num.h"	/* shared with daxtrace: src/core/parse_num.c */
 
 #define PAGE_4K   4096UL
 #define SIZE_2M   (2UL << 20)
@@ -48,7 +49,6 @@ const char *errno_name(int err);
 
 /* ---- util.c: parsing, time, EINTR-safe syscalls ---- */
 int parse_size(const char *s, uint64_t *out);		/* 4096, 4k, 2m, 1g */
-int parse_u64(const char *s, uint64_t *out);
 int parse_seconds(const char *s, double *out);		/* 1.5, inf */
 uint64_t now_ns(void);
 int write_full(int fd, const void *buf, size_t len);

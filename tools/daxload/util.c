@@ -13,20 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s || *s == '-')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end)
-		return -1;
-	*out = v;
-	return 0;
-}
 
 /* Bytes with optional binary suffix: 4096, 4k, 2m, 1g (also KiB/MiB/GiB). */
 int parse_size(const char *s, uint64_t *out)
