@@ -30,8 +30,7 @@ void daxtop_header_line(const struct daxtop_ctx *c, const struct snapshot *cur,
 	lat_timed(cur, base, &timed, &faults);
 	snprintf(buf, len, "host=%s kernel=%s era=%s idle=%d span=%.2fs events=%llu lost=%llu "
 		 "(skipped=%llu) lat_timed=%llu/%llu%s lat_missed=%llu hooks: %s", c->host,
-		 c->kernel, c->era.era == ERA_ZERO_BASED ? "zero-based" :
-		 c->era.era == ERA_ONE_BASED ? "one-based" : "unknown", c->era.idle, secs,
+		 c->kernel, era_short_name(c->era.era), c->era.idle, secs,
 		 (unsigned long long)(cur->events - (base ? base->events : 0)),
 		 (unsigned long long)total_drops(cur, base),
 		 (unsigned long long)(cur->missed_runs - (base ? base->missed_runs : 0)),
@@ -134,7 +133,7 @@ void daxtop_print_text(FILE *out, const struct daxtop_ctx *c, const struct snaps
 {
 	struct view_row *v;
 	char tbuf[16], line[1024];
-	int n = view_build(c, cur, base, &v);
+	int n = view_build(&c->vo, cur, base, &v);
 
 	clock_str(tbuf, sizeof(tbuf));
 	daxtop_header_line(c, cur, base, line, sizeof(line));
@@ -193,7 +192,7 @@ void daxtop_print_json(FILE *out, const struct daxtop_ctx *c, const struct snaps
 {
 	struct json j;
 	struct view_row *v;
-	int n = view_build(c, cur, base, &v);
+	int n = view_build(&c->vo, cur, base, &v);
 	uint64_t timed, faults;
 	struct hist h;
 
@@ -204,8 +203,7 @@ void daxtop_print_json(FILE *out, const struct daxtop_ctx *c, const struct snaps
 	json_kv_double(&j, "span_s", (cur->t_ns - (base ? base->t_ns : c->attach_ns)) / 1e9);
 	json_kv_str(&j, "host", c->host);
 	json_kv_str(&j, "kernel", c->kernel);
-	json_kv_str(&j, "era", c->era.era == ERA_ZERO_BASED ? "zero-based" :
-		    c->era.era == ERA_ONE_BASED ? "one-based" : "unknown");
+	json_kv_str(&j, "era", era_short_name(c->era.era));
 	json_kv_i64(&j, "idle_refcount", c->era.idle);
 	json_kv_u64(&j, "events", cur->events - (base ? base->events : 0));
 	json_kv_u64(&j, "lost", total_drops(cur, base));

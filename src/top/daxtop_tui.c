@@ -38,7 +38,7 @@ static void to_rates(struct view_row *v, int n, double secs)
 	}
 }
 
-static void draw(struct daxtop_ctx *c, const struct snapshot *base, bool paused, bool hist,
+static void draw(const struct daxtop_ctx *c, const struct snapshot *base, bool paused, bool hist,
 		 bool totals)
 {
 	struct view_row *v;
@@ -64,7 +64,7 @@ static void draw(struct daxtop_ctx *c, const struct snapshot *base, bool paused,
 	attron(A_REVERSE);
 	mvprintw(y++, 0, "%-*.*s", COLS, COLS, daxtop_columns());
 	attroff(A_REVERSE);
-	n = view_build(c, &c->cur, totals ? NULL : base, &v);
+	n = view_build(&c->vo, &c->cur, totals ? NULL : base, &v);
 	if (!totals)
 		to_rates(v, n, secs);
 	for (int i = 0; i < n && y < rows - (hist ? 8 : 0); i++) {
@@ -93,7 +93,7 @@ int daxtop_tui(struct daxtop_ctx *c, double duration_s)
 {
 	SCREEN *scr;
 	uint64_t start = mono_ns(), next;
-	bool paused = false, hist = false, have_prev = false, totals = false;
+	bool paused = false, hist = false, have_snapshot = false, totals = false;
 	int rc = EXIT_OK;
 
 	/* At EOF (</dev/null) getch returns at once: the loop would spin. */
@@ -136,21 +136,16 @@ int daxtop_tui(struct daxtop_ctx *c, double duration_s)
 		default: break;
 		}
 		if (!paused && mono_ns() >= next) {
-			if (have_prev) {
-				snapshot_free(&c->prev);
-				c->prev = c->cur;
-				memset(&c->cur, 0, sizeof(c->cur));
-			}
-			if (snapshot_take(c, &c->cur)) {
+			if (daxtop_advance(c)) {
 				rc = EXIT_ERR;
 				break;
 			}
-			have_prev = true;
+			have_snapshot = true;
 			next = mono_ns() + (uint64_t)(c->interval_s * 1e9);
 			redraw = true;
 		}
-		if (redraw && have_prev)
-			draw(c, c->prev.rows ? &c->prev : NULL, paused, hist, totals);
+		if (redraw && have_snapshot)
+			draw(c, daxtop_base(c), paused, hist, totals);
 	}
 	endwin();
 	delscreen(scr);

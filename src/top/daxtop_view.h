@@ -1,13 +1,12 @@
-/* daxtop's data model: snapshots of the BPF row map, interval deltas,
- * grouping, sorting; shared by the batch, JSON and interactive views. */
+/* daxtop's data model: snapshots of the BPF row map (taken by the
+ * session, daxtop_session.h), interval deltas, grouping, sorting; shared by
+ * the batch, JSON and interactive views and by daxtrace export. No BPF. */
 #ifndef DAXTRACE_DAXTOP_VIEW_H
 #define DAXTRACE_DAXTOP_VIEW_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include "daxtop.h"
-#include "era.h"
-#include "probe.h"
 
 enum group_by { GROUP_PIDFILE, GROUP_PID, GROUP_FILE };
 
@@ -59,43 +58,9 @@ struct slot_seen {
 	uint64_t sum;
 };
 
-struct daxtop_ctx {
-	struct daxtop_bpf *skel;
-	struct hook *hooks;
-	int nhooks;
-	struct era_info era;
-	struct col_avail avail;
-	struct view_opts vo;
-	struct snapshot first, prev, cur;
-	double interval_s;
-	uint64_t attach_ns;	/* when the probes went live: start of totals */
-	bool lat_all;		/* every fault timed (else sampled at high rates) */
-	bool row_cache;		/* faults gathered per CPU (include/daxtop.h) */
-	struct slot_seen *seen;	/* per CPU: what its row cache held at the last snapshot */
-	char host[128], kernel[128], mounts[512], pmem[128], hooksum[64];
-};
-
-/* What to trace: kernel-side filters and sizes. dev -1 = any device. */
-struct daxtop_config {
-	uint32_t pid;
-	uint64_t cgroup_id;
-	long dev;
-	uint32_t max_rows;
-	bool no_fentry, no_kprobe;
-	bool lat_all;		/* time every fault, not a sample at high rates */
-};
-
-#define DAXTOP_NHOOKS 10
-
-/* open -> configure -> choose hooks -> load -> attach; hooks has DAXTOP_NHOOKS
- * entries. On failure the message is printed; call daxtop_stop either way. */
-int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct daxtop_config *cfg);
-void daxtop_stop(struct daxtop_ctx *c);
-
-int snapshot_take(struct daxtop_ctx *c, struct snapshot *s);
-/* Tell BPF the time (CLOCK_MONOTONIC ns) to stamp on active rows. */
-void clock_publish(struct daxtop_ctx *c, uint64_t now);
 void snapshot_free(struct snapshot *s);
+/* qsort/bsearch order of rows: pid, dev, ino. */
+int daxtop_key_cmp(const void *a, const void *b);
 /* Add what each CPU's fault slot holds to a snapshot whose rows are
  * sorted (and sorted again on return): event and fault counts, and the
  * counts its row cache gathered, onto their row, made (up to room rows) if
@@ -104,7 +69,7 @@ void snapshot_free(struct snapshot *s);
 void slots_merge(struct snapshot *s, int room, const struct fault_slot *slots, int ncpu,
 		 struct slot_seen *seen);
 /* rows = group(cur - base) filtered and sorted; caller frees *out. base may be NULL. */
-int view_build(const struct daxtop_ctx *c, const struct snapshot *cur,
+int view_build(const struct view_opts *vo, const struct snapshot *cur,
 	       const struct snapshot *base, struct view_row **out);
 void snapshot_hist_diff(struct hist *out, const struct snapshot *cur,
 			const struct snapshot *base, int id);

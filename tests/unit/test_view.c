@@ -37,12 +37,12 @@ static void setup_rows(void)
 
 static void test_delta_and_empty_rows(void **state)
 {
-	struct daxtop_ctx c = { .vo = { .sort = COL_FAULTS } };
+	struct view_opts vo = { .sort = COL_FAULTS };
 	struct view_row *v;
 	int n;
 
 	setup_rows();
-	n = view_build(&c, &cur, &base, &v);
+	n = view_build(&vo, &cur, &base, &v);
 	/* P2's row did not move: dropped from the interval view. */
 	assert_int_equal(n, 2);
 	assert_int_equal(v[0].key.ino, 11);		/* 50 faults sorts first */
@@ -54,12 +54,12 @@ static void test_delta_and_empty_rows(void **state)
 
 static void test_group_by_pid_and_file(void **state)
 {
-	struct daxtop_ctx c = { .vo = { .sort = COL_PID, .ascending = true, .group = GROUP_PID } };
+	struct view_opts vo = { .sort = COL_PID, .ascending = true, .group = GROUP_PID };
 	struct view_row *v;
 	int n;
 
 	setup_rows();
-	n = view_build(&c, &cur, NULL, &v);
+	n = view_build(&vo, &cur, NULL, &v);
 	assert_int_equal(n, 2);
 	assert_int_equal(v[0].key.pid, P1);
 	assert_int_equal(v[0].nfiles, 2);
@@ -67,10 +67,10 @@ static void test_group_by_pid_and_file(void **state)
 	assert_int_equal(row_value(&v[0], COL_FAULTS), 152);
 	free(v);
 
-	c.vo.group = GROUP_FILE;
-	c.vo.sort = COL_PTE;
-	c.vo.ascending = false;
-	n = view_build(&c, &cur, NULL, &v);
+	vo.group = GROUP_FILE;
+	vo.sort = COL_PTE;
+	vo.ascending = false;
+	n = view_build(&vo, &cur, NULL, &v);
 	assert_int_equal(n, 2);
 	assert_int_equal(v[0].key.ino, 10);
 	assert_int_equal(row_value(&v[0], COL_PTE), 107);
@@ -80,18 +80,18 @@ static void test_group_by_pid_and_file(void **state)
 
 static void test_filters_and_top(void **state)
 {
-	struct daxtop_ctx c = { .vo = { .sort = COL_FAULTS, .comm = "other" } };
+	struct view_opts vo = { .sort = COL_FAULTS, .comm = "other" };
 	struct view_row *v;
 	int n;
 
 	setup_rows();
-	n = view_build(&c, &cur, NULL, &v);
+	n = view_build(&vo, &cur, NULL, &v);
 	assert_int_equal(n, 1);
 	assert_int_equal(v[0].key.pid, P2);
 	free(v);
-	c.vo.comm = NULL;
-	c.vo.top = 1;
-	n = view_build(&c, &cur, NULL, &v);
+	vo.comm = NULL;
+	vo.top = 1;
+	n = view_build(&vo, &cur, NULL, &v);
 	assert_int_equal(n, 1);
 	assert_int_equal(row_value(&v[0], COL_FAULTS), 102);
 	free(v);

@@ -1,0 +1,466 @@
+/* daxtrace export: the daxtop metric source. Runs daxtop's session in the
+ * exporter's process; each collection folds finished rows into monotonic
+ * series (export_model.c) and the writers turn them into counters per
+ * device, and optionally per file or process. See docs/daxtrace-export.8. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "daxtop_session.h"
+#include "export.h"
+#include "mounts.h"
+#include "paths.h"
+#include "prom.h"
+#include "util.h"
+
+#define DEV_LIMIT	64	/* devices with their own series; more fold into "other" */
+#define SERIES_IDLE_S	300.0	/* split series without rows or change this long are dropped */
+#define HIST_FIRST_SLOT	10	/* first latency bucket: le = 1023 ns */
+
+struct top_source {
+	struct daxtop_ctx c;
+	struct hook hooks[DAXTOP_NHOOKS];
+	enum export_split split;
+	struct series_set devs, split_set;
+	uint64_t folded_exited, folded_idle;
+	uint32_t map_entries, map_cap;
+};
+
+static const char *const fb_names[FB_NR] = { "misaligned", "cow", "vma_bounds", "eof", "other" };
+
+/* --- collection --- */
+
+static bool pid_gone(uint32_t pid)
+{
+	return pid && kill(pid, 0) && errno == ESRCH;
+}
+
+static struct skey split_key(const struct top_source *t, const struct daxtop_key *k)
+{
+	if (t->split == SPLIT_FILE)
+		return (struct skey){ k->dev, k->ino };
+	return (struct skey){ k->pid, 0 };
+}
+
+static void split_label(const struct top_source *t, struct series *se, const struct view_row *v)
+{
+	const char *p;
+
+	if (se->other || se->label[0])
+		return;
+	se->dev = v->key.dev;
+	se->ino = v->key.ino;
+	se->pid = v->key.pid;
+	if (t->split == SPLIT_PID) {
+		snprintf(se->label, sizeof(se->label), "%s", v->r.comm);
+		return;
+	}
+	p = path_lookup(v->key.pid, v->key.dev, v->key.ino);
+	if (p)
+		snprintf(se->label, sizeof(se->label), "%s", p);
+}
+
+static struct series *dev_series(struct top_source *t, uint32_t dev)
+{
+	struct series *se = series_get(&t->devs, (struct skey){ dev, 0 }, NULL);
+
+	se->dev = dev;
+	return se;
+}
+
+/* A row of an exited process, or an idle one under map pressure, leaves
+ * the map: its final values go to the retired sums. The rest is live. */
+static void collect_row(struct top_source *t, const struct view_row *v, bool pressure,
+			uint64_t prev_clock_ns)
+{
+	struct skey sk = split_key(t, &v->key);
+	bool gone = pid_gone(v->key.pid);
+	/* idle: no event since the previous collection */
+	bool idle = pressure && v->r.last_ns < prev_clock_ns;
+	struct series *se = NULL;
+	struct daxtop_row fin;
+
+	if (t->split) {
+		se = series_get(&t->split_set, sk, NULL);
+		split_label(t, se, v);
+	}
+	/* A row with counts in a CPU's row cache stays until they reach it:
+	 * taken now, it would be made again and folded twice. */
+	if ((gone || idle) && !v->cached && !daxtop_row_fold(&t->c, &v->key, &fin)) {
+		if (se)
+			acc_add_row(&series_get(&t->split_set, sk, NULL)->retired, &fin);
+		acc_add_row(&dev_series(t, v->key.dev)->retired, &fin);
+		gone ? t->folded_exited++ : t->folded_idle++;
+		return;
+	}
+	t->map_entries++;
+	if (se) {
+		se = series_get(&t->split_set, sk, NULL);
+		series_mark_live(&t->split_set, se, sk, &v->r);
+	}
+	series_mark_live(&t->devs, dev_series(t, v->key.dev), (struct skey){ v->key.dev, 0 }, &v->r);
+}
+
+static int top_collect(void *state)
+{
+	struct top_source *t = state;
+	const struct snapshot *s = &t->c.cur;
+	struct dax_mount m[16];
+	int n;
+
+	if (daxtop_advance(&t->c))
+		return -1;
+	t->map_cap = daxtop_row_capacity(&t->c);
+	t->map_entries = 0;
+	series_begin(&t->devs);
+	if (t->split)
+		series_begin(&t->split_set);
+	for (int i = 0; i < s->n; i++)
+		collect_row(t, &s->rows[i], s->n >= (int)t->map_cap / 2, s->prev_clock_ns);
+	/* DAX-mounted devices get their series from the start, at zero. */
+	n = mounts_read(m, 16, true);
+	for (int i = 0; i < n; i++)
+		if (daxtop_dev_wanted(&t->c, m[i].dev))
+			dev_series(t, m[i].dev);
+	series_end(&t->devs, mono_ns() / 1e9, 0);
+	if (t->split)
+		series_end(&t->split_set, mono_ns() / 1e9, SERIES_IDLE_S);
+	return 0;
+}
+
+/* --- rendering --- */
+
+/* Sum of retired and live sums of one series. */
+static void series_acc(const struct series *se, struct acc *out)
+{
+	*out = se->retired;
+	acc_merge(out, &se->live);
+}
+
+static const struct {
+	int cnt;
+	const char *type;
+} fault_types[] = {
+	{ DT_PTE, "pte" }, { DT_PMD, "pmd" }, { DT_PMD_FALLBACK, "pmd_fallback" },
+	{ DT_MKWRITE, "mkwrite" }, { DT_HOLE, "hole" },
+};
+
+/* Labels of a device series; buf holds the strings. */
+static void dev_labels(const struct series *se, struct prom_labels *l, char *buf, size_t len)
+{
+	memset(l, 0, sizeof(*l));
+	if (se->other)
+		snprintf(buf, len, "other");
+	else
+		kdev_str(se->dev, buf, len);
+	labels_add(l, "dev", buf);
+}
+
+static void for_devs(struct top_source *t, void (*fn)(struct top_source *, struct prom *,
+		     const struct series *, const struct acc *, struct prom_labels *),
+		     struct prom *p)
+{
+	char dev[24];
+	struct prom_labels l;
+	struct acc a;
+
+	for (int i = 0; i < t->devs.n; i++) {
+		series_acc(&t->devs.v[i], &a);
+		dev_labels(&t->devs.v[i], &l, dev, sizeof(dev));
+		fn(t, p, &t->devs.v[i], &a, &l);
+	}
+	if (t->devs.folded_total) {
+		series_acc(&t->devs.other, &a);
+		dev_labels(&t->devs.other, &l, dev, sizeof(dev));
+		fn(t, p, &t->devs.other, &a, &l);
+	}
+}
+
+static void w_faults(struct top_source *t, struct prom *p, const struct series *se,
+		     const struct acc *a, struct prom_labels *l)
+{
+	for (size_t t = 0; t < sizeof(fault_types) / sizeof(fault_types[0]); t++) {
+		struct prom_labels x = *l;
+
+		labels_add(&x, "type", fault_types[t].type);
+		prom_u64(p, "daxtrace_faults_total", &x, a->cnt[fault_types[t].cnt]);
+	}
+}
+
+static void w_writes(struct top_source *t, struct prom *p, const struct series *se,
+		     const struct acc *a, struct prom_labels *l)
+{
+	prom_u64(p, "daxtrace_write_faults_total", l, a->cnt[DT_WRITE]);
+}
+
+static void w_wb(struct top_source *t, struct prom *p, const struct series *se,
+		 const struct acc *a, struct prom_labels *l)
+{
+	prom_u64(p, "daxtrace_writeback_bytes_total", l,
+		 a->cnt[DT_WB_PAGES] * (uint64_t)sysconf(_SC_PAGESIZE));
+}
+
+static void w_unmap(struct top_source *t, struct prom *p, const struct series *se,
+		    const struct acc *a, struct prom_labels *l)
+{
+	prom_u64(p, "daxtrace_unmaps_total", l, a->cnt[DT_UNMAP]);
+}
+
+static void w_bl(struct top_source *t, struct prom *p, const struct series *se,
+		 const struct acc *a, struct prom_labels *l)
+{
+	prom_u64(p, "daxtrace_break_layouts_waits_total", l, a->cnt[DT_BL_WAITS]);
+}
+
+static void w_bls(struct top_source *t, struct prom *p, const struct series *se,
+		  const struct acc *a, struct prom_labels *l)
+{
+	prom_double(p, "daxtrace_break_layouts_wait_seconds_total", l, a->bl_wait_ns / 1e9);
+}
+
+static void w_lat(struct top_source *t, struct prom *p, const struct series *se,
+		  const struct acc *a, struct prom_labels *l)
+{
+	prom_hist(p, "daxtrace_fault_latency_seconds", l, &a->lat, HIST_FIRST_SLOT, 1e9,
+		  a->lat_ns / 1e9);
+}
+
+static void write_devices(struct top_source *t, struct prom *p)
+{
+	prom_family(p, "daxtrace_faults_total", "counter",
+		    "DAX faults by device and type: pte (4 KiB mapped), pmd (2 MiB mapped), "
+		    "pmd_fallback (PMD fault fell back to PTEs), mkwrite (write to a read-mapped "
+		    "page), hole (read of a sparse range mapped to the zero page).");
+	for_devs(t, w_faults, p);
+	prom_family(p, "daxtrace_write_faults_total", "counter",
+		    "Completed PTE and PMD faults with FAULT_FLAG_WRITE.");
+	for_devs(t, w_writes, p);
+	prom_family(p, "daxtrace_writeback_bytes_total", "counter",
+		    "Bytes of DAX mappings written back (cache flushed) by dax_writeback_one.");
+	for_devs(t, w_wb, p);
+	/* Absent rather than a lying 0 when the hook is unavailable. */
+	if (t->c.avail.unmap) {
+		prom_family(p, "daxtrace_unmaps_total", "counter",
+			    "Zaps of DAX file mapping ranges (munmap, truncate, exit).");
+		for_devs(t, w_unmap, p);
+	}
+	if (t->c.avail.blwait) {
+		prom_family(p, "daxtrace_break_layouts_waits_total", "counter",
+			    "break_layouts waits (truncate/punch hole waiting for pinned DAX pages) "
+			    "that ended.");
+		for_devs(t, w_bl, p);
+		prom_family(p, "daxtrace_break_layouts_wait_seconds_total", "counter",
+			    "Time spent in break_layouts waits that ended.");
+		for_devs(t, w_bls, p);
+	}
+	prom_family(p, "daxtrace_fault_latency_seconds", "histogram",
+		    "DAX fault latency (PTE and PMD faults, from fault start to done). Above "
+		    "~2000 faults/s per CPU only a random sample of faults is timed (at least "
+		    "1 in 64; --lat-all times all): _count is the faults timed, compare "
+		    "daxtrace_faults_total for the total.");
+	for_devs(t, w_lat, p);
+}
+
+static void write_globals(struct top_source *t, struct prom *p)
+{
+	const struct snapshot *s = &t->c.cur;
+	struct hist64 h = {};
+	struct acc a;
+	uint64_t bl_ns = 0;
+
+	prom_family(p, "daxtrace_pmd_fallbacks_total", "counter",
+		    "PMD faults that fell back to PTEs, by likely reason.");
+	for (int i = 0; i < FB_NR; i++) {
+		struct prom_labels l = {};
+
+		labels_add(&l, "reason", fb_names[i]);
+		prom_u64(p, "daxtrace_pmd_fallbacks_total", &l, s->fallback[i]);
+	}
+	if (t->c.avail.blwait) {
+		for (int i = 0; i < t->devs.n; i++) {
+			series_acc(&t->devs.v[i], &a);
+			bl_ns += a.bl_wait_ns;
+		}
+		series_acc(&t->devs.other, &a);
+		bl_ns += a.bl_wait_ns;
+		hist64_add(&h, &s->hists[H_BL_WAIT]);
+		prom_family(p, "daxtrace_break_layouts_wait_duration_seconds", "histogram",
+			    "Duration of break_layouts waits that ended, all devices. _sum misses "
+			    "waits counted in daxtrace_events_dropped_total{source=\"top\",reason=\"row_map_full\"}.");
+		prom_hist(p, "daxtrace_break_layouts_wait_duration_seconds", NULL, &h,
+			  HIST_FIRST_SLOT, 1e9, bl_ns / 1e9);
+	}
+	prom_one_u64(p, "daxtrace_events_total", "counter",
+		    "DAX events seen by the probes (faults, mkwrite, holes, writeback, unmaps).",
+		    s->events);
+	prom_one_u64(p, "daxtrace_fault_latency_missed_total", "counter",
+		    "Timed faults whose end their CPU did not see (the fault slept while "
+		    "another began there, or moved CPU): counted, without a latency.",
+		    s->drops[DROP_LAT_NO_START]);
+	prom_one_u64(p, "daxtrace_row_map_entries", "gauge",
+		    "Rows (process, file) in the kernel-side row map after the last collection.",
+		    t->map_entries);
+	prom_one_u64(p, "daxtrace_row_map_capacity", "gauge", "Size of the kernel-side row map (--max-rows).",
+		    t->map_cap);
+	prom_family(p, "daxtrace_rows_folded_total", "counter",
+		    "Rows moved from the kernel map into user-space totals: their process exited, "
+		    "or they were idle while the map was half full.");
+	{
+		struct prom_labels x = {}, i = {};
+
+		labels_add(&x, "why", "exited");
+		prom_u64(p, "daxtrace_rows_folded_total", &x, t->folded_exited);
+		labels_add(&i, "why", "idle");
+		prom_u64(p, "daxtrace_rows_folded_total", &i, t->folded_idle);
+	}
+}
+
+static void write_split(struct top_source *t, struct prom *p)
+{
+	bool file = t->split == SPLIT_FILE;
+	const char *fam = file ? "daxtrace_file_faults_total" : "daxtrace_process_faults_total";
+	const char *blfam = file ? "daxtrace_file_break_layouts_wait_seconds_total" :
+				   "daxtrace_process_break_layouts_wait_seconds_total";
+	const char *kind = file ? "file" : "pid";
+
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1 && !t->c.avail.blwait)
+			break;
+		if (pass == 0)
+			prom_family(p, fam, "counter", file ?
+				    "DAX faults per file and type (only with --per-file; at most "
+				    "--max-series files, the rest in file=\"other\")." :
+				    "DAX faults per process and type (only with --per-pid; at most "
+				    "--max-series processes, the rest in pid=\"other\").");
+		else
+			prom_family(p, blfam, "counter", "Time in break_layouts waits that ended, per "
+				    "file or process (split series, see the faults family).");
+		for (int i = 0; i <= t->split_set.n; i++) {
+			const struct series *se = i < t->split_set.n ? &t->split_set.v[i] : &t->split_set.other;
+			struct prom_labels l = {};
+			char a[32], b[32];
+			struct acc acc;
+
+			if (i == t->split_set.n && !t->split_set.folded_total)
+				break;
+			series_acc(se, &acc);
+			if (se->other) {
+				labels_add(&l, kind, "other");
+			} else if (file) {
+				kdev_str(se->dev, a, sizeof(a));
+				snprintf(b, sizeof(b), "%llu", (unsigned long long)se->ino);
+				labels_add(&l, "dev", a);
+				labels_add(&l, "ino", b);
+				labels_add(&l, "file", se->label);
+			} else {
+				snprintf(a, sizeof(a), "%u", se->pid);
+				labels_add(&l, "pid", a);
+				labels_add(&l, "comm", se->label);
+			}
+			if (pass == 1) {
+				prom_double(p, blfam, &l, acc.bl_wait_ns / 1e9);
+				continue;
+			}
+			for (size_t t = 0; t < sizeof(fault_types) / sizeof(fault_types[0]); t++) {
+				struct prom_labels x = l;
+
+				labels_add(&x, "type", fault_types[t].type);
+				prom_u64(p, fam, &x, acc.cnt[fault_types[t].cnt]);
+			}
+		}
+	}
+	prom_family(p, "daxtrace_series", "gauge", "Per-file or per-process series exported now.");
+	{
+		struct prom_labels l = {};
+
+		labels_add(&l, "kind", kind);
+		prom_u64(p, "daxtrace_series", &l, t->split_set.n);
+	}
+	prom_one_u64(p, "daxtrace_series_limit", "gauge", "--max-series.",
+		    t->split_set.limit);
+	prom_one_u64(p, "daxtrace_series_folded_total", "counter",
+		    "Files or processes summed into the \"other\" series because the limit was reached.",
+		    t->split_set.folded_total);
+	prom_one_u64(p, "daxtrace_series_retired_total", "counter",
+		    "Series dropped after 300 s without rows in the kernel map and without change.",
+		    t->split_set.retired_total);
+}
+
+static void top_write(void *state, struct prom *p)
+{
+	struct top_source *t = state;
+
+	write_devices(t, p);
+	write_globals(t, p);
+	if (t->split)
+		write_split(t, p);
+}
+
+static int top_drops(void *state, struct export_drop *out, int max)
+{
+	const struct snapshot *s = &((struct top_source *)state)->c.cur;
+	const struct export_drop d[] = {
+		{ "row_map_full", s->drops[DROP_ROW_FULL] },
+		{ "wait_map_full", s->drops[DROP_WAIT_FULL] },
+		/* runs the kernel skipped (a program already running on that CPU) */
+		{ "kernel_skipped", s->missed_runs },
+	};
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]) && n < max; i++)
+		out[n++] = d[i];
+	return n;
+}
+
+static int top_hooks(void *state, const struct hook **out)
+{
+	struct top_source *t = state;
+
+	*out = t->c.hooks;
+	return t->c.nhooks;
+}
+
+static int top_start(void **state, const struct export_opts *o)
+{
+	struct top_source *t = calloc(1, sizeof(*t));
+	struct daxtop_config cfg = {
+		.pid = o->pid, .dev = o->dev, .max_rows = o->max_rows, .no_fentry = o->no_fentry,
+		.no_kprobe = o->no_kprobe, .lat_all = o->lat_all,
+	};
+
+	if (!t) {
+		warn_msg("daxtop metrics: out of memory");
+		return -1;
+	}
+	*state = t;
+	t->split = o->split;
+	series_init(&t->devs, DEV_LIMIT);
+	series_init(&t->split_set, o->max_series);
+	if (daxtop_start(&t->c, t->hooks, &cfg))
+		return -1;
+	t->c.interval_s = o->interval_s;
+	probe_warn_unavailable(t->hooks, DAXTOP_NHOOKS);
+	return 0;
+}
+
+static void top_stop(void *state)
+{
+	struct top_source *t = state;
+
+	daxtop_stop(&t->c);
+	series_free(&t->devs);
+	series_free(&t->split_set);
+	free(t);
+}
+
+const struct export_source export_source_top = {
+	.name = "top",
+	.start = top_start,
+	.collect = top_collect,
+	.write = top_write,
+	.stop = top_stop,
+	.drops = top_drops,
+	.hooks = top_hooks,
+};
