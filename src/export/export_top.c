@@ -28,8 +28,6 @@ struct top_source {
 	uint32_t map_entries, map_cap;
 };
 
-static const char *const fb_names[FB_NR] = { "misaligned", "cow", "vma_bounds", "eof", "other" };
-
 /* --- collection --- */
 
 static bool pid_gone(uint32_t pid)
@@ -139,14 +137,6 @@ static void series_acc(const struct series *se, struct acc *out)
 	acc_merge(out, &se->live);
 }
 
-static const struct {
-	int cnt;
-	const char *type;
-} fault_types[] = {
-	{ DT_PTE, "pte" }, { DT_PMD, "pmd" }, { DT_PMD_FALLBACK, "pmd_fallback" },
-	{ DT_MKWRITE, "mkwrite" }, { DT_HOLE, "hole" },
-};
-
 /* Labels of a device series; buf holds the strings. */
 static void dev_labels(const struct series *se, struct prom_labels *l, char *buf, size_t len)
 {
@@ -158,109 +148,81 @@ static void dev_labels(const struct series *se, struct prom_labels *l, char *buf
 	labels_add(l, "dev", buf);
 }
 
-static void for_devs(struct top_source *t, void (*fn)(struct top_source *, struct prom *,
-		     const struct series *, const struct acc *, struct prom_labels *),
-		     struct prom *p)
+/* A family's samples for one series: one per counter exported into it
+ * (daxtop_counters), with its type label when it has one. */
+static void counter_samples(struct prom *p, const char *name, enum daxtop_family fam,
+			    const struct acc *a, const struct prom_labels *l)
+{
+	for (int i = 0; i < DT_NR_COUNTERS; i++) {
+		const struct daxtop_counter_def *d = &daxtop_counters[i];
+		struct prom_labels x = *l;
+		uint64_t v = a->cnt[i];
+
+		if (d->prom != fam)
+			continue;
+		if (d->prom_type)
+			labels_add(&x, "type", d->prom_type);
+		if (d->prom_bytes)
+			v *= (uint64_t)sysconf(_SC_PAGESIZE);
+		prom_u64(p, name, &x, v);
+	}
+}
+
+/* A family is absent rather than a lying 0 when a counter of it has no hook. */
+static bool family_missing(const struct top_source *t, enum daxtop_family fam)
+{
+	for (int i = 0; i < DT_NR_COUNTERS; i++)
+		if (daxtop_counters[i].prom == fam && t->c.avail.missing[i])
+			return true;
+	return false;
+}
+
+enum dev_value { DV_BL_SECONDS = FAM_NR, DV_LATENCY };
+
+/* One value (a counter family, or enum dev_value) for each device series. */
+static void for_devs(struct top_source *t, struct prom *p, int what)
 {
 	char dev[24];
 	struct prom_labels l;
 	struct acc a;
 
-	for (int i = 0; i < t->devs.n; i++) {
-		series_acc(&t->devs.v[i], &a);
-		dev_labels(&t->devs.v[i], &l, dev, sizeof(dev));
-		fn(t, p, &t->devs.v[i], &a, &l);
+	for (int i = 0; i <= t->devs.n; i++) {
+		const struct series *se = i < t->devs.n ? &t->devs.v[i] : &t->devs.other;
+
+		if (i == t->devs.n && !t->devs.folded_total)
+			break;
+		series_acc(se, &a);
+		dev_labels(se, &l, dev, sizeof(dev));
+		if (what < FAM_NR)
+			counter_samples(p, daxtop_families[what].name, what, &a, &l);
+		else if (what == DV_BL_SECONDS)
+			prom_double(p, "daxtrace_break_layouts_wait_seconds_total", &l,
+				    a.bl_wait_ns / 1e9);
+		else
+			prom_hist(p, "daxtrace_fault_latency_seconds", &l, &a.lat, HIST_FIRST_SLOT,
+				  1e9, a.lat_ns / 1e9);
 	}
-	if (t->devs.folded_total) {
-		series_acc(&t->devs.other, &a);
-		dev_labels(&t->devs.other, &l, dev, sizeof(dev));
-		fn(t, p, &t->devs.other, &a, &l);
-	}
-}
-
-static void w_faults(struct top_source *t, struct prom *p, const struct series *se,
-		     const struct acc *a, struct prom_labels *l)
-{
-	for (size_t t = 0; t < sizeof(fault_types) / sizeof(fault_types[0]); t++) {
-		struct prom_labels x = *l;
-
-		labels_add(&x, "type", fault_types[t].type);
-		prom_u64(p, "daxtrace_faults_total", &x, a->cnt[fault_types[t].cnt]);
-	}
-}
-
-static void w_writes(struct top_source *t, struct prom *p, const struct series *se,
-		     const struct acc *a, struct prom_labels *l)
-{
-	prom_u64(p, "daxtrace_write_faults_total", l, a->cnt[DT_WRITE]);
-}
-
-static void w_wb(struct top_source *t, struct prom *p, const struct series *se,
-		 const struct acc *a, struct prom_labels *l)
-{
-	prom_u64(p, "daxtrace_writeback_bytes_total", l,
-		 a->cnt[DT_WB_PAGES] * (uint64_t)sysconf(_SC_PAGESIZE));
-}
-
-static void w_unmap(struct top_source *t, struct prom *p, const struct series *se,
-		    const struct acc *a, struct prom_labels *l)
-{
-	prom_u64(p, "daxtrace_unmaps_total", l, a->cnt[DT_UNMAP]);
-}
-
-static void w_bl(struct top_source *t, struct prom *p, const struct series *se,
-		 const struct acc *a, struct prom_labels *l)
-{
-	prom_u64(p, "daxtrace_break_layouts_waits_total", l, a->cnt[DT_BL_WAITS]);
-}
-
-static void w_bls(struct top_source *t, struct prom *p, const struct series *se,
-		  const struct acc *a, struct prom_labels *l)
-{
-	prom_double(p, "daxtrace_break_layouts_wait_seconds_total", l, a->bl_wait_ns / 1e9);
-}
-
-static void w_lat(struct top_source *t, struct prom *p, const struct series *se,
-		  const struct acc *a, struct prom_labels *l)
-{
-	prom_hist(p, "daxtrace_fault_latency_seconds", l, &a->lat, HIST_FIRST_SLOT, 1e9,
-		  a->lat_ns / 1e9);
 }
 
 static void write_devices(struct top_source *t, struct prom *p)
 {
-	prom_family(p, "daxtrace_faults_total", "counter",
-		    "DAX faults by device and type: pte (4 KiB mapped), pmd (2 MiB mapped), "
-		    "pmd_fallback (PMD fault fell back to PTEs), mkwrite (write to a read-mapped "
-		    "page), hole (read of a sparse range mapped to the zero page).");
-	for_devs(t, w_faults, p);
-	prom_family(p, "daxtrace_write_faults_total", "counter",
-		    "Completed PTE and PMD faults with FAULT_FLAG_WRITE.");
-	for_devs(t, w_writes, p);
-	prom_family(p, "daxtrace_writeback_bytes_total", "counter",
-		    "Bytes of DAX mappings written back (cache flushed) by dax_writeback_one.");
-	for_devs(t, w_wb, p);
-	/* Absent rather than a lying 0 when the hook is unavailable. */
-	if (t->c.avail.unmap) {
-		prom_family(p, "daxtrace_unmaps_total", "counter",
-			    "Zaps of DAX file mapping ranges (munmap, truncate, exit).");
-		for_devs(t, w_unmap, p);
+	for (int f = 0; f < FAM_NR; f++) {
+		if (family_missing(t, f))
+			continue;
+		prom_family(p, daxtop_families[f].name, "counter", daxtop_families[f].help);
+		for_devs(t, p, f);
 	}
-	if (t->c.avail.blwait) {
-		prom_family(p, "daxtrace_break_layouts_waits_total", "counter",
-			    "break_layouts waits (truncate/punch hole waiting for pinned DAX pages) "
-			    "that ended.");
-		for_devs(t, w_bl, p);
+	if (!t->c.avail.missing[DT_BL_WAITS]) {
 		prom_family(p, "daxtrace_break_layouts_wait_seconds_total", "counter",
 			    "Time spent in break_layouts waits that ended.");
-		for_devs(t, w_bls, p);
+		for_devs(t, p, DV_BL_SECONDS);
 	}
 	prom_family(p, "daxtrace_fault_latency_seconds", "histogram",
 		    "DAX fault latency (PTE and PMD faults, from fault start to done). Above "
 		    "~2000 faults/s per CPU only a random sample of faults is timed (at least "
 		    "1 in 64; --lat-all times all): _count is the faults timed, compare "
 		    "daxtrace_faults_total for the total.");
-	for_devs(t, w_lat, p);
+	for_devs(t, p, DV_LATENCY);
 }
 
 static void write_globals(struct top_source *t, struct prom *p)
@@ -275,10 +237,10 @@ static void write_globals(struct top_source *t, struct prom *p)
 	for (int i = 0; i < FB_NR; i++) {
 		struct prom_labels l = {};
 
-		labels_add(&l, "reason", fb_names[i]);
+		labels_add(&l, "reason", daxtop_fallback_name(i));
 		prom_u64(p, "daxtrace_pmd_fallbacks_total", &l, s->fallback[i]);
 	}
-	if (t->c.avail.blwait) {
+	if (!t->c.avail.missing[DT_BL_WAITS]) {
 		for (int i = 0; i < t->devs.n; i++) {
 			series_acc(&t->devs.v[i], &a);
 			bl_ns += a.bl_wait_ns;
@@ -326,7 +288,7 @@ static void write_split(struct top_source *t, struct prom *p)
 	const char *kind = file ? "file" : "pid";
 
 	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 1 && !t->c.avail.blwait)
+		if (pass == 1 && t->c.avail.missing[DT_BL_WAITS])
 			break;
 		if (pass == 0)
 			prom_family(p, fam, "counter", file ?
@@ -363,12 +325,7 @@ static void write_split(struct top_source *t, struct prom *p)
 				prom_double(p, blfam, &l, acc.bl_wait_ns / 1e9);
 				continue;
 			}
-			for (size_t t = 0; t < sizeof(fault_types) / sizeof(fault_types[0]); t++) {
-				struct prom_labels x = l;
-
-				labels_add(&x, "type", fault_types[t].type);
-				prom_u64(p, fam, &x, acc.cnt[fault_types[t].cnt]);
-			}
+			counter_samples(p, fam, FAM_FAULTS, &acc, &l);
 		}
 	}
 	prom_family(p, "daxtrace_series", "gauge", "Per-file or per-process series exported now.");
@@ -402,8 +359,8 @@ static int top_drops(void *state, struct export_drop *out, int max)
 {
 	const struct snapshot *s = &((struct top_source *)state)->c.cur;
 	const struct export_drop d[] = {
-		{ "row_map_full", s->drops[DROP_ROW_FULL] },
-		{ "wait_map_full", s->drops[DROP_WAIT_FULL] },
+		{ daxtop_drop_name(DROP_ROW_FULL), s->drops[DROP_ROW_FULL] },
+		{ daxtop_drop_name(DROP_WAIT_FULL), s->drops[DROP_WAIT_FULL] },
 		/* runs the kernel skipped (a program already running on that CPU) */
 		{ "kernel_skipped", s->missed_runs },
 	};

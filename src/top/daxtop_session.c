@@ -131,8 +131,14 @@ static void ctx_describe(struct daxtop_ctx *c)
 		snprintf(c->mounts, sizeof(c->mounts), "none found");
 	pmem_devices(c->pmem, sizeof(c->pmem));
 	probe_summary(c->hooksum, sizeof(c->hooksum), c->hooks, c->nhooks);
-	c->avail.unmap = c->hooks[HK_UNMAP].method != PM_NONE;
-	c->avail.blwait = c->hooks[HK_BUSY].method != PM_NONE;
+	for (int i = 0; i < DT_NR_COUNTERS; i++) {
+		const struct daxtop_counter_def *d = &daxtop_counters[i];
+		bool fed = false;
+
+		for (int k = 0; k < 2; k++)
+			fed |= d->hooks[k] >= 0 && c->hooks[d->hooks[k]].method != PM_NONE;
+		c->avail.missing[i] = d->optional && !fed;
+	}
 }
 
 int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct daxtop_config *a)

@@ -41,13 +41,6 @@ struct daxtop_ctx {
 	char host[128], kernel[128], mounts[512], pmem[128], hooksum[64];
 };
 
-/* The hooks, in the order daxtop_start fills them. */
-enum daxtop_hook_id {
-	HK_PTE_FAULT, HK_PTE_DONE, HK_PMD_FAULT, HK_PMD_DONE, HK_MKWRITE,
-	HK_LOAD_HOLE, HK_PMD_LOAD_HOLE, HK_WRITEBACK, HK_UNMAP, HK_BUSY,
-	DAXTOP_NHOOKS,
-};
-
 /* open -> configure -> choose hooks -> load -> attach; hooks has DAXTOP_NHOOKS
  * entries. On failure the message is printed; call daxtop_stop either way. */
 int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct daxtop_config *cfg);

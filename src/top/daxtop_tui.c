@@ -7,18 +7,14 @@
 #include "daxtop_print.h"
 #include "hist_user.h"
 
-static const enum col sort_cycle[] = {
-	COL_FAULTS, COL_PID, COL_COMM, COL_PTE, COL_PMD, COL_PMDFB, COL_WRITE, COL_MKWR,
-	COL_HOLE, COL_WB, COL_UNMAP, COL_BLWAIT, COL_BLWMS, COL_LATP50, COL_LATP99, COL_FILE,
-};
-#define NSORT (int)(sizeof(sort_cycle) / sizeof(sort_cycle[0]))
-
-static int sort_index(enum col c)
+/* < and > walk the columns in display order, from the default key. */
+static enum col sort_step(enum col c, int dir)
 {
-	for (int i = 0; i < NSORT; i++)
-		if (sort_cycle[i] == c)
-			return i;
-	return 0;
+	/* a ring of COL_NR - 1 keys: faults, then pid .. file */
+	int i = c == COL_FAULTS ? 0 : c + 1, n = COL_NR - 1;
+
+	i = (i + dir + n) % n;
+	return i == 0 ? COL_FAULTS : (enum col)(i - 1);
 }
 
 static const char *group_name(enum group_by g)
@@ -123,10 +119,10 @@ int daxtop_tui(struct daxtop_ctx *c, double duration_s)
 		case 'q': case 'Q': exiting = 1; continue;
 		case ' ': paused = !paused; redraw = true; break;
 		case '<': case KEY_LEFT:
-			c->vo.sort = sort_cycle[(sort_index(c->vo.sort) + NSORT - 1) % NSORT];
+			c->vo.sort = sort_step(c->vo.sort, -1);
 			redraw = true; break;
 		case '>': case KEY_RIGHT:
-			c->vo.sort = sort_cycle[(sort_index(c->vo.sort) + 1) % NSORT];
+			c->vo.sort = sort_step(c->vo.sort, 1);
 			redraw = true; break;
 		case 'r': c->vo.ascending = !c->vo.ascending; redraw = true; break;
 		case 'g': c->vo.group = (c->vo.group + 1) % 3; redraw = true; break;

@@ -5,22 +5,25 @@
 #include "paths.h"
 #include "util.h"
 
-static const char *const col_names[COL_NR] = {
-	"pid", "comm", "pte", "pmd", "pmdfb", "write", "mkwr", "hole", "wb", "unmap",
-	"blwait", "blwms", "latp50", "latp99", "file", "faults",
+/* Sort names of the columns that are not counters (those are in daxtop_counters). */
+static const char *const other_col_names[COL_NR] = {
+	[COL_PID] = "pid", [COL_COMM] = "comm", [COL_BLWMS] = "blwms", [COL_LATP50] = "latp50",
+	[COL_LATP99] = "latp99", [COL_FILE] = "file", [COL_FAULTS] = "faults",
 };
+
+const char *col_name(int col)
+{
+	if (col >= COL_CNT && col < COL_OF(DT_NR_COUNTERS))
+		return daxtop_counters[col - COL_CNT].sort;
+	return col >= 0 && col < COL_NR ? other_col_names[col] : "?";
+}
 
 int col_by_name(const char *name)
 {
 	for (int i = 0; i < COL_NR; i++)
-		if (!strcasecmp(name, col_names[i]))
+		if (!strcasecmp(name, col_name(i)))
 			return i;
 	return -1;
-}
-
-const char *col_name(int col)
-{
-	return col >= 0 && col < COL_NR ? col_names[col] : "?";
 }
 
 int daxtop_key_cmp(const void *a, const void *b)
@@ -129,17 +132,10 @@ uint64_t row_value(const struct view_row *v, int col)
 {
 	const struct daxtop_row *r = &v->r;
 
+	if (col >= COL_CNT && col < COL_OF(DT_NR_COUNTERS))
+		return r->cnt[col - COL_CNT];
 	switch (col) {
 	case COL_PID: return v->key.pid;
-	case COL_PTE: return r->cnt[DT_PTE];
-	case COL_PMD: return r->cnt[DT_PMD];
-	case COL_PMDFB: return r->cnt[DT_PMD_FALLBACK];
-	case COL_WRITE: return r->cnt[DT_WRITE];
-	case COL_MKWR: return r->cnt[DT_MKWRITE];
-	case COL_HOLE: return r->cnt[DT_HOLE];
-	case COL_WB: return r->cnt[DT_WB_PAGES];
-	case COL_UNMAP: return r->cnt[DT_UNMAP];
-	case COL_BLWAIT: return r->cnt[DT_BL_WAITS];
 	case COL_BLWMS: return r->bl_wait_ns;
 	case COL_LATP50: return hist_percentile(&r->lat, 50);
 	case COL_LATP99: return hist_percentile(&r->lat, 99);

@@ -7,16 +7,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "daxtop.h"
+#include "daxtop_counters.h"
 
 enum group_by { GROUP_PIDFILE, GROUP_PID, GROUP_FILE };
 
 /* Sortable columns, in display order. */
 enum col {
-	COL_PID, COL_COMM, COL_PTE, COL_PMD, COL_PMDFB, COL_WRITE, COL_MKWR, COL_HOLE,
-	COL_WB, COL_UNMAP, COL_BLWAIT, COL_BLWMS, COL_LATP50, COL_LATP99, COL_FILE,
+	COL_PID, COL_COMM,
+	COL_CNT,	/* COL_OF(DT_x): counter x, in daxtop_counters order */
+	COL_BLWMS = COL_CNT + DT_NR_COUNTERS, COL_LATP50, COL_LATP99, COL_FILE,
 	COL_FAULTS,	/* PTE + PMD + PMDFB: the default sort key, not a column */
 	COL_NR,
 };
+#define COL_OF(counter) (COL_CNT + (counter))
 
 struct view_row {
 	struct daxtop_key key;	/* pid 0 when grouped by file; dev/ino 0 when by pid */
@@ -47,9 +50,10 @@ struct view_opts {
 	const char *path_prefix;
 };
 
-/* Which columns have data on this kernel (hooks that attached). */
+/* Counters without data on this kernel: an optional counter whose hooks
+ * did not attach (daxtop_counters.h). Zero: every counter has data. */
 struct col_avail {
-	bool unmap, blwait;
+	bool missing[DT_NR_COUNTERS];
 };
 
 /* What a CPU's row cache held at a snapshot (by key, sum of counts). */

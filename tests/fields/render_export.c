@@ -47,7 +47,6 @@ int render_export(FILE *out, int split, void *leak_state)
 	t->c.hooks = t->hooks;
 	t->c.nhooks = 1;
 	t->hooks[0] = (struct hook){ .func = "dax_pte_fault", .method = PM_TRACEPOINT };
-	t->c.avail.unmap = t->c.avail.blwait = true;
 	series_init(&t->devs, 1);
 	add_series(&t->devs, (struct skey){ 259 << 20, 0 }, (struct skey){ 260 << 20, 0 }, "");
 	series_init(&t->split_set, 1);
