@@ -22,6 +22,9 @@
 
 #define DEFAULT_LISTEN	"127.0.0.1:9476"
 
+/* the exporter's own long options */
+enum { O_PERFILE = 256, O_PERPID, O_MAXSERIES, O_NOLEAK, O_LEAKMINAGE };
+
 /* A source in the exporter: top first (required), then leak. */
 struct source_run {
 	const struct export_source *src;
@@ -68,86 +71,73 @@ static void usage(FILE *out)
 "  -h, --help             this help\n");
 }
 
+/* One of the exporter's own options (the top session's are daxtop_config_opt's). */
+static int parse_opt(int c, char **argv, struct export_opts *o)
+{
+	uint64_t v;
+
+	switch (c) {
+	case 'l': o->listen = optarg; return 0;
+	case 't':
+		if (!*optarg)
+			return usage_error("empty --textfile path%s", "");
+		o->textfile = optarg;
+		return 0;
+	case 'i':
+		if (parse_seconds(optarg, &o->interval_s) || o->interval_s < 0.1 ||
+		    o->interval_s > 3600)
+			return usage_error("bad interval '%s': give 0.1 to 3600 seconds", optarg);
+		return 0;
+	case O_PERFILE:
+	case O_PERPID: {
+		enum export_split want = c == O_PERFILE ? SPLIT_FILE : SPLIT_PID;
+
+		if (o->split && o->split != want)
+			return usage_error("--per-file and --per-pid exclude each other%s", "");
+		o->split = want;
+		return 0;
+	}
+	case O_MAXSERIES:
+		if (parse_u64(optarg, &v) || !v || v > 100000)
+			return usage_error("bad --max-series '%s': give 1..100000", optarg);
+		o->max_series = v;
+		return 0;
+	case O_NOLEAK: o->no_leak = true; return 0;
+	case O_LEAKMINAGE:
+		if (parse_seconds(optarg, &o->leak_min_age_s) || o->leak_min_age_s < 0 ||
+		    o->leak_min_age_s > 86400)
+			return usage_error("bad --leak-min-age '%s': give 0 to 86400 seconds", optarg);
+		return 0;
+	case 'h': usage(stdout); exit(EXIT_OK);
+	case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+	default: return usage_error("unknown option '%s'", argv[optind - 1]);
+	}
+}
+
 static int parse_args(int argc, char **argv, struct export_opts *o)
 {
-	char why[160];
-	enum { O_PERFILE = 256, O_PERPID, O_MAXSERIES, O_DEV, O_MAXROWS, O_NOFENTRY, O_NOKPROBE,
-	       O_NOLEAK, O_LEAKMINAGE, O_LATALL };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' }, { "textfile", required_argument, NULL, 't' },
 		{ "interval", required_argument, NULL, 'i' }, { "per-file", no_argument, NULL, O_PERFILE },
 		{ "per-pid", no_argument, NULL, O_PERPID }, { "max-series", required_argument, NULL, O_MAXSERIES },
-		{ "pid", required_argument, NULL, 'p' }, { "dev", required_argument, NULL, O_DEV },
-		{ "max-rows", required_argument, NULL, O_MAXROWS },
-		{ "no-fentry", no_argument, NULL, O_NOFENTRY }, { "no-kprobe", no_argument, NULL, O_NOKPROBE },
 		{ "no-leak", no_argument, NULL, O_NOLEAK },
-		{ "leak-min-age", required_argument, NULL, O_LEAKMINAGE },
-		{ "lat-all", no_argument, NULL, O_LATALL },
+		{ "leak-min-age", required_argument, NULL, O_LEAKMINAGE }, DAXTOP_CONFIG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' }, {}
 	};
-	uint64_t v;
-	int c;
+	int c, rc;
 
 	o->interval_s = 5;
 	o->max_series = 100;
-	o->max_rows = 4096;
-	o->dev = -1;
+	daxtop_config_init(&o->top);
 	o->leak_min_age_s = 5;	/* daxleak's --min-age default */
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":l:t:i:p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l': o->listen = optarg; break;
-		case 't':
-			if (!*optarg)
-				return usage_error("empty --textfile path%s", "");
-			o->textfile = optarg;
-			break;
-		case 'i':
-			if (parse_seconds(optarg, &o->interval_s) || o->interval_s < 0.1 ||
-			    o->interval_s > 3600)
-				return usage_error("bad interval '%s': give 0.1 to 3600 seconds", optarg);
-			break;
-		case O_PERFILE:
-		case O_PERPID: {
-			enum export_split want = c == O_PERFILE ? SPLIT_FILE : SPLIT_PID;
-
-			if (o->split && o->split != want)
-				return usage_error("--per-file and --per-pid exclude each other%s", "");
-			o->split = want;
-			break;
-		}
-		case O_MAXSERIES:
-			if (parse_u64(optarg, &v) || !v || v > 100000)
-				return usage_error("bad --max-series '%s': give 1..100000", optarg);
-			o->max_series = v;
-			break;
-		case 'p':
-			if (parse_live_pid(optarg, &o->pid, why, sizeof(why)))
-				return usage_error("%s", why);
-			break;
-		case O_DEV:
-			if (parse_dax_dev(optarg, &o->dev, why, sizeof(why)))
-				return usage_error("%s", why);
-			break;
-		case O_MAXROWS:
-			if (parse_u64(optarg, &v) || v < 16 || v > 1 << 20)
-				return usage_error("bad --max-rows '%s': give 16..1048576", optarg);
-			o->max_rows = v;
-			break;
-		case O_NOFENTRY: o->no_fentry = true; break;
-		case O_NOKPROBE: o->no_kprobe = true; break;
-		case O_NOLEAK: o->no_leak = true; break;
-		case O_LATALL: o->lat_all = true; break;
-		case O_LEAKMINAGE:
-			if (parse_seconds(optarg, &o->leak_min_age_s) || o->leak_min_age_s < 0 ||
-			    o->leak_min_age_s > 86400)
-				return usage_error("bad --leak-min-age '%s': give 0 to 86400 seconds", optarg);
-			break;
-		case 'h': usage(stdout); exit(EXIT_OK);
-		case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-		default: return usage_error("unknown option '%s'", argv[optind - 1]);
-		}
+		rc = daxtop_config_opt(c, optarg, &o->top);
+		if (rc == 1)
+			rc = parse_opt(c, argv, o);
+		if (rc)
+			return rc;
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);

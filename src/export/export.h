@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "daxtop.h"
+#include "daxtop_session.h"
 #include "probe.h"
 #include "prom.h"
 
@@ -57,12 +58,9 @@ struct export_opts {
 	double interval_s;
 	enum export_split split;
 	uint32_t max_series;
-	uint32_t pid;
-	long dev;			/* -1 = any */
-	uint32_t max_rows;
+	struct daxtop_config top;	/* -p, --dev, --max-rows, --lat-all, --no-fentry, --no-kprobe */
 	double leak_min_age_s;		/* extra references younger than this are not counted */
-	bool no_fentry, no_kprobe, no_leak;
-	bool lat_all;		/* time every fault */
+	bool no_leak;
 };
 
 /* --- the accumulation model (export_model.c; no BPF, unit-testable) --- */

@@ -137,15 +137,39 @@ static void series_acc(const struct series *se, struct acc *out)
 	acc_merge(out, &se->live);
 }
 
-/* Labels of a device series; buf holds the strings. */
-static void dev_labels(const struct series *se, struct prom_labels *l, char *buf, size_t len)
+/* Which series a set holds: per device, or split per file or process. */
+enum series_kind { SK_DEV, SK_FILE, SK_PID };
+
+struct label_buf {
+	char a[32], b[32];
+};
+
+/* Labels of a series (buf holds the strings); the rest, summed into
+ * "other", is dev="other", file="other" or pid="other". */
+static void series_labels(enum series_kind k, const struct series *se, struct prom_labels *l,
+			  struct label_buf *buf)
 {
+	static const char *const other_label[] = { [SK_DEV] = "dev", [SK_FILE] = "file",
+						   [SK_PID] = "pid" };
+
 	memset(l, 0, sizeof(*l));
-	if (se->other)
-		snprintf(buf, len, "other");
-	else
-		kdev_str(se->dev, buf, len);
-	labels_add(l, "dev", buf);
+	if (se->other) {
+		labels_add(l, other_label[k], "other");
+		return;
+	}
+	if (k == SK_PID) {
+		snprintf(buf->a, sizeof(buf->a), "%u", se->pid);
+		labels_add(l, "pid", buf->a);
+		labels_add(l, "comm", se->label);
+		return;
+	}
+	kdev_str(se->dev, buf->a, sizeof(buf->a));
+	labels_add(l, "dev", buf->a);
+	if (k == SK_FILE) {
+		snprintf(buf->b, sizeof(buf->b), "%llu", (unsigned long long)se->ino);
+		labels_add(l, "ino", buf->b);
+		labels_add(l, "file", se->label);
+	}
 }
 
 /* A family's samples for one series: one per counter exported into it
@@ -177,30 +201,31 @@ static bool family_missing(const struct top_source *t, enum daxtop_family fam)
 	return false;
 }
 
-enum dev_value { DV_BL_SECONDS = FAM_NR, DV_LATENCY };
+/* What write_series writes: a counter family (enum daxtop_family), or: */
+enum series_value { SV_BL_SECONDS = FAM_NR, SV_LATENCY };
 
-/* One value (a counter family, or enum dev_value) for each device series. */
-static void for_devs(struct top_source *t, struct prom *p, int what)
+/* One family's samples for every series of a set, and its "other" series
+ * once something was summed into it. */
+static void write_series(struct prom *p, const struct series_set *set, enum series_kind k,
+			 const char *name, int what)
 {
-	char dev[24];
+	struct label_buf buf;
 	struct prom_labels l;
 	struct acc a;
 
-	for (int i = 0; i <= t->devs.n; i++) {
-		const struct series *se = i < t->devs.n ? &t->devs.v[i] : &t->devs.other;
+	for (int i = 0; i <= set->n; i++) {
+		const struct series *se = i < set->n ? &set->v[i] : &set->other;
 
-		if (i == t->devs.n && !t->devs.folded_total)
+		if (i == set->n && !set->folded_total)
 			break;
 		series_acc(se, &a);
-		dev_labels(se, &l, dev, sizeof(dev));
+		series_labels(k, se, &l, &buf);
 		if (what < FAM_NR)
-			counter_samples(p, daxtop_families[what].name, what, &a, &l);
-		else if (what == DV_BL_SECONDS)
-			prom_double(p, "daxtrace_break_layouts_wait_seconds_total", &l,
-				    a.bl_wait_ns / 1e9);
+			counter_samples(p, name, what, &a, &l);
+		else if (what == SV_BL_SECONDS)
+			prom_double(p, name, &l, a.bl_wait_ns / 1e9);
 		else
-			prom_hist(p, "daxtrace_fault_latency_seconds", &l, &a.lat, HIST_FIRST_SLOT,
-				  1e9, a.lat_ns / 1e9);
+			prom_hist(p, name, &l, &a.lat, HIST_FIRST_SLOT, 1e9, a.lat_ns / 1e9);
 	}
 }
 
@@ -210,19 +235,20 @@ static void write_devices(struct top_source *t, struct prom *p)
 		if (family_missing(t, f))
 			continue;
 		prom_family(p, daxtop_families[f].name, "counter", daxtop_families[f].help);
-		for_devs(t, p, f);
+		write_series(p, &t->devs, SK_DEV, daxtop_families[f].name, f);
 	}
 	if (!t->c.avail.missing[DT_BL_WAITS]) {
 		prom_family(p, "daxtrace_break_layouts_wait_seconds_total", "counter",
 			    "Time spent in break_layouts waits that ended.");
-		for_devs(t, p, DV_BL_SECONDS);
+		write_series(p, &t->devs, SK_DEV, "daxtrace_break_layouts_wait_seconds_total",
+			     SV_BL_SECONDS);
 	}
 	prom_family(p, "daxtrace_fault_latency_seconds", "histogram",
 		    "DAX fault latency (PTE and PMD faults, from fault start to done). Above "
 		    "~2000 faults/s per CPU only a random sample of faults is timed (at least "
 		    "1 in 64; --lat-all times all): _count is the faults timed, compare "
 		    "daxtrace_faults_total for the total.");
-	for_devs(t, p, DV_LATENCY);
+	write_series(p, &t->devs, SK_DEV, "daxtrace_fault_latency_seconds", SV_LATENCY);
 }
 
 static void write_globals(struct top_source *t, struct prom *p)
@@ -285,54 +311,24 @@ static void write_split(struct top_source *t, struct prom *p)
 	const char *fam = file ? "daxtrace_file_faults_total" : "daxtrace_process_faults_total";
 	const char *blfam = file ? "daxtrace_file_break_layouts_wait_seconds_total" :
 				   "daxtrace_process_break_layouts_wait_seconds_total";
-	const char *kind = file ? "file" : "pid";
+	enum series_kind kind = file ? SK_FILE : SK_PID;
 
-	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 1 && t->c.avail.missing[DT_BL_WAITS])
-			break;
-		if (pass == 0)
-			prom_family(p, fam, "counter", file ?
-				    "DAX faults per file and type (only with --per-file; at most "
-				    "--max-series files, the rest in file=\"other\")." :
-				    "DAX faults per process and type (only with --per-pid; at most "
-				    "--max-series processes, the rest in pid=\"other\").");
-		else
-			prom_family(p, blfam, "counter", "Time in break_layouts waits that ended, per "
-				    "file or process (split series, see the faults family).");
-		for (int i = 0; i <= t->split_set.n; i++) {
-			const struct series *se = i < t->split_set.n ? &t->split_set.v[i] : &t->split_set.other;
-			struct prom_labels l = {};
-			char a[32], b[32];
-			struct acc acc;
-
-			if (i == t->split_set.n && !t->split_set.folded_total)
-				break;
-			series_acc(se, &acc);
-			if (se->other) {
-				labels_add(&l, kind, "other");
-			} else if (file) {
-				kdev_str(se->dev, a, sizeof(a));
-				snprintf(b, sizeof(b), "%llu", (unsigned long long)se->ino);
-				labels_add(&l, "dev", a);
-				labels_add(&l, "ino", b);
-				labels_add(&l, "file", se->label);
-			} else {
-				snprintf(a, sizeof(a), "%u", se->pid);
-				labels_add(&l, "pid", a);
-				labels_add(&l, "comm", se->label);
-			}
-			if (pass == 1) {
-				prom_double(p, blfam, &l, acc.bl_wait_ns / 1e9);
-				continue;
-			}
-			counter_samples(p, fam, FAM_FAULTS, &acc, &l);
-		}
+	prom_family(p, fam, "counter", file ?
+		    "DAX faults per file and type (only with --per-file; at most "
+		    "--max-series files, the rest in file=\"other\")." :
+		    "DAX faults per process and type (only with --per-pid; at most "
+		    "--max-series processes, the rest in pid=\"other\").");
+	write_series(p, &t->split_set, kind, fam, FAM_FAULTS);
+	if (!t->c.avail.missing[DT_BL_WAITS]) {
+		prom_family(p, blfam, "counter", "Time in break_layouts waits that ended, per "
+			    "file or process (split series, see the faults family).");
+		write_series(p, &t->split_set, kind, blfam, SV_BL_SECONDS);
 	}
 	prom_family(p, "daxtrace_series", "gauge", "Per-file or per-process series exported now.");
 	{
 		struct prom_labels l = {};
 
-		labels_add(&l, "kind", kind);
+		labels_add(&l, "kind", file ? "file" : "pid");
 		prom_u64(p, "daxtrace_series", &l, t->split_set.n);
 	}
 	prom_one_u64(p, "daxtrace_series_limit", "gauge", "--max-series.",
@@ -382,10 +378,6 @@ static int top_hooks(void *state, const struct hook **out)
 static int top_start(void **state, const struct export_opts *o)
 {
 	struct top_source *t = calloc(1, sizeof(*t));
-	struct daxtop_config cfg = {
-		.pid = o->pid, .dev = o->dev, .max_rows = o->max_rows, .no_fentry = o->no_fentry,
-		.no_kprobe = o->no_kprobe, .lat_all = o->lat_all,
-	};
 
 	if (!t) {
 		warn_msg("daxtop metrics: out of memory");
@@ -395,7 +387,7 @@ static int top_start(void **state, const struct export_opts *o)
 	t->split = o->split;
 	series_init(&t->devs, DEV_LIMIT);
 	series_init(&t->split_set, o->max_series);
-	if (daxtop_start(&t->c, t->hooks, &cfg))
+	if (daxtop_start(&t->c, t->hooks, &o->top))
 		return -1;
 	t->c.interval_s = o->interval_s;
 	probe_warn_unavailable(t->hooks, DAXTOP_NHOOKS);

@@ -15,6 +15,8 @@
 
 #define NHOOKS DAXTOP_NHOOKS
 
+enum { O_CGROUP = 256, O_PATH, O_HIST };	/* daxtop's own long options */
+
 struct top_args {
 	bool batch, hist, json;
 	double interval_s, duration_s;
@@ -56,104 +58,95 @@ static void usage(FILE *out)
 "r reverse, g grouping, h histograms.\n");
 }
 
+/* One of daxtop's own options (the session's are daxtop_config_opt's). */
+static int parse_opt(int o, char **argv, struct top_args *a)
+{
+	uint64_t v;
+	struct stat st;
+	int col;
+
+	switch (o) {
+	case 'b': a->batch = true; return 0;
+	case 'o':
+		if (strcmp(optarg, "json") && strcmp(optarg, "text"))
+			return usage_error("unknown output format '%s': use text or json", optarg);
+		a->json = !strcmp(optarg, "json");
+		return 0;
+	case 'i':
+		if (parse_seconds(optarg, &a->interval_s) || a->interval_s < 0.01)
+			return usage_error("bad interval '%s': give 0.01 to 1e7 seconds", optarg);
+		return 0;
+	case 'd':
+		if (parse_seconds(optarg, &a->duration_s) || a->duration_s <= 0)
+			return usage_error("bad duration '%s': give seconds > 0, at most 1e7", optarg);
+		return 0;
+	case 'n':
+		if (parse_u64(optarg, &a->count) || !a->count)
+			return usage_error("bad count '%s': give a whole number > 0", optarg);
+		return 0;
+	case 'c': a->vo.comm = optarg; return 0;
+	case O_CGROUP:
+		/* On cgroup v2 the directory's inode number is the cgroup id. */
+		if (stat(optarg, &st) || !S_ISDIR(st.st_mode))
+			return usage_error("cgroup '%s' is not a directory (give a cgroup v2 path)", optarg);
+		a->cfg.cgroup_id = st.st_ino;
+		return 0;
+	case O_PATH:
+		if (!path_exists(optarg))
+			return usage_error("path '%s' does not exist", optarg);
+		a->vo.path_prefix = optarg;
+		return 0;
+	case 'g':
+		if (!strcmp(optarg, "pid")) a->vo.group = GROUP_PID;
+		else if (!strcmp(optarg, "file")) a->vo.group = GROUP_FILE;
+		else if (!strcmp(optarg, "pidfile")) a->vo.group = GROUP_PIDFILE;
+		else return usage_error("unknown grouping '%s': use pidfile, pid or file", optarg);
+		return 0;
+	case 's':
+		col = col_by_name(optarg);
+		if (col < 0)
+			return usage_error("unknown sort column '%s'", optarg);
+		a->vo.sort = col;
+		return 0;
+	case 'a': a->vo.ascending = true; return 0;
+	case 'N':
+		if (parse_u64(optarg, &v) || !v || v > 1000000)
+			return usage_error("bad row count '%s'", optarg);
+		a->vo.top = v;
+		return 0;
+	case O_HIST: a->hist = true; return 0;
+	case 'h': usage(stdout); exit(EXIT_OK);
+	case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+	default: return usage_error("unknown option '%s'", argv[optind - 1]);
+	}
+}
+
 static int parse_args(int argc, char **argv, struct top_args *a)
 {
-	char why[160];
-	enum { O_CGROUP = 256, O_DEV, O_PATH, O_HIST, O_MAXROWS, O_NOFENTRY, O_NOKPROBE, O_LATALL };
 	static const struct option opts[] = {
 		{ "batch", no_argument, NULL, 'b' }, { "output", required_argument, NULL, 'o' },
 		{ "interval", required_argument, NULL, 'i' }, { "duration", required_argument, NULL, 'd' },
-		{ "count", required_argument, NULL, 'n' }, { "pid", required_argument, NULL, 'p' },
+		{ "count", required_argument, NULL, 'n' },
 		{ "comm", required_argument, NULL, 'c' }, { "cgroup", required_argument, NULL, O_CGROUP },
-		{ "dev", required_argument, NULL, O_DEV }, { "path", required_argument, NULL, O_PATH },
+		{ "path", required_argument, NULL, O_PATH },
 		{ "group", required_argument, NULL, 'g' }, { "sort", required_argument, NULL, 's' },
 		{ "ascending", no_argument, NULL, 'a' }, { "top", required_argument, NULL, 'N' },
-		{ "hist", no_argument, NULL, O_HIST }, { "max-rows", required_argument, NULL, O_MAXROWS },
-		{ "lat-all", no_argument, NULL, O_LATALL },
-		{ "no-fentry", no_argument, NULL, O_NOFENTRY }, { "no-kprobe", no_argument, NULL, O_NOKPROBE },
+		{ "hist", no_argument, NULL, O_HIST }, DAXTOP_CONFIG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' }, {}
 	};
-	uint64_t v;
-	struct stat st;
-	int o, col;
+	int o, rc;
 
 	a->interval_s = 1;
-	a->cfg.max_rows = 4096;
-	a->cfg.dev = -1;
+	daxtop_config_init(&a->cfg);
 	a->vo.sort = COL_FAULTS;
 	opterr = 0;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, ":bo:i:d:n:p:c:g:s:aN:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'b': a->batch = true; break;
-		case 'o':
-			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
-				return usage_error("unknown output format '%s': use text or json", optarg);
-			a->json = !strcmp(optarg, "json");
-			break;
-		case 'i':
-			if (parse_seconds(optarg, &a->interval_s) || a->interval_s < 0.01)
-				return usage_error("bad interval '%s': give 0.01 to 1e7 seconds", optarg);
-			break;
-		case 'd':
-			if (parse_seconds(optarg, &a->duration_s) || a->duration_s <= 0)
-				return usage_error("bad duration '%s': give seconds > 0, at most 1e7", optarg);
-			break;
-		case 'n':
-			if (parse_u64(optarg, &a->count) || !a->count)
-				return usage_error("bad count '%s': give a whole number > 0", optarg);
-			break;
-		case 'p':
-			if (parse_live_pid(optarg, &a->cfg.pid, why, sizeof(why)))
-				return usage_error("%s", why);
-			break;
-		case 'c': a->vo.comm = optarg; break;
-		case O_CGROUP:
-			/* On cgroup v2 the directory's inode number is the cgroup id. */
-			if (stat(optarg, &st) || !S_ISDIR(st.st_mode))
-				return usage_error("cgroup '%s' is not a directory (give a cgroup v2 path)", optarg);
-			a->cfg.cgroup_id = st.st_ino;
-			break;
-		case O_DEV:
-			if (parse_dax_dev(optarg, &a->cfg.dev, why, sizeof(why)))
-				return usage_error("%s", why);
-			break;
-		case O_PATH:
-			if (!path_exists(optarg))
-				return usage_error("path '%s' does not exist", optarg);
-			a->vo.path_prefix = optarg;
-			break;
-		case 'g':
-			if (!strcmp(optarg, "pid")) a->vo.group = GROUP_PID;
-			else if (!strcmp(optarg, "file")) a->vo.group = GROUP_FILE;
-			else if (!strcmp(optarg, "pidfile")) a->vo.group = GROUP_PIDFILE;
-			else return usage_error("unknown grouping '%s': use pidfile, pid or file", optarg);
-			break;
-		case 's':
-			col = col_by_name(optarg);
-			if (col < 0)
-				return usage_error("unknown sort column '%s'", optarg);
-			a->vo.sort = col;
-			break;
-		case 'a': a->vo.ascending = true; break;
-		case 'N':
-			if (parse_u64(optarg, &v) || !v || v > 1000000)
-				return usage_error("bad row count '%s'", optarg);
-			a->vo.top = v;
-			break;
-		case O_HIST: a->hist = true; break;
-		case O_LATALL: a->cfg.lat_all = true; break;
-		case O_MAXROWS:
-			if (parse_u64(optarg, &v) || v < 16 || v > 1 << 20)
-				return usage_error("bad --max-rows '%s': give 16..1048576", optarg);
-			a->cfg.max_rows = v;
-			break;
-		case O_NOFENTRY: a->cfg.no_fentry = true; break;
-		case O_NOKPROBE: a->cfg.no_kprobe = true; break;
-		case 'h': usage(stdout); exit(EXIT_OK);
-		case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-		default: return usage_error("unknown option '%s'", argv[optind - 1]);
-		}
+		rc = daxtop_config_opt(o, optarg, &a->cfg);
+		if (rc == 1)
+			rc = parse_opt(o, argv, a);
+		if (rc)
+			return rc;
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);

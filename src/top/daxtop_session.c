@@ -14,6 +14,39 @@
 #include "util.h"
 #include "daxtop.skel.h"	/* after daxtop.h: the skeleton uses its types */
 
+void daxtop_config_init(struct daxtop_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->dev = -1;
+	cfg->max_rows = 4096;
+}
+
+int daxtop_config_opt(int opt, const char *arg, struct daxtop_config *cfg)
+{
+	char why[160];
+	uint64_t v;
+
+	switch (opt) {
+	case 'p':
+		if (parse_live_pid(arg, &cfg->pid, why, sizeof(why)))
+			return usage_error("%s", why);
+		return 0;
+	case DTO_DEV:
+		if (parse_dax_dev(arg, &cfg->dev, why, sizeof(why)))
+			return usage_error("%s", why);
+		return 0;
+	case DTO_MAX_ROWS:
+		if (parse_u64(arg, &v) || v < 16 || v > 1 << 20)
+			return usage_error("bad --max-rows '%s': give 16..1048576", arg);
+		cfg->max_rows = v;
+		return 0;
+	case DTO_LAT_ALL: cfg->lat_all = true; return 0;
+	case DTO_NO_FENTRY: cfg->no_fentry = true; return 0;
+	case DTO_NO_KPROBE: cfg->no_kprobe = true; return 0;
+	default: return 1;
+	}
+}
+
 #define NHOOKS DAXTOP_NHOOKS
 
 static void clock_publish(struct daxtop_ctx *c, uint64_t now);

@@ -20,6 +20,26 @@ struct daxtop_config {
 	bool lat_all;		/* time every fault, not a sample at high rates */
 };
 
+/* The options daxtop and daxtrace export share, the session's filters and
+ * sizes: -p/--pid, --dev, --max-rows, --lat-all, --no-fentry, --no-kprobe.
+ * A tool lists DAXTOP_CONFIG_OPTIONS in its getopt_long table and passes
+ * what getopt returns to daxtop_config_opt. */
+enum daxtop_config_opt {
+	DTO_DEV = 0x300, DTO_MAX_ROWS, DTO_LAT_ALL, DTO_NO_FENTRY, DTO_NO_KPROBE,
+};
+#define DAXTOP_CONFIG_OPTIONS \
+	{ "pid", required_argument, NULL, 'p' }, { "dev", required_argument, NULL, DTO_DEV }, \
+	{ "max-rows", required_argument, NULL, DTO_MAX_ROWS }, \
+	{ "lat-all", no_argument, NULL, DTO_LAT_ALL }, \
+	{ "no-fentry", no_argument, NULL, DTO_NO_FENTRY }, \
+	{ "no-kprobe", no_argument, NULL, DTO_NO_KPROBE }
+
+/* The defaults (any pid and device, 4096 rows). */
+void daxtop_config_init(struct daxtop_config *cfg);
+/* 0: opt was one of them, applied; 1: not one of them; EXIT_USAGE after
+ * the message. */
+int daxtop_config_opt(int opt, const char *arg, struct daxtop_config *cfg);
+
 struct daxtop_bpf;
 
 struct daxtop_ctx {
