@@ -7,16 +7,6 @@
 #include "daxtop_print.h"
 #include "hist_user.h"
 
-/* < and > walk the columns in display order, from the default key. */
-static enum col sort_step(enum col c, int dir)
-{
-	/* a ring of COL_NR - 1 keys: faults, then pid .. file */
-	int i = c == COL_FAULTS ? 0 : c + 1, n = COL_NR - 1;
-
-	i = (i + dir + n) % n;
-	return i == 0 ? COL_FAULTS : (enum col)(i - 1);
-}
-
 static const char *group_name(enum group_by g)
 {
 	return g == GROUP_PID ? "pid" : g == GROUP_FILE ? "file" : "pid+file";
@@ -119,10 +109,10 @@ int daxtop_tui(struct daxtop_ctx *c, double duration_s)
 		case 'q': case 'Q': exiting = 1; continue;
 		case ' ': paused = !paused; redraw = true; break;
 		case '<': case KEY_LEFT:
-			c->vo.sort = sort_step(c->vo.sort, -1);
+			c->vo.sort = col_step(c->vo.sort, -1);
 			redraw = true; break;
 		case '>': case KEY_RIGHT:
-			c->vo.sort = sort_step(c->vo.sort, 1);
+			c->vo.sort = col_step(c->vo.sort, 1);
 			redraw = true; break;
 		case 'r': c->vo.ascending = !c->vo.ascending; redraw = true; break;
 		case 'g': c->vo.group = (c->vo.group + 1) % 3; redraw = true; break;

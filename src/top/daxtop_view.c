@@ -26,6 +26,15 @@ int col_by_name(const char *name)
 	return -1;
 }
 
+enum col col_step(enum col c, int dir)
+{
+	/* a ring of COL_NR keys: faults (0), then pid .. file (1 .. COL_NR - 1) */
+	int i = c == COL_FAULTS ? 0 : c + 1, n = COL_NR;
+
+	i = ((i + dir) % n + n) % n;
+	return i == 0 ? COL_FAULTS : (enum col)(i - 1);
+}
+
 int daxtop_key_cmp(const void *a, const void *b)
 {
 	const struct daxtop_key *x = a, *y = b;

@@ -80,6 +80,9 @@ void snapshot_hist_diff(struct hist *out, const struct snapshot *cur,
 
 int col_by_name(const char *name);
 const char *col_name(int col);
+/* The sort key dir (+1, -1) steps from c: faults, then the columns in
+ * display order, round (the screen's < and > keys). */
+enum col col_step(enum col c, int dir);
 uint64_t row_value(const struct view_row *v, int col);
 uint64_t total_drops(const struct snapshot *s, const struct snapshot *base);
 /* Faults timed for the latency columns and faults completed, cur - base. */

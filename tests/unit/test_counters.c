@@ -88,12 +88,31 @@ static void test_every_name(void **state)
 	assert_string_equal(era_short_name((enum dax_era)99), "unknown");
 }
 
+/* < and > reach every sort key once, in display order, from faults. */
+static void test_sort_ring(void **state)
+{
+	enum col c = COL_FAULTS;
+	bool seen[COL_NR] = {};
+
+	assert_int_equal(col_step(COL_FAULTS, 1), COL_PID);
+	assert_int_equal(col_step(COL_FAULTS, -1), COL_FILE);
+	assert_int_equal(col_step(COL_FILE, 1), COL_FAULTS);
+	for (int i = 0; i < COL_NR; i++) {
+		assert_false(seen[c]);
+		seen[c] = true;
+		assert_int_equal(col_step(col_step(c, 1), -1), c);
+		c = col_step(c, 1);
+	}
+	assert_int_equal(c, COL_FAULTS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_columns_unchanged),
 		cmocka_unit_test(test_row_unchanged),
 		cmocka_unit_test(test_every_name),
+		cmocka_unit_test(test_sort_ring),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
