@@ -229,6 +229,7 @@ int cmd_top(int argc, char **argv)
 	}
 	c.vo = a.vo;
 	c.interval_s = a.interval_s;
+	c.resolve_paths = true;
 	probe_warn_unavailable(hooks, NHOOKS);
 	fprintf(stderr, "%s: ready (%s)\n", prog_name, c.hooksum);
 	if (!a.batch && !a.json && isatty(STDOUT_FILENO) && !isatty(STDIN_FILENO))

@@ -313,7 +313,13 @@ int daxtop_advance(struct daxtop_ctx *c)
 	snapshot_free(&c->prev);
 	c->prev = c->cur;
 	memset(&c->cur, 0, sizeof(c->cur));
-	return snapshot_take(c, &c->cur);
+	if (snapshot_take(c, &c->cur))
+		return -1;
+	/* Paths while the processes may still be alive: the renderers then
+	 * only read the cache (a miss there is looked up again, no harm). */
+	for (int i = 0; c->resolve_paths && i < c->cur.n; i++)
+		path_lookup(c->cur.rows[i].key.pid, c->cur.rows[i].key.dev, c->cur.rows[i].key.ino);
+	return 0;
 }
 
 const struct snapshot *daxtop_base(const struct daxtop_ctx *c)

@@ -212,8 +212,6 @@ int view_build(const struct view_opts *vo, const struct snapshot *cur,
 		struct view_row d = cur->rows[i];
 		const struct view_row *b = NULL;
 
-		/* Resolve paths while the process may still be alive. */
-		path_lookup(d.key.pid, d.key.dev, d.key.ino);
 		if (!passes_filters(vo, &d))
 			continue;
 		if (base)
