@@ -383,6 +383,8 @@ static int sources_start(struct exporter *e)
 			continue;
 		if (!r->src->start(&r->state, &e->o)) {
 			r->up = true;
+			if (s == SRC_TOP)	/* daxtop's probes are attached: counters start */
+				e->start_wall = wall_seconds();
 			continue;
 		}
 		if (r->state)
@@ -392,7 +394,6 @@ static int sources_start(struct exporter *e)
 			return -1;
 		warn_msg("%s metrics unavailable (see above); daxtop metrics continue", r->src->name);
 	}
-	e->start_wall = wall_seconds();
 	return 0;
 }
 
