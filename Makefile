@@ -119,10 +119,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests $(SKELS)
 		$(LIB_OBJS) -lcmocka $(LDLIBS)
 
 # The field-list test renders every writer on made-up data; it includes
-# export.c and export_leak.c (their writers are static) instead of linking them.
+# export.c, export_top.c and export_leak.c (their writers are static)
+# instead of linking them.
 FIELDS_SRCS := $(wildcard tests/fields/*.c)
 FIELDS_OBJS := $(patsubst tests/fields/%.c,$(OBJDIR)/fields/%.o,$(FIELDS_SRCS))
-FIELDS_LIBS := $(filter-out $(OBJDIR)/export/export.o $(OBJDIR)/export/export_leak.o,$(LIB_OBJS))
+FIELDS_LIBS := $(filter-out $(OBJDIR)/export/export.o $(OBJDIR)/export/export_top.o \
+		$(OBJDIR)/export/export_leak.o,$(LIB_OBJS))
 FIELDS_BIN  := $(BUILD)/tests/fields_render
 
 $(OBJDIR)/fields/%.o: tests/fields/%.c | $(SKELS)

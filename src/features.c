@@ -72,8 +72,7 @@ static void print_json(struct json *j, const struct probe_env *env, const struct
 	json_kv_bool(j, "tracefs", env->tracefs[0] != 0);
 	json_kv_bool(j, "tp_btf_exact", env->tp_btf_exact == 1);
 	json_kv_str(j, "tp_why", env->tracefs[0] ? env->tp_why : "no tracefs");
-	json_kv_str(j, "era", era->era == ERA_ZERO_BASED ? "zero-based" :
-		    era->era == ERA_ONE_BASED ? "one-based" : "unknown");
+	json_kv_str(j, "era", era_short_name(era->era));
 	json_kv_i64(j, "idle_refcount", era->idle);
 	json_kv_str(j, "era_evidence", era->evidence);
 	json_key(j, "dax_mounts");

@@ -68,11 +68,26 @@ void era_detect(struct era_info *e)
 	}
 }
 
+/* The one list of era names: short (JSON "era", Prometheus label) and long. */
+static const char *const era_names[][2] = {
+	[ERA_UNKNOWN] = { "unknown", "unknown" },
+	[ERA_ONE_BASED] = { "one-based", "one-based (idle=1, <=6.14)" },
+	[ERA_ZERO_BASED] = { "zero-based", "zero-based (idle=0, 6.15+)" },
+};
+
+static const char *era_names_of(enum dax_era e, int form)
+{
+	if ((unsigned)e >= sizeof(era_names) / sizeof(era_names[0]))
+		e = ERA_UNKNOWN;
+	return era_names[e][form];
+}
+
 const char *era_name(enum dax_era e)
 {
-	switch (e) {
-	case ERA_ONE_BASED: return "one-based (idle=1, <=6.14)";
-	case ERA_ZERO_BASED: return "zero-based (idle=0, 6.15+)";
-	default: return "unknown";
-	}
+	return era_names_of(e, 1);
+}
+
+const char *era_short_name(enum dax_era e)
+{
+	return era_names_of(e, 0);
 }

@@ -16,6 +16,9 @@ struct era_info {
 };
 
 void era_detect(struct era_info *e);
+/* "one-based (idle=1, <=6.14)", ... for people; "unknown" when undecided. */
 const char *era_name(enum dax_era e);
+/* "one-based", "zero-based", "unknown": the JSON "era" value and label. */
+const char *era_short_name(enum dax_era e);
 
 #endif

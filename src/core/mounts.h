@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct dax_mount {
 	unsigned int dev;	/* kernel dev_t encoding: major << 20 | minor */
@@ -29,5 +30,10 @@ void pmem_devices(char *buf, size_t len);
 static inline unsigned int kdev_major(unsigned int d) { return d >> 20; }
 static inline unsigned int kdev_minor(unsigned int d) { return d & 0xfffff; }
 static inline unsigned int kdev_make(unsigned int ma, unsigned int mi) { return ma << 20 | mi; }
+/* "MAJ:MIN", as every tool prints a device. */
+static inline void kdev_str(unsigned int d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u:%u", kdev_major(d), kdev_minor(d));
+}
 
 #endif

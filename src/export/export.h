@@ -1,27 +1,30 @@
-/* daxtrace export: Prometheus metrics from daxtop's probes (and, through
- * the source table below, from other tools such as daxleak).
+/* daxtrace export: Prometheus metrics from the tools' sessions, each
+ * behind one source interface: daxtop (export_top.c) and daxleak
+ * (export_leak.c). export.c runs them and publishes the exposition.
  *
- * The model: the BPF row map is a staging area. Each interval the exporter
- * snapshots it, folds rows of exited processes (and, under map pressure,
- * idle rows) into user-space totals by atomically reading and deleting
- * them, so counters stay monotonic while the map never fills with dead
- * processes. Per-file / per-pid series are optional and capped. */
+ * The top model: daxtop's BPF row map is a staging area. Each interval the
+ * top source takes a snapshot through daxtop's session and has it fold
+ * rows of exited processes (and, under map pressure, idle rows) into
+ * user-space totals, so counters stay monotonic while the map never fills
+ * with dead processes. Per-file / per-pid series are optional and capped. */
 #ifndef DAXTRACE_EXPORT_H
 #define DAXTRACE_EXPORT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include "daxtop.h"
+#include "daxtop_session.h"
+#include "probe.h"
 #include "prom.h"
 
-/* --- extra metric sources (the seam for daxleak) ---
+/* --- metric sources ---
  *
- * A source is started after daxtop's probes are attached, asked to
- * collect once per interval, and to write its metric families into the
- * exposition. It must only write families whose names are its own (see
- * docs/daxtrace-export.8 for the names reserved for daxleak), each once.
- * A source that fails to start is reported on stderr and skipped; its
- * daxtrace_source_up{source=...} gauge is 0. */
+ * A source is started in turn (top first), asked to collect once per
+ * interval, and to write its metric families into the exposition. It must
+ * only write families whose names are its own (see
+ * docs/daxtrace-export.8), each once. The top source is required: export
+ * stops if it cannot start. Another that fails to start is reported on
+ * stderr and skipped; its daxtrace_source_up{source=...} gauge is 0. */
 struct export_opts;
 
 /* A loss a source counts itself: exported as
@@ -40,10 +43,12 @@ struct export_source {
 	void (*stop)(void *state);
 	/* Optional: up to max drop counters into out; returns how many. */
 	int (*drops)(void *state, struct export_drop *out, int max);
+	/* Optional: its hooks, for daxtrace_probe_attached{tool=name}. */
+	int (*hooks)(void *state, const struct hook **out);
 };
 
-/* Defined by a daxleak file when it exists (weak: absent = not linked). */
-extern const struct export_source export_source_leak __attribute__((weak));
+extern const struct export_source export_source_top;	/* export_top.c */
+extern const struct export_source export_source_leak;	/* export_leak.c */
 
 enum export_split { SPLIT_NONE, SPLIT_FILE, SPLIT_PID };
 
@@ -53,12 +58,9 @@ struct export_opts {
 	double interval_s;
 	enum export_split split;
 	uint32_t max_series;
-	uint32_t pid;
-	long dev;			/* -1 = any */
-	uint32_t max_rows;
+	struct daxtop_config top;	/* -p, --dev, --max-rows, --lat-all, --no-fentry, --no-kprobe */
 	double leak_min_age_s;		/* extra references younger than this are not counted */
-	bool no_fentry, no_kprobe, no_leak;
-	bool lat_all;		/* time every fault */
+	bool no_leak;
 };
 
 /* --- the accumulation model (export_model.c; no BPF, unit-testable) --- */

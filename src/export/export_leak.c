@@ -118,7 +118,7 @@ static int leak_src_start(void **state, const struct export_opts *o)
 	struct leak_args a = {
 		.interval_s = o->interval_s, .min_age_s = o->leak_min_age_s,
 		.max_folios = DL_DEF_MAX_FOLIOS, .max_stacks = DL_DEF_MAX_STACKS,
-		.top = 10, .max_rows = 32, .no_fentry = o->no_fentry, .no_kprobe = o->no_kprobe,
+		.top = 10, .max_rows = 32, .no_fentry = o->top.no_fentry, .no_kprobe = o->top.no_kprobe,
 		/* an exporter (re)started during an incident sees what is stuck already */
 		.scan_at_start = true,
 	};

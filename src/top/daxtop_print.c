@@ -9,8 +9,6 @@
 #include "mounts.h"
 #include "paths.h"
 
-static const char *const fb_names[FB_NR] = { "misaligned", "cow", "vma_bounds", "eof", "other" };
-static const char *const drop_names[DROP_NR] = { "row_map_full", "latency_start_missed", "wait_map_full" };
 
 static void clock_str(char *buf, size_t len)
 {
@@ -30,8 +28,7 @@ void daxtop_header_line(const struct daxtop_ctx *c, const struct snapshot *cur,
 	lat_timed(cur, base, &timed, &faults);
 	snprintf(buf, len, "host=%s kernel=%s era=%s idle=%d span=%.2fs events=%llu lost=%llu "
 		 "(skipped=%llu) lat_timed=%llu/%llu%s lat_missed=%llu hooks: %s", c->host,
-		 c->kernel, c->era.era == ERA_ZERO_BASED ? "zero-based" :
-		 c->era.era == ERA_ONE_BASED ? "one-based" : "unknown", c->era.idle, secs,
+		 c->kernel, era_short_name(c->era.era), c->era.idle, secs,
 		 (unsigned long long)(cur->events - (base ? base->events : 0)),
 		 (unsigned long long)total_drops(cur, base),
 		 (unsigned long long)(cur->missed_runs - (base ? base->missed_runs : 0)),
@@ -39,6 +36,25 @@ void daxtop_header_line(const struct daxtop_ctx *c, const struct snapshot *cur,
 		 c->lat_all ? "(all)" : timed < faults ? "(sampled)" : "",
 		 (unsigned long long)(cur->drops[DROP_LAT_NO_START] -
 				      (base ? base->drops[DROP_LAT_NO_START] : 0)), c->hooksum);
+}
+
+/* The counters' columns (daxtop_counters): numbers, n/a where the
+ * counter has no hook on this kernel. */
+static size_t fmt_counters(const struct daxtop_ctx *c, const struct daxtop_row *r,
+			   char *buf, size_t len)
+{
+	size_t used = 0;
+
+	for (int i = 0; i < DT_NR_COUNTERS && used < len; i++) {
+		const struct daxtop_counter_def *d = &daxtop_counters[i];
+
+		if (c->avail.missing[i])
+			used += snprintf(buf + used, len - used, " %*s", d->width, "n/a");
+		else
+			used += snprintf(buf + used, len - used, " %*llu", d->width,
+					 (unsigned long long)r->cnt[i]);
+	}
+	return used;
 }
 
 static void fmt_or(char *buf, size_t len, bool avail, const char *fmt, double v,
@@ -50,21 +66,11 @@ static void fmt_or(char *buf, size_t len, bool avail, const char *fmt, double v,
 		snprintf(buf, len, "%s", instead);
 }
 
-static void fmt_na(char *buf, size_t len, bool avail, const char *fmt, double v)
-{
-	fmt_or(buf, len, avail, fmt, v, "n/a");
-}
-
-static void fmt_dash(char *buf, size_t len, bool avail, const char *fmt, double v)
-{
-	fmt_or(buf, len, avail, fmt, v, "-");
-}
-
 void daxtop_format_row(const struct daxtop_ctx *c, const struct view_row *v,
 		       char *buf, size_t len)
 {
 	const struct daxtop_row *r = &v->r;
-	char pid[16], file[256], dev[24], ino[24], unmap[24], blw[24], blms[24], p50[24], p99[24];
+	char pid[16], file[256], dev[24], ino[24], cnt[160], blms[24], p50[24], p99[24];
 	bool timed = hist_total(&r->lat) > 0;
 
 	if (c->vo.group == GROUP_FILE)
@@ -77,27 +83,33 @@ void daxtop_format_row(const struct daxtop_ctx *c, const struct view_row *v,
 		snprintf(ino, sizeof(ino), "-");
 	} else {
 		path_label(v->key.pid, v->key.dev, v->key.ino, file, sizeof(file));
-		snprintf(dev, sizeof(dev), "%u:%u", kdev_major(v->key.dev), kdev_minor(v->key.dev));
+		kdev_str(v->key.dev, dev, sizeof(dev));
 		snprintf(ino, sizeof(ino), "%llu", (unsigned long long)v->key.ino);
 	}
-	fmt_na(unmap, sizeof(unmap), c->avail.unmap, "%.0f", r->cnt[DT_UNMAP]);
-	fmt_na(blw, sizeof(blw), c->avail.blwait, "%.0f", r->cnt[DT_BL_WAITS]);
-	fmt_na(blms, sizeof(blms), c->avail.blwait, "%.1f", r->bl_wait_ns / 1e6);
+	fmt_counters(c, r, cnt, sizeof(cnt));
+	fmt_or(blms, sizeof(blms), !c->avail.missing[DT_BL_WAITS], "%.1f", r->bl_wait_ns / 1e6, "n/a");
 	/* "-": no fault of this row was timed (sampled out, or none) */
-	fmt_dash(p50, sizeof(p50), timed, "%.0f", hist_percentile(&r->lat, 50) / 1000);
-	fmt_dash(p99, sizeof(p99), timed, "%.0f", hist_percentile(&r->lat, 99) / 1000);
-	snprintf(buf, len, "%7s %-15.15s %-8s %8s %7llu %5llu %5llu %6llu %5llu %5llu %6llu %5s "
-		 "%6s %8s %6s %6s %s", pid, c->vo.group == GROUP_FILE ? "-" : r->comm, dev, ino,
-		 (unsigned long long)r->cnt[DT_PTE], (unsigned long long)r->cnt[DT_PMD],
-		 (unsigned long long)r->cnt[DT_PMD_FALLBACK], (unsigned long long)r->cnt[DT_WRITE],
-		 (unsigned long long)r->cnt[DT_MKWRITE], (unsigned long long)r->cnt[DT_HOLE],
-		 (unsigned long long)r->cnt[DT_WB_PAGES], unmap, blw, blms, p50, p99, file);
+	fmt_or(p50, sizeof(p50), timed, "%.0f", hist_percentile(&r->lat, 50) / 1000, "-");
+	fmt_or(p99, sizeof(p99), timed, "%.0f", hist_percentile(&r->lat, 99) / 1000, "-");
+	snprintf(buf, len, "%7s %-15.15s %-8s %8s%s %8s %6s %6s %s", pid,
+		 c->vo.group == GROUP_FILE ? "-" : r->comm, dev, ino, cnt, blms, p50, p99, file);
 }
 
 const char *daxtop_columns(void)
 {
-	return "    PID COMM            DEV           INO     PTE   PMD PMDFB  WRITE  MKWR  HOLE     WB "
-	       "UNMAP BLWAIT    BLWMS LATP50 LATP99 FILE";
+	static char cols[256];
+	size_t used;
+
+	if (cols[0])
+		return cols;
+	used = snprintf(cols, sizeof(cols), "%7s %-15s %-8s %8s", "PID", "COMM", "DEV", "INO");
+	for (int i = 0; i < DT_NR_COUNTERS && used < sizeof(cols); i++)
+		used += snprintf(cols + used, sizeof(cols) - used, " %*s", daxtop_counters[i].width,
+				 daxtop_counters[i].header);
+	if (used < sizeof(cols))
+		snprintf(cols + used, sizeof(cols) - used, " %8s %6s %6s %s", "BLWMS", "LATP50",
+			 "LATP99", "FILE");
+	return cols;
 }
 
 static void print_hists(FILE *out, const struct daxtop_ctx *c, const struct snapshot *cur,
@@ -114,7 +126,7 @@ static void print_hists(FILE *out, const struct daxtop_ctx *c, const struct snap
 	sampled = timed < faults;
 	for (int i = 0; i < H_NR; i++) {
 		snapshot_hist_diff(&h, cur, base, i);
-		if (i == H_BL_WAIT && !c->avail.blwait) {
+		if (i == H_BL_WAIT && c->avail.missing[DT_BL_WAITS]) {
 			fprintf(out, "%s: n/a (break_layouts hook unavailable)\n", titles[i]);
 			continue;
 		}
@@ -124,7 +136,7 @@ static void print_hists(FILE *out, const struct daxtop_ctx *c, const struct snap
 	}
 	fprintf(out, "PMD fallback reasons:");
 	for (int i = 0; i < FB_NR; i++)
-		fprintf(out, " %s=%llu", fb_names[i],
+		fprintf(out, " %s=%llu", daxtop_fallback_name(i),
 			(unsigned long long)(cur->fallback[i] - (base ? base->fallback[i] : 0)));
 	fputc('\n', out);
 }
@@ -134,7 +146,7 @@ void daxtop_print_text(FILE *out, const struct daxtop_ctx *c, const struct snaps
 {
 	struct view_row *v;
 	char tbuf[16], line[1024];
-	int n = view_build(c, cur, base, &v);
+	int n = view_build(&c->vo, cur, base, &v);
 
 	clock_str(tbuf, sizeof(tbuf));
 	daxtop_header_line(c, cur, base, line, sizeof(line));
@@ -163,7 +175,7 @@ static void json_row(struct json *j, const struct daxtop_ctx *c, const struct vi
 		json_kv_str(j, "comm", r->comm);
 	}
 	if (c->vo.group != GROUP_PID) {
-		snprintf(dev, sizeof(dev), "%u:%u", kdev_major(v->key.dev), kdev_minor(v->key.dev));
+		kdev_str(v->key.dev, dev, sizeof(dev));
 		json_kv_str(j, "dev", dev);
 		json_kv_u64(j, "ino", v->key.ino);
 		json_key(j, "file");
@@ -171,17 +183,10 @@ static void json_row(struct json *j, const struct daxtop_ctx *c, const struct vi
 	} else {
 		json_kv_u64(j, "files", v->nfiles);
 	}
-	json_kv_u64(j, "pte", r->cnt[DT_PTE]);
-	json_kv_u64(j, "pmd", r->cnt[DT_PMD]);
-	json_kv_u64(j, "pmd_fallback", r->cnt[DT_PMD_FALLBACK]);
-	json_kv_u64(j, "write", r->cnt[DT_WRITE]);
-	json_kv_u64(j, "mkwrite", r->cnt[DT_MKWRITE]);
-	json_kv_u64(j, "hole", r->cnt[DT_HOLE]);
-	json_kv_u64(j, "writeback_pages", r->cnt[DT_WB_PAGES]);
-	json_kv_u64_or_null(j, "unmap", c->avail.unmap, r->cnt[DT_UNMAP]);
-	json_kv_u64_or_null(j, "bl_waits", c->avail.blwait, r->cnt[DT_BL_WAITS]);
-	json_kv_u64_or_null(j, "bl_wait_ns", c->avail.blwait, r->bl_wait_ns);
-	json_kv_u64_or_null(j, "bl_wait_max_ns", c->avail.blwait, r->bl_wait_max_ns);
+	for (int i = 0; i < DT_NR_COUNTERS; i++)
+		json_kv_u64_or_null(j, daxtop_counters[i].json, !c->avail.missing[i], r->cnt[i]);
+	json_kv_u64_or_null(j, "bl_wait_ns", !c->avail.missing[DT_BL_WAITS], r->bl_wait_ns);
+	json_kv_u64_or_null(j, "bl_wait_max_ns", !c->avail.missing[DT_BL_WAITS], r->bl_wait_max_ns);
 	json_kv_u64(j, "lat_p50_ns", hist_percentile(&r->lat, 50));
 	json_kv_u64(j, "lat_p99_ns", hist_percentile(&r->lat, 99));
 	json_kv_u64(j, "lat_count", hist_total(&r->lat));
@@ -193,7 +198,7 @@ void daxtop_print_json(FILE *out, const struct daxtop_ctx *c, const struct snaps
 {
 	struct json j;
 	struct view_row *v;
-	int n = view_build(c, cur, base, &v);
+	int n = view_build(&c->vo, cur, base, &v);
 	uint64_t timed, faults;
 	struct hist h;
 
@@ -204,8 +209,7 @@ void daxtop_print_json(FILE *out, const struct daxtop_ctx *c, const struct snaps
 	json_kv_double(&j, "span_s", (cur->t_ns - (base ? base->t_ns : c->attach_ns)) / 1e9);
 	json_kv_str(&j, "host", c->host);
 	json_kv_str(&j, "kernel", c->kernel);
-	json_kv_str(&j, "era", c->era.era == ERA_ZERO_BASED ? "zero-based" :
-		    c->era.era == ERA_ONE_BASED ? "one-based" : "unknown");
+	json_kv_str(&j, "era", era_short_name(c->era.era));
 	json_kv_i64(&j, "idle_refcount", c->era.idle);
 	json_kv_u64(&j, "events", cur->events - (base ? base->events : 0));
 	json_kv_u64(&j, "lost", total_drops(cur, base));
@@ -216,7 +220,7 @@ void daxtop_print_json(FILE *out, const struct daxtop_ctx *c, const struct snaps
 	json_key(&j, "drops");
 	json_obj_begin(&j);
 	for (int i = 0; i < DROP_NR; i++)
-		json_kv_u64(&j, drop_names[i], cur->drops[i] - (base ? base->drops[i] : 0));
+		json_kv_u64(&j, daxtop_drop_name(i), cur->drops[i] - (base ? base->drops[i] : 0));
 	json_kv_u64(&j, "kernel_skipped_runs", cur->missed_runs - (base ? base->missed_runs : 0));
 	json_obj_end(&j);
 	json_key(&j, "rows");
@@ -238,7 +242,8 @@ void daxtop_print_json(FILE *out, const struct daxtop_ctx *c, const struct snaps
 		json_key(&j, "pmd_fallback_reasons");
 		json_obj_begin(&j);
 		for (int i = 0; i < FB_NR; i++)
-			json_kv_u64(&j, fb_names[i], cur->fallback[i] - (base ? base->fallback[i] : 0));
+			json_kv_u64(&j, daxtop_fallback_name(i),
+				    cur->fallback[i] - (base ? base->fallback[i] : 0));
 		json_obj_end(&j);
 	}
 	json_obj_end(&j);

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include "daxtop_view.h"
+#include "daxtop_session.h"
 #include "util.h"
 
 const char *daxtop_columns(void);

@@ -7,20 +7,6 @@
 #include "daxtop_print.h"
 #include "hist_user.h"
 
-static const enum col sort_cycle[] = {
-	COL_FAULTS, COL_PID, COL_COMM, COL_PTE, COL_PMD, COL_PMDFB, COL_WRITE, COL_MKWR,
-	COL_HOLE, COL_WB, COL_UNMAP, COL_BLWAIT, COL_BLWMS, COL_LATP50, COL_LATP99, COL_FILE,
-};
-#define NSORT (int)(sizeof(sort_cycle) / sizeof(sort_cycle[0]))
-
-static int sort_index(enum col c)
-{
-	for (int i = 0; i < NSORT; i++)
-		if (sort_cycle[i] == c)
-			return i;
-	return 0;
-}
-
 static const char *group_name(enum group_by g)
 {
 	return g == GROUP_PID ? "pid" : g == GROUP_FILE ? "file" : "pid+file";
@@ -38,7 +24,7 @@ static void to_rates(struct view_row *v, int n, double secs)
 	}
 }
 
-static void draw(struct daxtop_ctx *c, const struct snapshot *base, bool paused, bool hist,
+static void draw(const struct daxtop_ctx *c, const struct snapshot *base, bool paused, bool hist,
 		 bool totals)
 {
 	struct view_row *v;
@@ -64,7 +50,7 @@ static void draw(struct daxtop_ctx *c, const struct snapshot *base, bool paused,
 	attron(A_REVERSE);
 	mvprintw(y++, 0, "%-*.*s", COLS, COLS, daxtop_columns());
 	attroff(A_REVERSE);
-	n = view_build(c, &c->cur, totals ? NULL : base, &v);
+	n = view_build(&c->vo, &c->cur, totals ? NULL : base, &v);
 	if (!totals)
 		to_rates(v, n, secs);
 	for (int i = 0; i < n && y < rows - (hist ? 8 : 0); i++) {
@@ -93,7 +79,7 @@ int daxtop_tui(struct daxtop_ctx *c, double duration_s)
 {
 	SCREEN *scr;
 	uint64_t start = mono_ns(), next;
-	bool paused = false, hist = false, have_prev = false, totals = false;
+	bool paused = false, hist = false, have_snapshot = false, totals = false;
 	int rc = EXIT_OK;
 
 	/* At EOF (</dev/null) getch returns at once: the loop would spin. */
@@ -123,10 +109,10 @@ int daxtop_tui(struct daxtop_ctx *c, double duration_s)
 		case 'q': case 'Q': exiting = 1; continue;
 		case ' ': paused = !paused; redraw = true; break;
 		case '<': case KEY_LEFT:
-			c->vo.sort = sort_cycle[(sort_index(c->vo.sort) + NSORT - 1) % NSORT];
+			c->vo.sort = col_step(c->vo.sort, -1);
 			redraw = true; break;
 		case '>': case KEY_RIGHT:
-			c->vo.sort = sort_cycle[(sort_index(c->vo.sort) + 1) % NSORT];
+			c->vo.sort = col_step(c->vo.sort, 1);
 			redraw = true; break;
 		case 'r': c->vo.ascending = !c->vo.ascending; redraw = true; break;
 		case 'g': c->vo.group = (c->vo.group + 1) % 3; redraw = true; break;
@@ -136,21 +122,16 @@ int daxtop_tui(struct daxtop_ctx *c, double duration_s)
 		default: break;
 		}
 		if (!paused && mono_ns() >= next) {
-			if (have_prev) {
-				snapshot_free(&c->prev);
-				c->prev = c->cur;
-				memset(&c->cur, 0, sizeof(c->cur));
-			}
-			if (snapshot_take(c, &c->cur)) {
+			if (daxtop_advance(c)) {
 				rc = EXIT_ERR;
 				break;
 			}
-			have_prev = true;
+			have_snapshot = true;
 			next = mono_ns() + (uint64_t)(c->interval_s * 1e9);
 			redraw = true;
 		}
-		if (redraw && have_prev)
-			draw(c, c->prev.rows ? &c->prev : NULL, paused, hist, totals);
+		if (redraw && have_snapshot)
+			draw(c, daxtop_base(c), paused, hist, totals);
 	}
 	endwin();
 	delscreen(scr);

@@ -1,32 +1,41 @@
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include "daxtop_view.h"
 #include "hist_user.h"
 #include "paths.h"
 #include "util.h"
-#include "daxtop.skel.h"	/* after daxtop.h: the skeleton uses its types */
 
-static const char *const col_names[COL_NR] = {
-	"pid", "comm", "pte", "pmd", "pmdfb", "write", "mkwr", "hole", "wb", "unmap",
-	"blwait", "blwms", "latp50", "latp99", "file", "faults",
+/* Sort names of the columns that are not counters (those are in daxtop_counters). */
+static const char *const other_col_names[COL_NR] = {
+	[COL_PID] = "pid", [COL_COMM] = "comm", [COL_BLWMS] = "blwms", [COL_LATP50] = "latp50",
+	[COL_LATP99] = "latp99", [COL_FILE] = "file", [COL_FAULTS] = "faults",
 };
+
+const char *col_name(int col)
+{
+	if (col >= COL_CNT && col < COL_OF(DT_NR_COUNTERS))
+		return daxtop_counters[col - COL_CNT].sort;
+	return col >= 0 && col < COL_NR ? other_col_names[col] : "?";
+}
 
 int col_by_name(const char *name)
 {
 	for (int i = 0; i < COL_NR; i++)
-		if (!strcasecmp(name, col_names[i]))
+		if (!strcasecmp(name, col_name(i)))
 			return i;
 	return -1;
 }
 
-const char *col_name(int col)
+enum col col_step(enum col c, int dir)
 {
-	return col >= 0 && col < COL_NR ? col_names[col] : "?";
+	/* a ring of COL_NR keys: faults (0), then pid .. file (1 .. COL_NR - 1) */
+	int i = c == COL_FAULTS ? 0 : c + 1, n = COL_NR;
+
+	i = ((i + dir) % n + n) % n;
+	return i == 0 ? COL_FAULTS : (enum col)(i - 1);
 }
 
-static int cmp_key(const void *a, const void *b)
+int daxtop_key_cmp(const void *a, const void *b)
 {
 	const struct daxtop_key *x = a, *y = b;
 
@@ -37,52 +46,14 @@ static int cmp_key(const void *a, const void *b)
 	return x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
-/* Path from the names BPF saw at the first fault: mount point + names. */
-static void file_path(const struct daxtop_file *f, char *buf, size_t len)
-{
-	size_t used;
-
-	mount_point_of(f->dev, buf, len);
-	used = strlen(buf);
-	if (!f->reached_root)
-		used += snprintf(buf + used, used < len ? len - used : 0, "/...");
-	for (int i = (int)f->depth - 1; i >= 0 && used < len; i--)
-		used += snprintf(buf + used, len - used, "/%.*s", DAXTOP_NAME_LEN, f->name[i]);
-}
-
-/* Learn paths of rows the cache does not know, from the BPF files map.
- * Bounded: an LRU eviction under our feet can restart the key walk. */
-static void learn_paths(struct daxtop_ctx *c, const struct snapshot *s)
-{
-	int fd = bpf_map__fd(c->skel->maps.files);
-	int budget = 2 * bpf_map__max_entries(c->skel->maps.files);
-	struct daxtop_key key, *prev = NULL, next;
-	struct daxtop_file f;
-	bool need = false;
-	char path[512];
-
-	for (int i = 0; i < s->n && !need; i++)
-		need = !path_known(s->rows[i].key.dev, s->rows[i].key.ino);
-	if (!need)
-		return;
-	while (budget-- > 0 && !bpf_map_get_next_key(fd, prev, &next)) {
-		if (!bpf_map_lookup_elem(fd, &next, &f) && f.depth && !path_known(f.dev, f.ino)) {
-			file_path(&f, path, sizeof(path));
-			path_learn(f.dev, f.ino, path);
-		}
-		key = next;
-		prev = &key;
-	}
-}
-
 /* A row of s by key: the sorted part by bisection, rows added after it
  * one by one. */
 static struct view_row *find_row(struct snapshot *s, int sorted, const struct daxtop_key *k)
 {
-	struct view_row *v = bsearch(k, s->rows, sorted, sizeof(*s->rows), cmp_key);
+	struct view_row *v = bsearch(k, s->rows, sorted, sizeof(*s->rows), daxtop_key_cmp);
 
 	for (int i = sorted; !v && i < s->n; i++)
-		if (!cmp_key(&s->rows[i].key, k))
+		if (!daxtop_key_cmp(&s->rows[i].key, k))
 			v = &s->rows[i];
 	return v;
 }
@@ -124,64 +95,7 @@ void slots_merge(struct snapshot *s, int room, const struct fault_slot *slots, i
 		}
 	}
 	if (s->n > sorted)
-		qsort(s->rows, s->n, sizeof(*s->rows), cmp_key);
-}
-
-/* Read every CPU's fault slot, after the rows (see include/daxtop.h). */
-static void cpu_slots(struct daxtop_ctx *c, struct snapshot *s, int room)
-{
-	int ncpu = libbpf_num_possible_cpus(), zero = 0;
-	struct fault_slot *slots;
-
-	if (ncpu <= 0 || !(slots = calloc(ncpu, sizeof(*slots))))
-		return;
-	if (!c->seen)
-		c->seen = calloc(ncpu, sizeof(*c->seen));
-	if (!bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.fault_start), &zero, slots))
-		slots_merge(s, room, slots, ncpu, c->seen);
-	free(slots);
-}
-
-void clock_publish(struct daxtop_ctx *c, uint64_t now)
-{
-	c->skel->bss->clock_ns = now;
-}
-
-int snapshot_take(struct daxtop_ctx *c, struct snapshot *s)
-{
-	int fd = bpf_map__fd(c->skel->maps.rows);
-	int cap = bpf_map__max_entries(c->skel->maps.rows);
-	struct daxtop_key key, next, *prev = NULL;
-	int room = cap + libbpf_num_possible_cpus();	/* + rows only a row cache has */
-
-	memset(s, 0, sizeof(*s));
-	s->rows = calloc(room, sizeof(*s->rows));
-	if (!s->rows)
-		return -1;
-	/* Publish first: a row active from here on has last_ns >= t_ns. */
-	s->t_ns = mono_ns();
-	s->prev_clock_ns = c->skel->bss->clock_ns;
-	clock_publish(c, s->t_ns);
-	while (s->n < cap && !bpf_map_get_next_key(fd, prev, &next)) {
-		struct view_row *v = &s->rows[s->n];
-
-		if (!bpf_map_lookup_elem(fd, &next, &v->r)) {
-			v->key = next;
-			v->nfiles = 1;
-			s->n++;
-		}
-		key = next;
-		prev = &key;
-	}
-	qsort(s->rows, s->n, sizeof(*s->rows), cmp_key);
-	cpu_slots(c, s, room);	/* after the rows, never before */
-	learn_paths(c, s);
-	/* .bss is memory-mapped: read the globals directly. */
-	memcpy(s->hists, (const void *)c->skel->bss->hists, sizeof(s->hists));
-	memcpy(s->fallback, (const void *)c->skel->bss->fallback_reasons, sizeof(s->fallback));
-	memcpy(s->drops, (const void *)c->skel->bss->drops, sizeof(s->drops));
-	s->missed_runs = probe_missed_runs(c->hooks, c->nhooks);
-	return 0;
+		qsort(s->rows, s->n, sizeof(*s->rows), daxtop_key_cmp);
 }
 
 void snapshot_free(struct snapshot *s)
@@ -227,17 +141,10 @@ uint64_t row_value(const struct view_row *v, int col)
 {
 	const struct daxtop_row *r = &v->r;
 
+	if (col >= COL_CNT && col < COL_OF(DT_NR_COUNTERS))
+		return r->cnt[col - COL_CNT];
 	switch (col) {
 	case COL_PID: return v->key.pid;
-	case COL_PTE: return r->cnt[DT_PTE];
-	case COL_PMD: return r->cnt[DT_PMD];
-	case COL_PMDFB: return r->cnt[DT_PMD_FALLBACK];
-	case COL_WRITE: return r->cnt[DT_WRITE];
-	case COL_MKWR: return r->cnt[DT_MKWRITE];
-	case COL_HOLE: return r->cnt[DT_HOLE];
-	case COL_WB: return r->cnt[DT_WB_PAGES];
-	case COL_UNMAP: return r->cnt[DT_UNMAP];
-	case COL_BLWAIT: return r->cnt[DT_BL_WAITS];
 	case COL_BLWMS: return r->bl_wait_ns;
 	case COL_LATP50: return hist_percentile(&r->lat, 50);
 	case COL_LATP99: return hist_percentile(&r->lat, 99);
@@ -268,7 +175,7 @@ static int cmp_view(const void *a, const void *b)
 		r = va < vb ? -1 : va > vb;
 	}
 	if (!r)	/* stable order for equal values */
-		r = -cmp_key(&x->key, &y->key);
+		r = -daxtop_key_cmp(&x->key, &y->key);
 	return g_asc ? r : -r;
 }
 
@@ -280,20 +187,20 @@ static void group_key(enum group_by g, struct daxtop_key *k)
 		k->pid = 0;
 }
 
-static bool passes_filters(const struct daxtop_ctx *c, const struct view_row *v)
+static bool passes_filters(const struct view_opts *vo, const struct view_row *v)
 {
-	if (c->vo.comm && strcmp(v->r.comm, c->vo.comm))
+	if (vo->comm && strcmp(v->r.comm, vo->comm))
 		return false;
-	if (c->vo.path_prefix) {
+	if (vo->path_prefix) {
 		const char *p = path_lookup(v->key.pid, v->key.dev, v->key.ino);
 
-		if (!p || strncmp(p, c->vo.path_prefix, strlen(c->vo.path_prefix)))
+		if (!p || strncmp(p, vo->path_prefix, strlen(vo->path_prefix)))
 			return false;
 	}
 	return true;
 }
 
-int view_build(const struct daxtop_ctx *c, const struct snapshot *cur,
+int view_build(const struct view_opts *vo, const struct snapshot *cur,
 	       const struct snapshot *base, struct view_row **out)
 {
 	struct view_row *v = calloc(cur->n + 1, sizeof(*v));
@@ -305,22 +212,20 @@ int view_build(const struct daxtop_ctx *c, const struct snapshot *cur,
 		struct view_row d = cur->rows[i];
 		const struct view_row *b = NULL;
 
-		/* Resolve paths while the process may still be alive. */
-		path_lookup(d.key.pid, d.key.dev, d.key.ino);
-		if (!passes_filters(c, &d))
+		if (!passes_filters(vo, &d))
 			continue;
 		if (base)
-			b = bsearch(&d.key, base->rows, base->n, sizeof(*base->rows), cmp_key);
+			b = bsearch(&d.key, base->rows, base->n, sizeof(*base->rows), daxtop_key_cmp);
 		if (b)
 			row_sub(&d.r, &b->r);
 		if (row_empty(&d.r))
 			continue;
-		group_key(c->vo.group, &d.key);
-		if (c->vo.group != GROUP_PIDFILE) {
+		group_key(vo->group, &d.key);
+		if (vo->group != GROUP_PIDFILE) {
 			int j;
 
 			for (j = 0; j < n; j++)
-				if (!cmp_key(&v[j].key, &d.key))
+				if (!daxtop_key_cmp(&v[j].key, &d.key))
 					break;
 			if (j < n) {
 				row_add(&v[j].r, &d.r);
@@ -330,11 +235,11 @@ int view_build(const struct daxtop_ctx *c, const struct snapshot *cur,
 		}
 		v[n++] = d;
 	}
-	g_sort = c->vo.sort;
-	g_asc = c->vo.ascending;
+	g_sort = vo->sort;
+	g_asc = vo->ascending;
 	qsort(v, n, sizeof(*v), cmp_view);
-	if (c->vo.top > 0 && n > c->vo.top)
-		n = c->vo.top;
+	if (vo->top > 0 && n > vo->top)
+		n = vo->top;
 	*out = v;
 	return n;
 }

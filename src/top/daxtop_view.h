@@ -1,23 +1,25 @@
-/* daxtop's data model: snapshots of the BPF row map, interval deltas,
- * grouping, sorting; shared by the batch, JSON and interactive views. */
+/* daxtop's data model: snapshots of the BPF row map (taken by the
+ * session, daxtop_session.h), interval deltas, grouping, sorting; shared by
+ * the batch, JSON and interactive views and by daxtrace export. No BPF. */
 #ifndef DAXTRACE_DAXTOP_VIEW_H
 #define DAXTRACE_DAXTOP_VIEW_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include "daxtop.h"
-#include "era.h"
-#include "probe.h"
+#include "daxtop_counters.h"
 
 enum group_by { GROUP_PIDFILE, GROUP_PID, GROUP_FILE };
 
 /* Sortable columns, in display order. */
 enum col {
-	COL_PID, COL_COMM, COL_PTE, COL_PMD, COL_PMDFB, COL_WRITE, COL_MKWR, COL_HOLE,
-	COL_WB, COL_UNMAP, COL_BLWAIT, COL_BLWMS, COL_LATP50, COL_LATP99, COL_FILE,
+	COL_PID, COL_COMM,
+	COL_CNT,	/* COL_OF(DT_x): counter x, in daxtop_counters order */
+	COL_BLWMS = COL_CNT + DT_NR_COUNTERS, COL_LATP50, COL_LATP99, COL_FILE,
 	COL_FAULTS,	/* PTE + PMD + PMDFB: the default sort key, not a column */
 	COL_NR,
 };
+#define COL_OF(counter) (COL_CNT + (counter))
 
 struct view_row {
 	struct daxtop_key key;	/* pid 0 when grouped by file; dev/ino 0 when by pid */
@@ -48,9 +50,10 @@ struct view_opts {
 	const char *path_prefix;
 };
 
-/* Which columns have data on this kernel (hooks that attached). */
+/* Counters without data on this kernel: an optional counter whose hooks
+ * did not attach (daxtop_counters.h). Zero: every counter has data. */
 struct col_avail {
-	bool unmap, blwait;
+	bool missing[DT_NR_COUNTERS];
 };
 
 /* What a CPU's row cache held at a snapshot (by key, sum of counts). */
@@ -59,43 +62,9 @@ struct slot_seen {
 	uint64_t sum;
 };
 
-struct daxtop_ctx {
-	struct daxtop_bpf *skel;
-	struct hook *hooks;
-	int nhooks;
-	struct era_info era;
-	struct col_avail avail;
-	struct view_opts vo;
-	struct snapshot first, prev, cur;
-	double interval_s;
-	uint64_t attach_ns;	/* when the probes went live: start of totals */
-	bool lat_all;		/* every fault timed (else sampled at high rates) */
-	bool row_cache;		/* faults gathered per CPU (include/daxtop.h) */
-	struct slot_seen *seen;	/* per CPU: what its row cache held at the last snapshot */
-	char host[128], kernel[128], mounts[512], pmem[128], hooksum[64];
-};
-
-/* What to trace: kernel-side filters and sizes. dev -1 = any device. */
-struct daxtop_config {
-	uint32_t pid;
-	uint64_t cgroup_id;
-	long dev;
-	uint32_t max_rows;
-	bool no_fentry, no_kprobe;
-	bool lat_all;		/* time every fault, not a sample at high rates */
-};
-
-#define DAXTOP_NHOOKS 10
-
-/* open -> configure -> choose hooks -> load -> attach; hooks has DAXTOP_NHOOKS
- * entries. On failure the message is printed; call daxtop_stop either way. */
-int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct daxtop_config *cfg);
-void daxtop_stop(struct daxtop_ctx *c);
-
-int snapshot_take(struct daxtop_ctx *c, struct snapshot *s);
-/* Tell BPF the time (CLOCK_MONOTONIC ns) to stamp on active rows. */
-void clock_publish(struct daxtop_ctx *c, uint64_t now);
 void snapshot_free(struct snapshot *s);
+/* qsort/bsearch order of rows: pid, dev, ino. */
+int daxtop_key_cmp(const void *a, const void *b);
 /* Add what each CPU's fault slot holds to a snapshot whose rows are
  * sorted (and sorted again on return): event and fault counts, and the
  * counts its row cache gathered, onto their row, made (up to room rows) if
@@ -104,13 +73,16 @@ void snapshot_free(struct snapshot *s);
 void slots_merge(struct snapshot *s, int room, const struct fault_slot *slots, int ncpu,
 		 struct slot_seen *seen);
 /* rows = group(cur - base) filtered and sorted; caller frees *out. base may be NULL. */
-int view_build(const struct daxtop_ctx *c, const struct snapshot *cur,
+int view_build(const struct view_opts *vo, const struct snapshot *cur,
 	       const struct snapshot *base, struct view_row **out);
 void snapshot_hist_diff(struct hist *out, const struct snapshot *cur,
 			const struct snapshot *base, int id);
 
 int col_by_name(const char *name);
 const char *col_name(int col);
+/* The sort key dir (+1, -1) steps from c: faults, then the columns in
+ * display order, round (the screen's < and > keys). */
+enum col col_step(enum col c, int dir);
 uint64_t row_value(const struct view_row *v, int col);
 uint64_t total_drops(const struct snapshot *s, const struct snapshot *base);
 /* Faults timed for the latency columns and faults completed, cur - base. */

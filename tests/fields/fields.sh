@@ -65,11 +65,15 @@ render_lines() {
 	done
 }
 
-# Literal keys and metric names at the writers' call sites.
+# Literal keys and metric names at the writers' call sites, and in the
+# table of daxtop's counters (src/top/daxtop_counters.c: .json keys and
+# the Prometheus families the writers take from it).
+COUNTERS=src/top/daxtop_counters.c
 static_lines() {
 	find src -name '*.c' | sort | xargs perl -0777 -ne \
 		'while (/\bjson_(?:kv_\w+|key)\s*\(\s*[^,()]+,\s*"((?:[^"\\]|\\.)*)"/g) { print "key $1\n" }'
-	grep -l '#include "prom.h"' $(find src -name '*.c') | xargs perl -ne \
+	perl -ne 'while (/\.json\s*=\s*"((?:[^"\\]|\\.)*)"/g) { print "key $1\n" }' "$COUNTERS"
+	{ grep -l '#include "prom.h"' $(find src -name '*.c'); echo "$COUNTERS"; } | xargs perl -ne \
 		'while (/"(daxtrace_[a-z0-9_]+)"/g) { print "metric $1\n" }'
 }
 

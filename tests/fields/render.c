@@ -54,7 +54,7 @@ static void render_top(void)
 {
 	static struct view_row rows[2];
 	struct snapshot cur = { .rows = rows, .n = 2, .t_ns = 2000000000 };
-	struct daxtop_ctx c = { .vo = { .sort = COL_FAULTS }, .avail = { true, true } };
+	struct daxtop_ctx c = { .vo = { .sort = COL_FAULTS } };	/* every counter has data */
 	static const enum group_by groups[] = { GROUP_PIDFILE, GROUP_PID, GROUP_FILE };
 
 	rows[0] = top_row(P1, 12);

@@ -1,6 +1,8 @@
-/* The exporter's writers, reached by including export.c (its writers are
- * static): one exposition of made-up series, every family present. */
+/* The exporter's writers, reached by including export.c and the top
+ * source (their writers and states are static): one exposition of made-up
+ * series, every family present. */
 #include "../../src/export/export.c"
+#include "../../src/export/export_top.c"
 #include "render.h"
 
 static void fill(struct acc *a)
@@ -31,37 +33,38 @@ static void add_series(struct series_set *s, struct skey k1, struct skey k2, con
 int render_export(FILE *out, int split, void *leak_state)
 {
 	struct exporter *e = calloc(1, sizeof(*e));
+	struct top_source *t = calloc(1, sizeof(*t));
 	char *buf = NULL;
 	size_t len = 0;
 
-	if (!e)
+	if (!e || !t)
 		return -1;
 	e->o.split = split;
 	e->o.textfile = "fields.prom";
 	e->http_on = true;
-	e->c.hooks = e->hooks;
-	e->c.nhooks = 1;
-	e->hooks[0] = (struct hook){ .func = "dax_pte_fault", .method = PM_TRACEPOINT };
-	snprintf(e->c.kernel, sizeof(e->c.kernel), "fields");
-	e->c.avail.unmap = e->c.avail.blwait = true;
-	series_init(&e->devs, 1);
-	add_series(&e->devs, (struct skey){ 259 << 20, 0 }, (struct skey){ 260 << 20, 0 }, "");
-	series_init(&e->split, 1);
+	snprintf(e->kernel, sizeof(e->kernel), "fields");
+	t->split = split;
+	t->c.hooks = t->hooks;
+	t->c.nhooks = 1;
+	t->hooks[0] = (struct hook){ .func = "dax_pte_fault", .method = PM_TRACEPOINT };
+	series_init(&t->devs, 1);
+	add_series(&t->devs, (struct skey){ 259 << 20, 0 }, (struct skey){ 260 << 20, 0 }, "");
+	series_init(&t->split_set, 1);
 	if (split == SPLIT_FILE)
-		add_series(&e->split, (struct skey){ 259 << 20, 12 }, (struct skey){ 259 << 20, 13 },
-			   "/mnt/pmem/f");
+		add_series(&t->split_set, (struct skey){ 259 << 20, 12 },
+			   (struct skey){ 259 << 20, 13 }, "/mnt/pmem/f");
 	else
-		add_series(&e->split, (struct skey){ 4000001, 0 }, (struct skey){ 4000002, 0 },
+		add_series(&t->split_set, (struct skey){ 4000001, 0 }, (struct skey){ 4000002, 0 },
 			   "daxload");
-	e->leak = &export_source_leak;
-	e->leak_state = leak_state;
-	e->leak_up = true;
+	e->src[SRC_TOP] = (struct source_run){ &export_source_top, t, true };
+	e->src[SRC_LEAK] = (struct source_run){ &export_source_leak, leak_state, true };
 	if (render(e, &buf, &len))
 		return -1;
 	fwrite(buf, 1, len, out);
 	free(buf);
-	series_free(&e->devs);
-	series_free(&e->split);
+	series_free(&t->devs);
+	series_free(&t->split_set);
+	free(t);
 	free(e);
 	return 0;
 }

@@ -37,61 +37,61 @@ static void setup_rows(void)
 
 static void test_delta_and_empty_rows(void **state)
 {
-	struct daxtop_ctx c = { .vo = { .sort = COL_FAULTS } };
+	struct view_opts vo = { .sort = COL_FAULTS };
 	struct view_row *v;
 	int n;
 
 	setup_rows();
-	n = view_build(&c, &cur, &base, &v);
+	n = view_build(&vo, &cur, &base, &v);
 	/* P2's row did not move: dropped from the interval view. */
 	assert_int_equal(n, 2);
 	assert_int_equal(v[0].key.ino, 11);		/* 50 faults sorts first */
-	assert_int_equal(row_value(&v[0], COL_PTE), 50);
-	assert_int_equal(row_value(&v[1], COL_PTE), 40);
-	assert_int_equal(row_value(&v[1], COL_PMD), 0);
+	assert_int_equal(row_value(&v[0], COL_OF(DT_PTE)), 50);
+	assert_int_equal(row_value(&v[1], COL_OF(DT_PTE)), 40);
+	assert_int_equal(row_value(&v[1], COL_OF(DT_PMD)), 0);
 	free(v);
 }
 
 static void test_group_by_pid_and_file(void **state)
 {
-	struct daxtop_ctx c = { .vo = { .sort = COL_PID, .ascending = true, .group = GROUP_PID } };
+	struct view_opts vo = { .sort = COL_PID, .ascending = true, .group = GROUP_PID };
 	struct view_row *v;
 	int n;
 
 	setup_rows();
-	n = view_build(&c, &cur, NULL, &v);
+	n = view_build(&vo, &cur, NULL, &v);
 	assert_int_equal(n, 2);
 	assert_int_equal(v[0].key.pid, P1);
 	assert_int_equal(v[0].nfiles, 2);
-	assert_int_equal(row_value(&v[0], COL_PTE), 150);
+	assert_int_equal(row_value(&v[0], COL_OF(DT_PTE)), 150);
 	assert_int_equal(row_value(&v[0], COL_FAULTS), 152);
 	free(v);
 
-	c.vo.group = GROUP_FILE;
-	c.vo.sort = COL_PTE;
-	c.vo.ascending = false;
-	n = view_build(&c, &cur, NULL, &v);
+	vo.group = GROUP_FILE;
+	vo.sort = COL_OF(DT_PTE);
+	vo.ascending = false;
+	n = view_build(&vo, &cur, NULL, &v);
 	assert_int_equal(n, 2);
 	assert_int_equal(v[0].key.ino, 10);
-	assert_int_equal(row_value(&v[0], COL_PTE), 107);
-	assert_int_equal(row_value(&v[0], COL_PMD), 3);
+	assert_int_equal(row_value(&v[0], COL_OF(DT_PTE)), 107);
+	assert_int_equal(row_value(&v[0], COL_OF(DT_PMD)), 3);
 	free(v);
 }
 
 static void test_filters_and_top(void **state)
 {
-	struct daxtop_ctx c = { .vo = { .sort = COL_FAULTS, .comm = "other" } };
+	struct view_opts vo = { .sort = COL_FAULTS, .comm = "other" };
 	struct view_row *v;
 	int n;
 
 	setup_rows();
-	n = view_build(&c, &cur, NULL, &v);
+	n = view_build(&vo, &cur, NULL, &v);
 	assert_int_equal(n, 1);
 	assert_int_equal(v[0].key.pid, P2);
 	free(v);
-	c.vo.comm = NULL;
-	c.vo.top = 1;
-	n = view_build(&c, &cur, NULL, &v);
+	vo.comm = NULL;
+	vo.top = 1;
+	n = view_build(&vo, &cur, NULL, &v);
 	assert_int_equal(n, 1);
 	assert_int_equal(row_value(&v[0], COL_FAULTS), 102);
 	free(v);
@@ -99,10 +99,10 @@ static void test_filters_and_top(void **state)
 
 static void test_columns(void **state)
 {
-	assert_int_equal(col_by_name("PMDFB"), COL_PMDFB);
+	assert_int_equal(col_by_name("PMDFB"), COL_OF(DT_PMD_FALLBACK));
 	assert_int_equal(col_by_name("latp99"), COL_LATP99);
 	assert_int_equal(col_by_name("nope"), -1);
-	assert_string_equal(col_name(COL_WB), "wb");
+	assert_string_equal(col_name(COL_OF(DT_WB_PAGES)), "wb");
 }
 
 static struct fault_slot slot_for(uint32_t pid, uint64_t ino, uint64_t pte, uint64_t write,
