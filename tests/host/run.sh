@@ -7,7 +7,10 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/host/lib.sh
 BIN=$PWD/build/daxtrace
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"; tmux kill-session -t daxtest 2>/dev/null' EXIT
+# A tmux server of our own: two checkouts testing at once would share the
+# default server and its session name.
+export TMUX_TMPDIR=$TMP
+trap 'tmux kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
 
 # --- the binary ---
 check "binary is static" sh -c "file '$BIN' | grep -q 'statically linked'"
