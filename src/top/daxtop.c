@@ -15,6 +15,7 @@
 #include "paths.h"
 #include "core_btf.h"
 #include "preflight.h"
+#include "sched_shield.h"
 #include "daxtop.skel.h"	/* after daxtop.h: the skeleton uses its types */
 
 struct top_args {
@@ -289,6 +290,8 @@ int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct daxtop_c
 	memset(c, 0, sizeof(*c));
 	c->hooks = hooks;
 	c->nhooks = NHOOKS;
+	/* before any map syscall: see src/core/sched_shield.c */
+	sched_shield_bpf_syscalls();
 	probe_env_detect(&env);
 	startup_mark("kernel checks");
 	era_detect(&c->era);
