@@ -12,7 +12,8 @@ enum daxtop_counter {
 	DT_PMD,		/* PMD faults that mapped 2 MiB */
 	DT_PMD_FALLBACK,/* PMD faults that fell back to PTEs */
 	DT_WRITE,	/* completed faults with FAULT_FLAG_WRITE */
-	DT_MKWRITE,	/* dax_insert_pfn_mkwrite: write to a read-mapped page */
+	DT_MKWRITE,	/* dax_insert_pfn_mkwrite: a MAP_SYNC write fault that
+			 * synced metadata first (dax_finish_sync_fault) */
 	DT_HOLE,	/* reads of sparse ranges mapped to the zero page */
 	DT_WB_PAGES,	/* pages written back by dax_writeback_one */
 	DT_UNMAP,	/* zaps of DAX mapping ranges (munmap, truncate, exit) */

@@ -493,8 +493,8 @@ static void write_devices(struct exporter *e, struct prom *p)
 {
 	prom_family(p, "daxtrace_faults_total", "counter",
 		    "DAX faults by device and type: pte (4 KiB mapped), pmd (2 MiB mapped), "
-		    "pmd_fallback (PMD fault fell back to PTEs), mkwrite (write to a read-mapped "
-		    "page), hole (read of a sparse range mapped to the zero page).");
+		    "pmd_fallback (PMD fault fell back to PTEs), mkwrite (MAP_SYNC write fault "
+		    "that synced file metadata before mapping the page, also counted as pte or pmd), hole (read of a sparse range mapped to the zero page).");
 	for_devs(e, w_faults, p);
 	prom_family(p, "daxtrace_write_faults_total", "counter",
 		    "Completed PTE and PMD faults with FAULT_FLAG_WRITE.");

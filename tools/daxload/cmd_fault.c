@@ -9,12 +9,14 @@
 
 static const char usage[] =
 "usage: daxload fault [--pages N | --size BYTES] [--offset BYTES] [--align 4k|2m]\n"
-"                     [--write|--read] [--shared|--private] [--msync] [--munmap]\n"
+"                     [--write|--read] [--shared|--private|--sync] [--msync] [--munmap]\n"
 "                     [--hold SECONDS] [--repeat N] [--pfn[=all]] [--allow-non-dax] FILE\n"
 "  Creates/extends FILE (fallocate), maps [offset, offset+size) and touches\n"
 "  every 4 KiB page once. Defaults: --pages 1024 --offset 0 --align 2m --write\n"
 "  --shared. --align 2m places the mapping so a PMD can map each whole 2 MiB\n"
 "  chunk; --align 4k places it 4 KiB off that, so only PTE faults are possible.\n"
+"  --sync maps MAP_SHARED_VALIDATE|MAP_SYNC (a write fault that allocates or\n"
+"  converts blocks syncs the file's metadata before the page is mapped).\n"
 "  --hold keeps the mapping (before munmap) for SECONDS or until SIGUSR1.\n"
 "  --pfn prints PFNs from /proc/self/pagemap (needs CAP_SYS_ADMIN): a sample of\n"
 "  up to 64 pages, or every page with --pfn=all.\n";
@@ -34,7 +36,7 @@ static void line_common(struct out *o, const struct dfile *f, const struct regio
 	out_kv(o, "len", "%llu", (unsigned long long)r->len);
 	out_kv(o, "pages", "%llu", (unsigned long long)(r->len / PAGE_4K));
 	out_kv(o, "access", "%s", fo->m.write ? "write" : "read");
-	out_kv(o, "map", "%s", fo->m.shared ? "shared" : "private");
+	out_kv(o, "map", "%s", fo->m.sync ? "sync" : fo->m.shared ? "shared" : "private");
 	out_kv(o, "align", "%s", fo->m.pmd_colour ? "2m" : "4k");
 	out_kv(o, "va", "0x%lx", (unsigned long)(uintptr_t)r->va);
 	out_kv(o, "va_2m_aligned", "%d", ((uintptr_t)r->va % SIZE_2M) == 0);
@@ -112,6 +114,7 @@ int cmd_fault(int argc, char **argv)
 		{ "read", no_argument, NULL, 'r' },
 		{ "shared", no_argument, NULL, 'S' },
 		{ "private", no_argument, NULL, 'P' },
+		{ "sync", no_argument, NULL, 'Y' },
 		{ "msync", no_argument, NULL, 'm' },
 		{ "munmap", no_argument, NULL, 'u' },
 		{ "hold", required_argument, NULL, 'H' },
@@ -157,8 +160,9 @@ int cmd_fault(int argc, char **argv)
 			break;
 		case 'w': fo.m.write = true; break;
 		case 'r': fo.m.write = false; break;
-		case 'S': fo.m.shared = true; break;
-		case 'P': fo.m.shared = false; break;
+		case 'S': fo.m.shared = true; fo.m.sync = false; break;
+		case 'P': fo.m.shared = false; fo.m.sync = false; break;
+		case 'Y': fo.m.shared = true; fo.m.sync = true; break;
 		case 'm': fo.do_msync = true; break;
 		case 'u': fo.do_munmap = true; break;
 		case 'H':
