@@ -29,7 +29,8 @@
 #define SERIES_IDLE_S	300.0	/* split series without rows or change this long are dropped */
 #define HIST_FIRST_SLOT	10	/* first latency bucket: le = 1023 ns */
 
-static const char *const fb_names[FB_NR] = { "misaligned", "cow", "vma_bounds", "eof", "other" };
+static const char *const fb_names[FB_NR] = { "misaligned", "cow", "vma_bounds", "eof", "extent",
+						    "pte_entry", "other" };
 
 struct exporter {
 	struct export_opts o;

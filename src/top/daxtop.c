@@ -199,6 +199,12 @@ static void fill_hooks(struct hook *h, struct daxtop_bpf *s)
 	h[9] = (struct hook){ .func = "dax_layout_busy_page_range", .fentry = s->progs.busy_fexit,
 			      .kprobe = { s->progs.busy_kprobe, s->progs.busy_kretprobe },
 			      .lost = "BLWAIT/BLWMS columns and the wait histogram", .exact = true };
+	/* exact: a skipped run only blurs a fallback's reason, but a kprobe
+	 * never nests where fentry would be skipped (7.x) */
+	h[10] = (struct hook){ .func = "dax_iomap_pmd_fault", .fentry = s->progs.pmd_fault_fentry,
+			       .kprobe = { s->progs.pmd_fault_kprobe },
+			       .lost = "PMD fallback reasons extent and pte_entry (counted as other)",
+			       .exact = true };
 }
 
 /* The per-CPU row cache (include/daxtop.h) is safe only where no fault

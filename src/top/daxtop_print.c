@@ -9,7 +9,8 @@
 #include "mounts.h"
 #include "paths.h"
 
-static const char *const fb_names[FB_NR] = { "misaligned", "cow", "vma_bounds", "eof", "other" };
+static const char *const fb_names[FB_NR] = { "misaligned", "cow", "vma_bounds", "eof", "extent",
+						    "pte_entry", "other" };
 static const char *const drop_names[DROP_NR] = { "row_map_full", "latency_start_missed", "wait_map_full" };
 
 static void clock_str(char *buf, size_t len)

@@ -85,7 +85,7 @@ struct daxtop_config {
 	bool lat_all;		/* time every fault, not a sample at high rates */
 };
 
-#define DAXTOP_NHOOKS 10
+#define DAXTOP_NHOOKS 11
 
 /* open -> configure -> choose hooks -> load -> attach; hooks has DAXTOP_NHOOKS
  * entries. On failure the message is printed; call daxtop_stop either way. */
