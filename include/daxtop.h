@@ -109,6 +109,7 @@ struct daxtop_file {
 	unsigned int depth;		/* names filled, basename first */
 	unsigned long long ino;
 	unsigned int reached_root;	/* 0: deeper than DAXTOP_PATH_DEPTH */
+	unsigned int cut;		/* bit i: name[i] is the start of a longer name */
 	char name[DAXTOP_PATH_DEPTH][DAXTOP_NAME_LEN];
 };
 

@@ -99,6 +99,8 @@ static __noinline void learn_names(struct daxtop_file *f, struct dentry *d)
 		if (parent == d)
 			break;
 		bpf_probe_read_kernel_str(f->name[i], DAXTOP_NAME_LEN, BPF_CORE_READ(d, d_name.name));
+		if (BPF_CORE_READ(d, d_name.len) >= DAXTOP_NAME_LEN)
+			f->cut |= 1u << i;	/* user space marks it, never prints it as whole */
 		f->depth = i + 1;
 		d = parent;
 	}

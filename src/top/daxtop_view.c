@@ -37,6 +37,19 @@ static int cmp_key(const void *a, const void *b)
 	return x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
+/* "/name" at buf + used, written as /proc/PID/maps writes names (a newline
+ * as \012, so a path stays one line in text output), "..." after a name
+ * BPF got only the start of. Returns the new used. */
+static size_t put_name(char *buf, size_t used, size_t len, const char *name, bool cut)
+{
+	used += snprintf(buf + used, len - used, "/");
+	for (int i = 0; i < DAXTOP_NAME_LEN && name[i] && used < len; i++)
+		used += snprintf(buf + used, len - used, name[i] == '\n' ? "\\012" : "%c", name[i]);
+	if (cut && used < len)
+		used += snprintf(buf + used, len - used, "...");
+	return used;
+}
+
 /* Path from the names BPF saw at the first fault: mount point + names. */
 static void file_path(const struct daxtop_file *f, char *buf, size_t len)
 {
@@ -47,7 +60,7 @@ static void file_path(const struct daxtop_file *f, char *buf, size_t len)
 	if (!f->reached_root)
 		used += snprintf(buf + used, used < len ? len - used : 0, "/...");
 	for (int i = (int)f->depth - 1; i >= 0 && used < len; i--)
-		used += snprintf(buf + used, len - used, "/%.*s", DAXTOP_NAME_LEN, f->name[i]);
+		used = put_name(buf, used, len, f->name[i], f->cut & (1u << i));
 }
 
 /* Learn paths of rows the cache does not know, from the BPF files map.
