@@ -12,7 +12,8 @@ enum daxtop_counter {
 	DT_PMD,		/* PMD faults that mapped 2 MiB */
 	DT_PMD_FALLBACK,/* PMD faults that fell back to PTEs */
 	DT_WRITE,	/* completed faults with FAULT_FLAG_WRITE */
-	DT_MKWRITE,	/* dax_insert_pfn_mkwrite: write to a read-mapped page */
+	DT_MKWRITE,	/* dax_insert_pfn_mkwrite: a MAP_SYNC write fault that
+			 * synced metadata first (dax_finish_sync_fault) */
 	DT_HOLE,	/* reads of sparse ranges mapped to the zero page */
 	DT_WB_PAGES,	/* pages written back by dax_writeback_one */
 	DT_UNMAP,	/* zaps of DAX mapping ranges (munmap, truncate, exit) */
@@ -26,7 +27,10 @@ enum daxtop_fallback {
 	FB_COW,		/* write to a private mapping */
 	FB_VMA_BOUNDS,	/* the 2 MiB range does not fit in the VMA */
 	FB_EOF,		/* the 2 MiB range reaches past end of file */
-	FB_OTHER,	/* extent not 2 MiB (block allocation), entry conflict, ... */
+	FB_EXTENT,	/* the filesystem's blocks there are not one 2 MiB-aligned
+			 * extent (iomap shorter than 2 MiB, or pfn not aligned) */
+	FB_PTE_ENTRY,	/* 4 KiB entries already in the file's 2 MiB range */
+	FB_OTHER,	/* anything else, or the PMD fault hook unavailable */
 	FB_NR,
 };
 
@@ -89,6 +93,9 @@ struct fault_slot {
 	struct daxtop_key ckey;		 /* row of pend[]; pid 0 = none */
 	unsigned long long pend[DAXTOP_PEND_NR];
 	char comm[DAXTOP_COMM_LEN];	 /* ckey's process, if its row must be made again */
+	unsigned long long pmd_mapping;	 /* address_space of pmd_tid's PMD fault */
+	unsigned int pmd_tid;		 /* thread in dax_iomap_pmd_fault on this CPU */
+	unsigned int pad2;
 };
 
 /* A DAX file's name as seen at its first fault: dentry names from the
@@ -102,6 +109,7 @@ struct daxtop_file {
 	unsigned int depth;		/* names filled, basename first */
 	unsigned long long ino;
 	unsigned int reached_root;	/* 0: deeper than DAXTOP_PATH_DEPTH */
+	unsigned int cut;		/* bit i: name[i] is the start of a longer name */
 	char name[DAXTOP_PATH_DEPTH][DAXTOP_NAME_LEN];
 };
 

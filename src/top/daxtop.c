@@ -30,7 +30,8 @@ static void usage(FILE *out)
 	fprintf(out,
 "Usage: daxtop [OPTIONS]            (also: daxtrace top)\n"
 "Live DAX activity per process and file: PTE/PMD faults, PMD fallbacks,\n"
-"write and mkwrite faults, hole loads, writeback, unmaps, break_layouts\n"
+"write faults, MAP_SYNC faults that synced metadata (MKWR), hole loads,\n"
+"writeback, unmaps, break_layouts\n"
 "waits and fault latency.\n\n"
 "  -b, --batch            plain text per interval (default when not a terminal)\n"
 "  -o, --output FMT       text (default) or json (one object per interval)\n"

@@ -27,8 +27,9 @@ const struct daxtop_counter_def daxtop_counters[DT_NR_COUNTERS] = {
 const struct daxtop_family_def daxtop_families[FAM_NR] = {
 	[FAM_FAULTS] = { "daxtrace_faults_total",
 		"DAX faults by device and type: pte (4 KiB mapped), pmd (2 MiB mapped), "
-		"pmd_fallback (PMD fault fell back to PTEs), mkwrite (write to a read-mapped "
-		"page), hole (read of a sparse range mapped to the zero page)." },
+		"pmd_fallback (PMD fault fell back to PTEs), mkwrite (MAP_SYNC write fault "
+		"that synced file metadata before mapping the page, also counted as pte or pmd), "
+		"hole (read of a sparse range mapped to the zero page)." },
 	[FAM_WRITES] = { "daxtrace_write_faults_total",
 		"Completed PTE and PMD faults with FAULT_FLAG_WRITE." },
 	[FAM_WRITEBACK] = { "daxtrace_writeback_bytes_total",
@@ -42,7 +43,8 @@ const struct daxtop_family_def daxtop_families[FAM_NR] = {
 
 static const char *const fallback_names[FB_NR] = {
 	[FB_MISALIGNED] = "misaligned", [FB_COW] = "cow", [FB_VMA_BOUNDS] = "vma_bounds",
-	[FB_EOF] = "eof", [FB_OTHER] = "other",
+	[FB_EOF] = "eof", [FB_EXTENT] = "extent", [FB_PTE_ENTRY] = "pte_entry",
+	[FB_OTHER] = "other",
 };
 
 static const char *const drop_names[DROP_NR] = {

@@ -11,7 +11,7 @@
 /* daxtop's hooks, in the order the session fills them. */
 enum daxtop_hook_id {
 	HK_PTE_FAULT, HK_PTE_DONE, HK_PMD_FAULT, HK_PMD_DONE, HK_MKWRITE,
-	HK_LOAD_HOLE, HK_PMD_LOAD_HOLE, HK_WRITEBACK, HK_UNMAP, HK_BUSY,
+	HK_LOAD_HOLE, HK_PMD_LOAD_HOLE, HK_WRITEBACK, HK_UNMAP, HK_BUSY, HK_PMD_ENTRY,
 	DAXTOP_NHOOKS,
 };
 

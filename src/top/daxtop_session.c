@@ -11,6 +11,7 @@
 #include "core_btf.h"
 #include "mounts.h"
 #include "paths.h"
+#include "sched_shield.h"
 #include "util.h"
 #include "daxtop.skel.h"	/* after daxtop.h: the skeleton uses its types */
 
@@ -85,6 +86,13 @@ static void fill_hooks(struct hook *h, struct daxtop_bpf *s)
 	h[HK_BUSY] = (struct hook){ .func = "dax_layout_busy_page_range", .fentry = s->progs.busy_fexit,
 			      .kprobe = { s->progs.busy_kprobe, s->progs.busy_kretprobe },
 			      .lost = "BLWAIT/BLWMS columns and the wait histogram", .exact = true };
+	/* exact: a skipped run only blurs a fallback's reason, but a kprobe
+	 * never nests where fentry would be skipped (7.x) */
+	h[HK_PMD_ENTRY] = (struct hook){ .func = "dax_iomap_pmd_fault",
+			       .fentry = s->progs.pmd_fault_fentry,
+			       .kprobe = { s->progs.pmd_fault_kprobe },
+			       .lost = "PMD fallback reasons extent and pte_entry (counted as other)",
+			       .exact = true };
 }
 
 /* The per-CPU row cache (include/daxtop.h) is safe only where no fault
@@ -183,6 +191,8 @@ int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct daxtop_c
 	c->hooks = hooks;
 	c->nhooks = NHOOKS;
 	c->cfg = *a;
+	/* before any map syscall: see src/core/sched_shield.c */
+	sched_shield_bpf_syscalls();
 	probe_env_detect(&env);
 	startup_mark("kernel checks");
 	era_detect(&c->era);
@@ -211,6 +221,19 @@ void daxtop_stop(struct daxtop_ctx *c)
 	paths_clear();
 }
 
+/* "/name" at buf + used, written as /proc/PID/maps writes names (a newline
+ * as \012, so a path stays one line in text output), "..." after a name
+ * BPF got only the start of. Returns the new used. */
+static size_t put_name(char *buf, size_t used, size_t len, const char *name, bool cut)
+{
+	used += snprintf(buf + used, len - used, "/");
+	for (int i = 0; i < DAXTOP_NAME_LEN && name[i] && used < len; i++)
+		used += snprintf(buf + used, len - used, name[i] == '\n' ? "\\012" : "%c", name[i]);
+	if (cut && used < len)
+		used += snprintf(buf + used, len - used, "...");
+	return used;
+}
+
 /* Path from the names BPF saw at the first fault: mount point + names. */
 static void file_path(const struct daxtop_file *f, char *buf, size_t len)
 {
@@ -221,7 +244,7 @@ static void file_path(const struct daxtop_file *f, char *buf, size_t len)
 	if (!f->reached_root)
 		used += snprintf(buf + used, used < len ? len - used : 0, "/...");
 	for (int i = (int)f->depth - 1; i >= 0 && used < len; i--)
-		used += snprintf(buf + used, len - used, "/%.*s", DAXTOP_NAME_LEN, f->name[i]);
+		used = put_name(buf, used, len, f->name[i], f->cut & (1u << i));
 }
 
 /* Learn paths of rows the cache does not know, from the BPF files map.

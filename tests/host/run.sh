@@ -57,7 +57,7 @@ check "header shows lost events" grep -q 'lost=0' "$TMP/top"
 check "preamble lists each hook's method" grep -q '^# hooks: dax_pte_fault=tracepoint' "$TMP/top"
 "$BIN" top -o json -i 0.5 -d 1 --hist >"$TMP/top.json" 2>/dev/null
 check "top -o json: every line parses" sh -c "jq -e . '$TMP/top.json' >/dev/null"
-check "top -o json: first object is the start record with hooks" sh -c "head -1 '$TMP/top.json' | jq -e '.type == \"start\" and (.hooks | length == 10)' >/dev/null"
+check "top -o json: first object is the start record with hooks" sh -c "head -1 '$TMP/top.json' | jq -e '.type == \"start\" and (.hooks | length == 11)' >/dev/null"
 check "top -o json: last object is the total" sh -c "tail -1 '$TMP/top.json' | jq -e '.type == \"total\" and (.hist.pte_latency.total >= 0)' >/dev/null"
 
 # --- bad input: one line, exit 2 ---

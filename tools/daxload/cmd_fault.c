@@ -9,19 +9,24 @@
 
 static const char usage[] =
 "usage: daxload fault [--pages N | --size BYTES] [--offset BYTES] [--align 4k|2m]\n"
-"                     [--write|--read] [--shared|--private] [--msync] [--munmap]\n"
-"                     [--hold SECONDS] [--repeat N] [--pfn[=all]] [--allow-non-dax] FILE\n"
+"                     [--write|--read] [--shared|--private|--sync] [--msync] [--munmap]\n"
+"                     [--hold SECONDS] [--repeat N] [--pfn[=all]] [--no-alloc]\n"
+"                     [--allow-non-dax] FILE\n"
 "  Creates/extends FILE (fallocate), maps [offset, offset+size) and touches\n"
 "  every 4 KiB page once. Defaults: --pages 1024 --offset 0 --align 2m --write\n"
 "  --shared. --align 2m places the mapping so a PMD can map each whole 2 MiB\n"
 "  chunk; --align 4k places it 4 KiB off that, so only PTE faults are possible.\n"
+"  --no-alloc uses FILE as it is, no fallocate (which on xfs breaks layouts\n"
+"  and so, from 6.15, drops the file's DAX entries); FILE must be big enough.\n"
+"  --sync maps MAP_SHARED_VALIDATE|MAP_SYNC (a write fault that allocates or\n"
+"  converts blocks syncs the file's metadata before the page is mapped).\n"
 "  --hold keeps the mapping (before munmap) for SECONDS or until SIGUSR1.\n"
 "  --pfn prints PFNs from /proc/self/pagemap (needs CAP_SYS_ADMIN): a sample of\n"
 "  up to 64 pages, or every page with --pfn=all.\n";
 
 struct fault_opts {
 	struct map_req m;
-	bool do_msync, do_munmap, allow, pfn, pfn_all;
+	bool do_msync, do_munmap, allow, pfn, pfn_all, no_alloc;
 	double hold;
 	uint64_t repeat;
 };
@@ -34,7 +39,7 @@ static void line_common(struct out *o, const struct dfile *f, const struct regio
 	out_kv(o, "len", "%llu", (unsigned long long)r->len);
 	out_kv(o, "pages", "%llu", (unsigned long long)(r->len / PAGE_4K));
 	out_kv(o, "access", "%s", fo->m.write ? "write" : "read");
-	out_kv(o, "map", "%s", fo->m.shared ? "shared" : "private");
+	out_kv(o, "map", "%s", fo->m.sync ? "sync" : fo->m.shared ? "shared" : "private");
 	out_kv(o, "align", "%s", fo->m.pmd_colour ? "2m" : "4k");
 	out_kv(o, "va", "0x%lx", (unsigned long)(uintptr_t)r->va);
 	out_kv(o, "va_2m_aligned", "%d", ((uintptr_t)r->va % SIZE_2M) == 0);
@@ -112,12 +117,14 @@ int cmd_fault(int argc, char **argv)
 		{ "read", no_argument, NULL, 'r' },
 		{ "shared", no_argument, NULL, 'S' },
 		{ "private", no_argument, NULL, 'P' },
+		{ "sync", no_argument, NULL, 'Y' },
 		{ "msync", no_argument, NULL, 'm' },
 		{ "munmap", no_argument, NULL, 'u' },
 		{ "hold", required_argument, NULL, 'H' },
 		{ "repeat", required_argument, NULL, 'n' },
 		{ "pfn", optional_argument, NULL, 'f' },
 		{ "allow-non-dax", no_argument, NULL, 'A' },
+		{ "no-alloc", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -157,8 +164,9 @@ int cmd_fault(int argc, char **argv)
 			break;
 		case 'w': fo.m.write = true; break;
 		case 'r': fo.m.write = false; break;
-		case 'S': fo.m.shared = true; break;
-		case 'P': fo.m.shared = false; break;
+		case 'S': fo.m.shared = true; fo.m.sync = false; break;
+		case 'P': fo.m.shared = false; fo.m.sync = false; break;
+		case 'Y': fo.m.shared = true; fo.m.sync = true; break;
 		case 'm': fo.do_msync = true; break;
 		case 'u': fo.do_munmap = true; break;
 		case 'H':
@@ -177,6 +185,7 @@ int cmd_fault(int argc, char **argv)
 				return usage_error(usage, "bad --pfn='%s' (sample or all)", optarg);
 			break;
 		case 'A': fo.allow = true; break;
+		case 'N': fo.no_alloc = true; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return bad_option(usage, argc, argv, c);
 		}
@@ -185,8 +194,14 @@ int cmd_fault(int argc, char **argv)
 		return usage_error(usage, "need exactly one FILE");
 	if (fo.hold != 0)
 		hold_signals_block();
-	if (dfile_setup(&f, argv[optind], fo.m.offset + fo.m.len, fo.allow, 0) < 0)
+	if (dfile_setup(&f, argv[optind], fo.no_alloc ? 0 : fo.m.offset + fo.m.len, fo.allow, 0) < 0)
 		return EXIT_ERR;
+	if (fo.no_alloc && f.size < fo.m.offset + fo.m.len) {
+		errmsg("file too small", "%s is %llu bytes, --no-alloc needs %llu", f.path,
+		       (unsigned long long)f.size, (unsigned long long)(fo.m.offset + fo.m.len));
+		dfile_close(&f);
+		return EXIT_ERR;
+	}
 	for (uint64_t i = 0; i < fo.repeat; i++) {
 		if (fault_iteration(&f, &fo, i) < 0) {
 			rc = EXIT_ERR;

@@ -98,6 +98,7 @@ struct map_req {
 	bool pmd_colour;	/* true: va ≡ offset (mod 2M); false: off by 4K */
 	bool write;
 	bool shared;
+	bool sync;		/* MAP_SHARED_VALIDATE | MAP_SYNC */
 };
 
 struct region {

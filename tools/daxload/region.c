@@ -15,6 +15,20 @@ static volatile unsigned char g_sink;	/* keeps read touches from being elided */
  * same offset inside 2 MiB. The kernel's own placement is not guaranteed
  * to give that (nor to avoid it), so reserve an oversized anonymous range
  * and MAP_FIXED the file at exactly the colour we want. */
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#ifndef MAP_SYNC
+#define MAP_SYNC 0x80000
+#endif
+
+static int map_flags(const struct map_req *m)
+{
+	if (m->sync)	/* VALIDATE: a kernel or fs without MAP_SYNC refuses it */
+		return MAP_SHARED_VALIDATE | MAP_SYNC;
+	return m->shared ? MAP_SHARED : MAP_PRIVATE;
+}
+
 int region_map(struct region *r, int fd, const struct map_req *m)
 {
 	uint64_t rlen = m->len + 2 * SIZE_2M;
@@ -32,8 +46,7 @@ int region_map(struct region *r, int fd, const struct map_req *m)
 	}
 	base = (char *)(((uintptr_t)res + SIZE_2M - 1) & ~(uintptr_t)(SIZE_2M - 1));
 	va = base + colour;
-	if (mmap(va, m->len, prot, (m->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED,
-		 fd, (off_t)m->offset) == MAP_FAILED) {
+	if (mmap(va, m->len, prot, map_flags(m) | MAP_FIXED, fd, (off_t)m->offset) == MAP_FAILED) {
 		int err = errno;
 
 		munmap(res, rlen);
