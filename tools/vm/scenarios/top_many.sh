@@ -10,8 +10,9 @@ T=/tmp/top_many
 D=$MNT/many
 N=${TOP_MANY_PROCS:-512}
 rm -rf $T; mkdir -p $T $D
-# Only the ends of faults: the ring must hold the whole run.
-trace_start fs_dax/dax_pte_fault_done fs_dax/dax_pmd_fault_done
+# Only the ends of faults: the ring must hold the whole run (~250k faults
+# in 2 s under TCG, more on a quiet host: 16 MiB overflowed in CI's load).
+DAXTEST_TRACE_KB=98304 trace_start fs_dax/dax_pte_fault_done fs_dax/dax_pmd_fault_done
 daxtrace top -b -i 1 >$T/top.txt 2>$T/top.err &
 TOP=$!
 daxtrace export --textfile $T/m.prom -i 0.5 --per-pid --max-series 2000 >$T/exp.out 2>$T/exp.err &
@@ -50,11 +51,20 @@ t_fb=$(top_sum $T/top.txt PMDFB)
 info "kernel: pte=$k_pte pmd=$((k_pmd_all - k_fb)) fb=$k_fb pages=$pages; top: pte=$t_pte pmd=$t_pmd fb=$t_fb"
 # Ground truth: each of the 8 pages per mapping is written once: one PTE
 # fault each (8 pages never make a PMD).
-check_eq kernel_pte_equals_daxload_pages "$pages" "$k_pte"
 check_eq top_lost_0 0 "$(echo "$hdr" | kv lost)"
-check_eq top_pte_equals_tracefs "$k_pte" "$t_pte"
-check_eq top_pmd_equals_tracefs $((k_pmd_all - k_fb)) "$t_pmd"
-check_eq top_pmd_fallback_equals_tracefs "$k_fb" "$t_fb"
+check_eq top_pte_equals_daxload_pages "$pages" "$t_pte"
+# The ring is the kernel's count only if it held every event; an overflow
+# is the test bed's limit, said plainly, and daxload's truth still holds.
+ring_lost=$(grep -c 'LOST' "$DAXTEST_TRACE_FILE")
+if [ "$ring_lost" = 0 ]; then
+	check_eq kernel_pte_equals_daxload_pages "$pages" "$k_pte"
+	check_eq top_pte_equals_tracefs "$k_pte" "$t_pte"
+	check_eq top_pmd_equals_tracefs $((k_pmd_all - k_fb)) "$t_pmd"
+	check_eq top_pmd_fallback_equals_tracefs "$k_fb" "$t_fb"
+else
+	info "tracefs ring overflowed ($ring_lost LOST markers): comparing with daxload's pages only"
+	k_pte=$pages
+fi
 rows=$(top_table $T/top.txt | awk 'NR > 1' | wc -l)
 check_ge top_one_row_per_process "$N" "$rows"
 
@@ -63,13 +73,15 @@ F=$T/final.prom
 dev=$(sed -n 's/^daxtrace_device_info{dev="\([0-9:]*\)",mountpoint="\/mnt\/dax".*/\1/p' $F)
 m() { awk -v k="$1{$2}" 'index($0, k " ") == 1 { v = $2 } END { print v + 0 }' $F; }
 check_eq export_pte_equals_tracefs "$k_pte" "$(m daxtrace_faults_total "dev=\"$dev\",type=\"pte\"")"
-check_eq export_pmd_fallback_equals_tracefs "$k_fb" "$(m daxtrace_faults_total "dev=\"$dev\",type=\"pmd_fallback\"")"
+[ "$ring_lost" = 0 ] &&
+	check_eq export_pmd_fallback_equals_tracefs "$k_fb" "$(m daxtrace_faults_total "dev=\"$dev\",type=\"pmd_fallback\"")"
+check_eq export_pmd_fallback_equals_top "$t_fb" "$(m daxtrace_faults_total "dev=\"$dev\",type=\"pmd_fallback\"")"
 check_eq export_no_drops 0 "$(awk '/^daxtrace_events_dropped_total\{/ { s += $2 } END { print s + 0 }' $F)"
 pp=$(awk '/^daxtrace_process_faults_total\{/ && /type="pte"/ { s += $2 } END { print s + 0 }' $F)
 check_eq export_per_pid_pte_sum_equals_tracefs "$k_pte" "$pp"
 # Spot check: one child's own series against its tracefs count.
 pid=$(awk '/^daxtrace_process_faults_total\{/ && /type="pte"/ { sub(/.*pid="/, ""); sub(/".*/, ""); print; exit }' $F)
-if [ -n "$pid" ]; then
+if [ -n "$pid" ] && [ "$ring_lost" = 0 ]; then
 	check_eq export_one_pid_equals_tracefs "$(trace_count dax_pte_fault_done "$pid")" \
 		"$(awk -v p="pid=\"$pid\"" 'index($0, "daxtrace_process_faults_total{" p ",") == 1 && /type="pte"/ { v = $2 } END { print v + 0 }' $F)"
 fi
