@@ -2,6 +2,7 @@
  * of bpf/core/tpcheck.bpf.c on task_rename, fired by renaming ourselves to our
  * own name. Answered once per process. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +10,21 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <bpf/libbpf.h>
+#include "ksyms.h"
 #include "tpcheck.h"
 #include "tpcheck.skel.h"
 
 static int answer = -2;		/* -2: not asked yet */
 static char answer_why[128];
+
+/* No typed ksyms (the check's run found no count): the two addresses from
+ * kallsyms instead. True if both were found. */
+static bool kallsyms_fallback(struct tpcheck_bpf *s)
+{
+	s->bss->pc_percpu_off = ksym_data_addr(NULL, "__preempt_count");
+	s->bss->per_cpu_offset_addr = ksym_data_addr(NULL, "__per_cpu_offset");
+	return s->bss->pc_percpu_off && s->bss->per_cpu_offset_addr;
+}
 
 static int run_check(char *why, size_t len)
 {
@@ -37,6 +48,8 @@ static int run_check(char *why, size_t len)
 	}
 	prctl(PR_GET_NAME, comm);
 	prctl(PR_SET_NAME, comm);
+	if (s->bss->runs && s->data->depth < 0 && kallsyms_fallback(s))
+		prctl(PR_SET_NAME, comm);
 	if (!s->bss->runs) {
 		snprintf(why, len, "preemption inside BTF tracepoints unknown (check program did not run)");
 		goto out;
