@@ -50,6 +50,7 @@ struct gup_state {
 	__u64 pages;
 	__u32 depth;
 	__u32 id;
+	__s32 kstack;		/* taken at entry (no-loop kprobes), else unused */
 };
 
 struct {
@@ -251,7 +252,8 @@ static long track_one(__u32 i, struct batch_ctx *b)
 	return 0;
 }
 
-static __always_inline void gup_enter(__u32 id, __u64 start, __u64 pages)
+static __always_inline void gup_enter_in(void *ctx, __u32 id, __u64 start, __u64 pages,
+					 bool entry_stack)
 {
 	__u32 tid = current_tid();
 	struct gup_state *s, ns = {};
@@ -261,6 +263,7 @@ static __always_inline void gup_enter(__u32 id, __u64 start, __u64 pages)
 		s->depth++;
 		return;
 	}
+	ns.kstack = entry_stack ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 	ns.depth = 1;
 	ns.id = id;
 	ns.start = start;
@@ -268,9 +271,16 @@ static __always_inline void gup_enter(__u32 id, __u64 start, __u64 pages)
 	bpf_map_update_elem(&gup_tid, &tid, &ns, BPF_ANY);
 }
 
+static __always_inline void gup_enter(__u32 id, __u64 start, __u64 pages)
+{
+	gup_enter_in(NULL, id, start, pages, false);
+}
+
 /* Returns false when this exit is nested in another GUP call. With
- * have_args == false the outermost call's saved arguments are used. */
-static __always_inline bool gup_leave(__u64 *start, __u64 *pages, bool have_args)
+ * have_args == false the outermost call's saved arguments are used;
+ * kstack, if asked, gets the stack taken at entry. */
+static __always_inline bool gup_leave_in(__u64 *start, __u64 *pages, bool have_args,
+					 __s32 *kstack)
 {
 	__u32 tid = current_tid();
 	struct gup_state *s = bpf_map_lookup_elem(&gup_tid, &tid);
@@ -291,8 +301,15 @@ static __always_inline bool gup_leave(__u64 *start, __u64 *pages, bool have_args
 		*start = s->start;
 		*pages = s->pages;
 	}
+	if (kstack)
+		*kstack = s->kstack;
 	bpf_map_delete_elem(&gup_tid, &tid);
 	return true;
+}
+
+static __always_inline bool gup_leave(__u64 *start, __u64 *pages, bool have_args)
+{
+	return gup_leave_in(start, pages, have_args, NULL);
 }
 
 /* Kernels without bpf_loop (before 5.17; they also reject the callback
@@ -342,7 +359,7 @@ static __always_inline void batch_loop(struct batch_ctx *b, __u32 n, bool track,
 }
 
 static __always_inline void gup_done_in(void *ctx, __u32 id, __u64 start, __u64 pages, long ret,
-					struct batch_ctx *bp, bool noloop)
+					struct batch_ctx *bp, bool noloop, __s32 entry_kstack)
 {
 	struct batch_ctx b_ = {}, *b = noloop ? bp : &b_;
 	__u32 n;
@@ -372,7 +389,7 @@ static __always_inline void gup_done_in(void *ctx, __u32 id, __u64 start, __u64 
 	b->tid = current_tid();
 	b->gup = id;
 	bpf_get_current_comm(b->comm, sizeof(b->comm));
-	b->kstack = bpf_get_stackid(ctx, &stacks, 0);
+	b->kstack = noloop ? entry_kstack : bpf_get_stackid(ctx, &stacks, 0);
 	b->ustack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	batch_loop(b, n, true, noloop);
 	if (b->dax) {
@@ -386,13 +403,17 @@ static __always_inline void gup_done_in(void *ctx, __u32 id, __u64 start, __u64 
 
 static __always_inline void gup_done(void *ctx, __u32 id, __u64 start, __u64 pages, long ret)
 {
-	gup_done_in(ctx, id, start, pages, ret, NULL, false);
+	gup_done_in(ctx, id, start, pages, ret, NULL, false, -1);
 }
 
+/* The kernel stack comes from the entry: kernels without bpf_loop (before
+ * 5.17) also unwind a kretprobe's stack only up to its trampoline (5.16
+ * taught the unwinder about it). The cost: a stack walk per outermost GUP
+ * call, DAX or not, on those kernels only. */
 static __always_inline void gup_done_noloop(void *ctx, __u32 id, __u64 start, __u64 pages,
-					    long ret)
+					    long ret, __s32 kstack)
 {
-	gup_done_in(ctx, id, start, pages, ret, cpu_batch(), true);
+	gup_done_in(ctx, id, start, pages, ret, cpu_batch(), true, kstack);
 }
 
 /* Arguments: where `start` and `pages` sit for each entry point. */
@@ -453,13 +474,20 @@ int fn##_kretprobe(struct pt_regs *ctx)					\
 		gup_done(ctx, ID, start, pages, ret);				\
 	return 0;								\
 }										\
+SEC("kprobe/" #fn)								\
+int fn##_kprobe_noloop(struct pt_regs *ctx)					\
+{										\
+	gup_enter_in(ctx, ID, kp_arg(ctx, SI), kp_arg(ctx, PI), true);		\
+	return 0;								\
+}										\
 SEC("kretprobe/" #fn)								\
 int fn##_kretprobe_noloop(struct pt_regs *ctx)					\
 {										\
 	__u64 start = 0, pages = 0;						\
+	__s32 kstack = -1;							\
 	long ret = PT_REGS_RC_CORE(ctx);					\
-	if (gup_leave(&start, &pages, false))					\
-		gup_done_noloop(ctx, ID, start, pages, ret);			\
+	if (gup_leave_in(&start, &pages, false, &kstack))			\
+		gup_done_noloop(ctx, ID, start, pages, ret, kstack);		\
 	return 0;								\
 }
 

@@ -62,18 +62,21 @@ const struct bpf_caps *bpf_caps_get(void)
 	return &c;
 }
 
-void bpf_caps_describe_missing(const struct bpf_caps *c, char *out, unsigned long len)
+int bpf_caps_limits(const struct bpf_caps *c, const char **out, int max)
 {
 	int n = 0;
 
-	out[0] = 0;
-	if (!c->loop && n >= 0 && (unsigned long)n < len)
-		n += snprintf(out + n, len - n, "no bpf_loop: daxleak uses bounded loops over "
-			      "global functions (kprobes only)\n");
-	if (!c->func_arg && n >= 0 && (unsigned long)n < len)
-		n += snprintf(out + n, len - n, "no bpf_get_func_arg/ret: daxleak uses "
-			      "kprobes, not fentry/fexit\n");
-	if (!c->iter_task_vma && n >= 0 && (unsigned long)n < len)
-		snprintf(out + n, len - n, "no task_vma iterator: --now walks /proc for "
-			 "mappings and holders\n");
+	if (!c->loop && n < max)
+		out[n++] = "no bpf_loop: daxleak counts GUP batches with bounded loops (kprobes); "
+			   "daxleak --now cannot load its task and holder iterators: /proc "
+			   "fallback, which finds waiters (pid, op, wait frame, file) but not the "
+			   "page they wait on, its refcount, the holders (pipes, mappings) nor "
+			   "the time asleep";
+	if (!c->func_arg && n < max)
+		out[n++] = "no bpf_get_func_arg/ret: daxleak hooks functions with kprobes, "
+			   "not fentry/fexit (kernel stacks of GUP calls taken at entry)";
+	if (!c->iter_task_vma && n < max)
+		out[n++] = "no task_vma iterator: daxleak --now cannot search mappings for "
+			   "holders of a busy page";
+	return n;
 }

@@ -15,8 +15,8 @@ struct bpf_caps {
 /* Probed once per process (a few tiny loads, about a millisecond). */
 const struct bpf_caps *bpf_caps_get(void);
 
-/* One line per missing feature into out ("" if nothing is missing), each
- * with what daxtrace does instead. */
-void bpf_caps_describe_missing(const struct bpf_caps *c, char *out, unsigned long len);
+/* What this kernel's missing BPF features cost: up to max lines (static
+ * strings) into out, each saying what daxtrace does instead; the count. */
+int bpf_caps_limits(const struct bpf_caps *c, const char **out, int max);
 
 #endif

@@ -23,30 +23,25 @@ struct twin {
 	struct bpf_program *loop, *noloop;
 };
 
+#define GUP_TWINS(fn)								\
+	{ { s->progs.fn##_kprobe, s->progs.fn##_kprobe_noloop },			\
+	  { s->progs.fn##_kretprobe, s->progs.fn##_kretprobe_noloop } }
+
 static int twins(struct daxleak_bpf *s, struct twin *t)
 {
-	struct bpf_program *krp[DL_GUP_NR][2] = {
-		{ s->progs.get_user_pages_fast_kretprobe, s->progs.get_user_pages_fast_kretprobe_noloop },
-		{ s->progs.pin_user_pages_fast_kretprobe, s->progs.pin_user_pages_fast_kretprobe_noloop },
-		{ s->progs.get_user_pages_fast_only_kretprobe,
-		  s->progs.get_user_pages_fast_only_kretprobe_noloop },
-		{ s->progs.pin_user_pages_fast_only_kretprobe,
-		  s->progs.pin_user_pages_fast_only_kretprobe_noloop },
-		{ s->progs.get_user_pages_kretprobe, s->progs.get_user_pages_kretprobe_noloop },
-		{ s->progs.pin_user_pages_kretprobe, s->progs.pin_user_pages_kretprobe_noloop },
-		{ s->progs.get_user_pages_remote_kretprobe,
-		  s->progs.get_user_pages_remote_kretprobe_noloop },
-		{ s->progs.pin_user_pages_remote_kretprobe,
-		  s->progs.pin_user_pages_remote_kretprobe_noloop },
-		{ s->progs.get_user_pages_unlocked_kretprobe,
-		  s->progs.get_user_pages_unlocked_kretprobe_noloop },
-		{ s->progs.pin_user_pages_unlocked_kretprobe,
-		  s->progs.pin_user_pages_unlocked_kretprobe_noloop },
+	/* in the order of DL_GUP_*: entry (slot 0) and exit (slot 1) */
+	struct bpf_program *gup[DL_GUP_NR][2][2] = {
+		GUP_TWINS(get_user_pages_fast), GUP_TWINS(pin_user_pages_fast),
+		GUP_TWINS(get_user_pages_fast_only), GUP_TWINS(pin_user_pages_fast_only),
+		GUP_TWINS(get_user_pages), GUP_TWINS(pin_user_pages),
+		GUP_TWINS(get_user_pages_remote), GUP_TWINS(pin_user_pages_remote),
+		GUP_TWINS(get_user_pages_unlocked), GUP_TWINS(pin_user_pages_unlocked),
 	};
 	int n = 0;
 
 	for (int i = 0; i < DL_GUP_NR; i++)
-		t[n++] = (struct twin){ H_GUP_EXIT0 + i, 1, krp[i][0], krp[i][1] };
+		for (int k = 0; k < 2; k++)
+			t[n++] = (struct twin){ H_GUP_EXIT0 + i, k, gup[i][k][0], gup[i][k][1] };
 	t[n++] = (struct twin){ H_DISASSOC, 0, s->progs.disassoc_kprobe,
 				s->progs.disassoc_kprobe_noloop };
 	return n;
@@ -55,7 +50,7 @@ static int twins(struct daxleak_bpf *s, struct twin *t)
 void leak_compat_select(struct hook *h, struct daxleak_bpf *s)
 {
 	const struct bpf_caps *caps = bpf_caps_get();
-	struct twin t[DL_GUP_NR + 1];
+	struct twin t[2 * DL_GUP_NR + 1];
 	int n = twins(s, t);
 
 	/* The unused twin never loads: a kernel without bpf_loop rejects the
