@@ -69,7 +69,7 @@ int bpf_caps_limits(const struct bpf_caps *c, const char **out, int max)
 	if (!c->loop && n < max)
 		out[n++] = "no bpf_loop: daxleak counts GUP batches with bounded loops (kprobes); "
 			   "daxleak --now cannot load its task and holder iterators: /proc "
-			   "fallback, which finds waiters (pid, op, wait frame, file) but not the "
+			   "fallback, which finds waiters (pid, state, op, wait frame) but not the "
 			   "page they wait on, its refcount, the holders (pipes, mappings) nor "
 			   "the time asleep";
 	if (!c->func_arg && n < max)

@@ -42,6 +42,21 @@ static int twins(struct daxleak_bpf *s, struct twin *t)
 	for (int i = 0; i < DL_GUP_NR; i++)
 		for (int k = 0; k < 2; k++)
 			t[n++] = (struct twin){ H_GUP_EXIT0 + i, k, gup[i][k][0], gup[i][k][1] };
+	return n;
+}
+
+/* Where the no-loop twin of t goes in its hook. The GUP pair goes in the
+ * other way round: the kernel runs the probes on one address newest first,
+ * and the entry program (it takes the stack) must run before the kretprobe
+ * swaps the return address for its trampoline, where the unwinder of these
+ * kernels stops. probe_attach attaches slot 0 first. */
+static int twin_slot(const struct twin *t)
+{
+	return t->hook == H_DISASSOC ? t->slot : 1 - t->slot;
+}
+
+static int twins_disassoc(struct daxleak_bpf *s, struct twin *t, int n)
+{
 	t[n++] = (struct twin){ H_DISASSOC, 0, s->progs.disassoc_kprobe,
 				s->progs.disassoc_kprobe_noloop };
 	return n;
@@ -51,14 +66,14 @@ void leak_compat_select(struct hook *h, struct daxleak_bpf *s)
 {
 	const struct bpf_caps *caps = bpf_caps_get();
 	struct twin t[2 * DL_GUP_NR + 1];
-	int n = twins(s, t);
+	int n = twins_disassoc(s, t, twins(s, t));
 
 	/* The unused twin never loads: a kernel without bpf_loop rejects the
 	 * whole object over one program with a callback. */
 	for (int i = 0; i < n; i++) {
 		bpf_program__set_autoload(caps->loop ? t[i].noloop : t[i].loop, false);
 		if (!caps->loop)
-			h[t[i].hook].kprobe[t[i].slot] = t[i].noloop;
+			h[t[i].hook].kprobe[twin_slot(&t[i])] = t[i].noloop;
 	}
 	if (caps->func_arg)
 		return;
