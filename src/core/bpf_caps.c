@@ -74,7 +74,9 @@ int bpf_caps_limits(const struct bpf_caps *c, const char **out, int max)
 			   "the time asleep";
 	if (!c->func_arg && n < max)
 		out[n++] = "no bpf_get_func_arg/ret: daxleak hooks functions with kprobes, "
-			   "not fentry/fexit (kernel stacks of GUP calls taken at entry)";
+			   "not fentry/fexit; GUP kernel stacks are taken at entry, and a "
+			   "kretprobe attached later on the same function (a second daxleak) "
+			   "cuts them at kretprobe_trampoline";
 	if (!c->iter_task_vma && n < max)
 		out[n++] = "no task_vma iterator: daxleak --now cannot search mappings for "
 			   "holders of a busy page";
