@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include "bpf_caps.h"
 #include "commands.h"
 #include "era.h"
 #include "json.h"
@@ -12,6 +13,61 @@
 #include "util.h"
 
 static const char *const module_btf[] = { "ext4", "xfs", "fuse" };
+
+/* A loaded filesystem module without BTF of its own (no
+ * CONFIG_DEBUG_INFO_BTF_MODULES, e.g. 5.10). */
+static bool module_lacks_btf(const char *mod)
+{
+	char m[64], b[64];
+
+	snprintf(m, sizeof(m), "/sys/module/%s/initstate", mod);	/* loadable only */
+	snprintf(b, sizeof(b), "/sys/kernel/btf/%s", mod);
+	return path_exists(m) && path_exists("/sys/kernel/btf/vmlinux") && !path_exists(b);
+}
+
+#define MAX_LIMITS 8
+#define NO_MODULE_BTF "no module BTF: fentry cannot reach ext4/xfs/fuse functions " \
+	"(kprobes instead); their BTF types are unknown to CO-RE"
+
+static int kernel_limits(const char **out)
+{
+	int n = bpf_caps_limits(bpf_caps_get(), out, MAX_LIMITS - 1);
+
+	for (size_t i = 0; i < sizeof(module_btf) / sizeof(*module_btf); i++)
+		if (module_lacks_btf(module_btf[i])) {
+			out[n++] = NO_MODULE_BTF;
+			break;
+		}
+	return n;
+}
+
+static void print_bpf_caps(void)
+{
+	const struct bpf_caps *c = bpf_caps_get();
+	const char *lim[MAX_LIMITS];
+	int n = kernel_limits(lim);
+
+	printf("bpf:          bpf_loop=%s get_func_arg=%s task_vma_iter=%s\n",
+	       c->loop ? "yes" : "no", c->func_arg ? "yes" : "no", c->iter_task_vma ? "yes" : "no");
+	for (int i = 0; i < n; i++)
+		printf("limit:        %s\n", lim[i]);
+}
+
+static void json_bpf_caps(struct json *j)
+{
+	const struct bpf_caps *c = bpf_caps_get();
+	const char *lim[MAX_LIMITS];
+	int n = kernel_limits(lim);
+
+	json_kv_bool(j, "bpf_loop", c->loop);
+	json_kv_bool(j, "bpf_get_func_arg", c->func_arg);
+	json_kv_bool(j, "iter_task_vma", c->iter_task_vma);
+	json_key(j, "limits");
+	json_arr_begin(j);
+	for (int i = 0; i < n; i++)
+		json_str(j, lim[i]);
+	json_arr_end(j);
+}
 
 static void print_text(const struct probe_env *env, const struct era_info *era)
 {
@@ -47,6 +103,7 @@ static void print_text(const struct probe_env *env, const struct era_info *era)
 	       env->tracefs[0] ? (env->tp_btf_exact ? "BTF preferred: " : "classic preferred: ") : "");
 	if (env->tracefs[0])
 		printf("              %s\n", env->tp_why);
+	print_bpf_caps();
 	printf("refcount era: %s [%s]\n", era_name(era->era), era->evidence);
 	printf("pmem:         %s\n", pmem);
 	printf("dax mounts:   %s\n", n ? "" : "none");
@@ -72,6 +129,7 @@ static void print_json(struct json *j, const struct probe_env *env, const struct
 	json_kv_bool(j, "tracefs", env->tracefs[0] != 0);
 	json_kv_bool(j, "tp_btf_exact", env->tp_btf_exact == 1);
 	json_kv_str(j, "tp_why", env->tracefs[0] ? env->tp_why : "no tracefs");
+	json_bpf_caps(j);
 	json_kv_str(j, "era", era_short_name(era->era));
 	json_kv_i64(j, "idle_refcount", era->idle);
 	json_kv_str(j, "era_evidence", era->evidence);

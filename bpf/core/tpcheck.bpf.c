@@ -24,6 +24,24 @@ extern const struct pcpu_hot___tpcheck pcpu_hot __ksym __weak;
 
 #define PREEMPT_DEPTH_MASK 0xff
 
+/* Kernels without typed ksyms (no VAR in BTF, e.g. 5.10) resolve neither:
+ * user space then fills in from kallsyms the per-CPU offset of
+ * __preempt_count and the address of __per_cpu_offset[], and fires again. */
+__u64 pc_percpu_off = 0;
+__u64 per_cpu_offset_addr = 0;
+
+static __always_inline int preempt_count_kallsyms(__u32 *pc)
+{
+	__u64 base = 0;
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	if (!pc_percpu_off || !per_cpu_offset_addr || cpu >= 8192)
+		return -1;
+	if (bpf_probe_read_kernel(&base, sizeof(base), (void *)(per_cpu_offset_addr + cpu * 8ULL)))
+		return -1;
+	return bpf_probe_read_kernel(pc, sizeof(*pc), (void *)(base + pc_percpu_off)) ? -1 : 0;
+}
+
 const volatile __u32 targ_tid = 0;
 int runs = 0;		/* runs seen from targ_tid */
 int depth = -1;		/* preemption-disable depth inside the last run, -1 unknown */
@@ -41,7 +59,7 @@ int BPF_PROG(tpcheck, struct task_struct *task, const char *comm)
 	else if (&pcpu_hot)
 		pc = BPF_CORE_READ((const struct pcpu_hot___tpcheck *)bpf_this_cpu_ptr(&pcpu_hot),
 				   preempt_count);
-	else
+	else if (preempt_count_kallsyms(&pc))
 		return 0;
 	/* Bit 31 is x86's inverted need-resched flag: only the low byte counts. */
 	depth = pc & PREEMPT_DEPTH_MASK;

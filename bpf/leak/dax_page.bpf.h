@@ -16,6 +16,7 @@ __u64 vmemmap_base_addr = 0;
 struct page___old {
 	struct dev_pagemap *pgmap;		/* <= 6.14: pgmap in page */
 	unsigned long index;			/* <= 6.17: page->index */
+	struct address_space *mapping;		/* no folio (5.10): page->mapping */
 } __attribute__((preserve_access_index));
 
 struct folio___new {
@@ -185,8 +186,15 @@ static __always_inline __u64 dax_page_index(struct page *head, struct page *page
 static __always_inline __u64 dax_page_owner(struct page *head, struct page *page, __u32 *dev,
 					    __u64 *ino, __u64 *index, __u8 *shared)
 {
-	unsigned long mapping = (unsigned long)BPF_CORE_READ((struct folio *)head, mapping);
+	struct folio *f = (void *)head;
+	struct page___old *po = (void *)head;
+	unsigned long mapping = 0;
 	struct inode *host;
+
+	if (bpf_core_field_exists(f->mapping))
+		mapping = (unsigned long)BPF_CORE_READ(f, mapping);
+	else if (bpf_core_field_exists(po->mapping))
+		mapping = (unsigned long)BPF_CORE_READ(po, mapping);
 
 	*dev = 0;
 	*ino = 0;

@@ -50,6 +50,7 @@ struct gup_state {
 	__u64 pages;
 	__u32 depth;
 	__u32 id;
+	__s32 kstack;		/* taken at entry (no-loop kprobes), else unused */
 };
 
 struct {
@@ -251,7 +252,8 @@ static long track_one(__u32 i, struct batch_ctx *b)
 	return 0;
 }
 
-static __always_inline void gup_enter(__u32 id, __u64 start, __u64 pages)
+static __always_inline void gup_enter_in(void *ctx, __u32 id, __u64 start, __u64 pages,
+					 bool entry_stack)
 {
 	__u32 tid = current_tid();
 	struct gup_state *s, ns = {};
@@ -261,6 +263,7 @@ static __always_inline void gup_enter(__u32 id, __u64 start, __u64 pages)
 		s->depth++;
 		return;
 	}
+	ns.kstack = entry_stack ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 	ns.depth = 1;
 	ns.id = id;
 	ns.start = start;
@@ -268,9 +271,16 @@ static __always_inline void gup_enter(__u32 id, __u64 start, __u64 pages)
 	bpf_map_update_elem(&gup_tid, &tid, &ns, BPF_ANY);
 }
 
+static __always_inline void gup_enter(__u32 id, __u64 start, __u64 pages)
+{
+	gup_enter_in(NULL, id, start, pages, false);
+}
+
 /* Returns false when this exit is nested in another GUP call. With
- * have_args == false the outermost call's saved arguments are used. */
-static __always_inline bool gup_leave(__u64 *start, __u64 *pages, bool have_args)
+ * have_args == false the outermost call's saved arguments are used;
+ * kstack, if asked, gets the stack taken at entry. */
+static __always_inline bool gup_leave_in(__u64 *start, __u64 *pages, bool have_args,
+					 __s32 *kstack)
 {
 	__u32 tid = current_tid();
 	struct gup_state *s = bpf_map_lookup_elem(&gup_tid, &tid);
@@ -291,13 +301,67 @@ static __always_inline bool gup_leave(__u64 *start, __u64 *pages, bool have_args
 		*start = s->start;
 		*pages = s->pages;
 	}
+	if (kstack)
+		*kstack = s->kstack;
 	bpf_map_delete_elem(&gup_tid, &tid);
 	return true;
 }
 
-static __always_inline void gup_done(void *ctx, __u32 id, __u64 start, __u64 pages, long ret)
+static __always_inline bool gup_leave(__u64 *start, __u64 *pages, bool have_args)
 {
-	struct batch_ctx b = {};
+	return gup_leave_in(start, pages, have_args, NULL);
+}
+
+/* Kernels without bpf_loop (before 5.17; they also reject the callback
+ * subprograms it takes): the same two passes as bounded loops over global
+ * functions, each verified once. Scalar arguments only (before 5.12 a global
+ * function takes no pointer); the batch context goes through a per-CPU map,
+ * safe as these run only as kprobes (preemption off, no nesting on a CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct batch_ctx);
+} batch_cpu SEC(".maps");
+
+static __always_inline struct batch_ctx *cpu_batch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&batch_cpu, &zero);
+}
+
+__noinline int batch_find_dax(__u32 i)
+{
+	struct batch_ctx *b = cpu_batch();
+
+	return b ? find_dax(i, b) : 1;
+}
+
+__noinline int batch_track(__u32 i)
+{
+	struct batch_ctx *b = cpu_batch();
+
+	return b ? track_one(i, b) : 1;
+}
+
+static __always_inline void batch_loop(struct batch_ctx *b, __u32 n, bool track, bool noloop)
+{
+	if (!noloop && track)
+		bpf_loop(n, track_one, b, 0);
+	else if (!noloop)
+		bpf_loop(n, find_dax, b, 0);
+	if (!noloop)
+		return;
+	for (__u32 i = 0; i < DL_MAX_BATCH && i < n; i++)
+		if (track ? batch_track(i) : batch_find_dax(i))
+			break;
+}
+
+static __always_inline void gup_done_in(void *ctx, __u32 id, __u64 start, __u64 pages, long ret,
+					struct batch_ctx *bp, bool noloop, __s32 entry_kstack)
+{
+	struct batch_ctx b_ = {}, *b = noloop ? bp : &b_;
 	__u32 n;
 
 	if (ret <= 0 || !pages)
@@ -311,27 +375,45 @@ static __always_inline void gup_done(void *ctx, __u32 id, __u64 start, __u64 pag
 		count_n(DLC_BATCH_TRUNC, n - DL_MAX_BATCH);
 		n = DL_MAX_BATCH;
 	}
-	b.pages = pages;
-	b.start = start & ~4095ULL;
-	b.first_dax = ~0U;
-	bpf_loop(n, find_dax, &b, 0);
-	if (b.first_dax == ~0U)
+	if (!b)
 		return;
-	b.now = bpf_ktime_get_ns();
-	b.pid = current_tgid();
-	b.tid = current_tid();
-	b.gup = id;
-	bpf_get_current_comm(b.comm, sizeof(b.comm));
-	b.kstack = bpf_get_stackid(ctx, &stacks, 0);
-	b.ustack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-	bpf_loop(n, track_one, &b, 0);
-	if (b.dax) {
-		count_n(DLC_DAX_PAGES, b.dax);
-		if (b.kstack < 0)
+	b->pages = pages;
+	b->start = start & ~4095ULL;
+	b->first_dax = ~0U;
+	b->dax = 0;
+	batch_loop(b, n, false, noloop);
+	if (b->first_dax == ~0U)
+		return;
+	b->now = bpf_ktime_get_ns();
+	b->pid = current_tgid();
+	b->tid = current_tid();
+	b->gup = id;
+	bpf_get_current_comm(b->comm, sizeof(b->comm));
+	b->kstack = noloop ? entry_kstack : bpf_get_stackid(ctx, &stacks, 0);
+	b->ustack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	batch_loop(b, n, true, noloop);
+	if (b->dax) {
+		count_n(DLC_DAX_PAGES, b->dax);
+		if (b->kstack < 0)
 			count(DLC_STACK_LOST);
-		if (b.ustack < 0)
+		if (b->ustack < 0)
 			count(DLC_STACK_LOST);
 	}
+}
+
+static __always_inline void gup_done(void *ctx, __u32 id, __u64 start, __u64 pages, long ret)
+{
+	gup_done_in(ctx, id, start, pages, ret, NULL, false, -1);
+}
+
+/* The kernel stack comes from the entry: kernels without bpf_loop (before
+ * 5.17) also unwind a kretprobe's stack only up to its trampoline (5.16
+ * taught the unwinder about it). The cost: a stack walk per outermost GUP
+ * call, DAX or not, on those kernels only. */
+static __always_inline void gup_done_noloop(void *ctx, __u32 id, __u64 start, __u64 pages,
+					    long ret, __s32 kstack)
+{
+	gup_done_in(ctx, id, start, pages, ret, cpu_batch(), true, kstack);
 }
 
 /* Arguments: where `start` and `pages` sit for each entry point. */
@@ -390,6 +472,22 @@ int fn##_kretprobe(struct pt_regs *ctx)					\
 	long ret = PT_REGS_RC_CORE(ctx);					\
 	if (gup_leave(&start, &pages, false))					\
 		gup_done(ctx, ID, start, pages, ret);				\
+	return 0;								\
+}										\
+SEC("kprobe/" #fn)								\
+int fn##_kprobe_noloop(struct pt_regs *ctx)					\
+{										\
+	gup_enter_in(ctx, ID, kp_arg(ctx, SI), kp_arg(ctx, PI), true);		\
+	return 0;								\
+}										\
+SEC("kretprobe/" #fn)								\
+int fn##_kretprobe_noloop(struct pt_regs *ctx)					\
+{										\
+	__u64 start = 0, pages = 0;						\
+	__s32 kstack = -1;							\
+	long ret = PT_REGS_RC_CORE(ctx);					\
+	if (gup_leave_in(&start, &pages, false, &kstack))			\
+		gup_done_noloop(ctx, ID, start, pages, ret, kstack);		\
 	return 0;								\
 }
 
@@ -476,6 +574,31 @@ int BPF_KPROBE(put_folio_refs_kprobe, struct folio *folio, int refs)
 	return 0;
 }
 
+/* 5.10-era puts: put_devmap_managed_page(page) drops one reference (every
+ * put_page of an FS DAX page, release_pages too); put_compound_head(page,
+ * refs, flags), the unpin path, subtracts refs - 1 inline (refs times
+ * GUP_PIN_COUNTING_BIAS for a pin: DAX pages are never compound here, so
+ * no separate pin count) before its put_page reaches the hook above. */
+#define FOLL_PIN_ 0x40000
+#define GUP_PIN_COUNTING_BIAS_ 1024
+
+SEC("kprobe/put_devmap_managed_page")
+int BPF_KPROBE(put_devmap_kprobe, struct page *page)
+{
+	put_refs(ctx, page, 1);
+	return 0;
+}
+
+SEC("kprobe/put_compound_head")
+int BPF_KPROBE(put_compound_kprobe, struct page *page, int refs, unsigned int flags)
+{
+	if (flags & FOLL_PIN_)
+		refs *= GUP_PIN_COUNTING_BIAS_;
+	if (refs > 1)
+		put_refs(ctx, page, refs - 1);
+	return 0;
+}
+
 /* Zero-based era: the count reached zero. Non-final puts are inline
  * atomics; the scan iterator sees those. */
 static __always_inline void folio_freed(void *ctx, struct page *head)
@@ -536,7 +659,38 @@ static long disassoc_one(__u32 i, struct disassoc_ctx *d)
 	return 0;
 }
 
-static __always_inline void disassoc(void *ctx, __u64 entry, __u64 trunc)
+/* Without bpf_loop: the refcount of page pfn at base (sz bytes a page),
+ * -1 if unreadable. Global and scalar-only, as batch_track. */
+__noinline int disassoc_ref(__u64 base, __u64 sz, __u64 pfn)
+{
+	struct page *p = (struct page *)(base + pfn * sz);
+	int ref = 0;
+
+	if (bpf_probe_read_kernel(&ref, sizeof(ref), &p->_refcount.counter))
+		return -1;
+	return ref;
+}
+
+static __always_inline void disassoc_scan(struct disassoc_ctx *d, __u32 n, bool noloop)
+{
+	if (!noloop) {
+		bpf_loop(n, disassoc_one, d, 0);
+		return;
+	}
+	for (__u32 i = 0; i < 512 && i < n; i++) {
+		int ref = disassoc_ref(d->base, d->sz, d->pfn + i);
+
+		if (ref < 0)
+			break;
+		if (ref > 1) {
+			d->busy = i;
+			d->ref = ref;
+			break;
+		}
+	}
+}
+
+static __always_inline void disassoc_in(void *ctx, __u64 entry, __u64 trunc, bool noloop)
 {
 	struct disassoc_ctx d = { .busy = -1 };
 	struct page *p;
@@ -551,11 +705,16 @@ static __always_inline void disassoc(void *ctx, __u64 entry, __u64 trunc)
 		return;
 	d.sz = dax_page_size();
 	d.pfn = v >> 4;
-	bpf_loop(v & 2 ? 512 : 1, disassoc_one, &d, 0);
+	disassoc_scan(&d, v & 2 ? 512 : 1, noloop);
 	if (d.busy < 0)
 		return;
 	p = (struct page *)(d.base + (d.pfn + d.busy) * d.sz);
 	emit_anomaly(DLA_DISASSOC_BUSY, p, p, d.pfn + d.busy, d.ref, -1, 0, ctx);
+}
+
+static __always_inline void disassoc(void *ctx, __u64 entry, __u64 trunc)
+{
+	disassoc_in(ctx, entry, trunc, false);
 }
 
 SEC("fentry/dax_disassociate_entry")
@@ -569,6 +728,13 @@ SEC("kprobe/dax_disassociate_entry")
 int BPF_KPROBE(disassoc_kprobe, void *entry, void *mapping, unsigned long trunc)
 {
 	disassoc(ctx, (__u64)entry, trunc);
+	return 0;
+}
+
+SEC("kprobe/dax_disassociate_entry")
+int BPF_KPROBE(disassoc_kprobe_noloop, void *entry, void *mapping, unsigned long trunc)
+{
+	disassoc_in(ctx, (__u64)entry, trunc, true);
 	return 0;
 }
 

@@ -257,12 +257,15 @@ static __always_inline __u64 fault_latency(struct fault_slot *slot)
 	return now > start ? now - start : 1;
 }
 
-/* Move a slot's gathered counts to their row: zero the slot first, so that
- * user space (rows first, slots after) never sees them in both. Global:
- * verified once per program. */
-__noinline int cache_flush(struct fault_slot *slot)
+/* Move this CPU's gathered counts to their row: zero the slot first, so
+ * that user space (rows first, slots after) never sees them in both.
+ * Global: verified once per program. It finds the slot itself (the same
+ * per-CPU entry its caller holds): kernels before 5.12 reject a global
+ * function that takes a pointer. */
+__noinline int cache_flush(void)
 {
 	__u64 p[DAXTOP_PEND_NR], faults = 0;
+	struct fault_slot *slot = cpu_slot();
 	struct daxtop_row *r;
 	struct daxtop_key k;
 
@@ -292,7 +295,7 @@ __noinline int cache_flush(struct fault_slot *slot)
 static __always_inline void cache_adopt(struct fault_slot *slot, __u32 tgid, __u32 dev,
 					__u64 ino, const char *comm)
 {
-	cache_flush(slot);
+	cache_flush();
 	slot->ckey.pid = tgid;
 	slot->ckey.dev = dev;
 	slot->ckey.ino = ino;
@@ -523,13 +526,30 @@ TP(dax_writeback_one, trace_event_raw_dax_writeback_one)
  * a CPU (counted by user space from recursion_misses). They also see the
  * file, so they learn its name on the spot. */
 
+/* vm_fault.flags before 5.16 (a plain unsigned int, no enum fault_flag):
+ * libbpf does not relocate an enum access onto an int field. */
+struct vm_fault___int_flags {
+	unsigned int flags;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u32 vmf_flags(struct vm_fault *vmf)
+{
+	struct vm_fault___int_flags *old = (void *)vmf;
+
+	if (bpf_core_field_exists(vmf->flags))
+		return vmf->flags;
+	if (bpf_core_field_exists(old->flags))
+		return old->flags;
+	return 0;
+}
+
 /* What a PTE fault's end needs: file, flags, and vmf to name a new file. */
 static __always_inline void vmf_file_args(struct fault_args *a, struct inode *inode,
 					  struct vm_fault *vmf)
 {
 	a->dev = btf_inode_dev(inode);
 	a->ino = btf_inode_ino(inode);
-	a->flags = vmf->flags;
+	a->flags = vmf_flags(vmf);
 	a->vmf = vmf;
 }
 

@@ -12,6 +12,7 @@
 #include "scan_int.h"
 #include "commands.h"
 #include "daxleak_int.h"
+#include "daxleak_compat.h"
 #include "daxleak.skel.h"
 #include "paths.h"
 #include "core_btf.h"
@@ -268,6 +269,7 @@ static void fill_hooks(struct hook *h, struct daxleak_bpf *s)
 		.fentry = s->progs.disassoc_fentry, .kprobe = { s->progs.disassoc_kprobe },
 		.lost = "disassociated-while-held anomalies (the kernel's WARN in "
 			"dax_disassociate_entry on truncate/evict of a referenced page)" };
+	leak_compat_fill(h, s);
 	h[H_TP_PTE] = (struct hook){ .func = "dax_pte_fault_done", .is_tracepoint = true,
 		.tp = s->progs.tp_pte_fault_done, .lost = "DAX fault count (liveness only)" };
 	h[H_TP_PMD] = (struct hook){ .func = "dax_pmd_fault_done", .is_tracepoint = true,
@@ -331,6 +333,22 @@ static void avoid_wide_fentry(struct leak_ctx *c, const struct probe_env *env)
 	btf__free(btf);
 }
 
+/* One-based era: one put function per kernel (5.10 has two, the unpin one
+ * on top); the others say which one this kernel uses. */
+static void name_absent_puts(struct hook *h)
+{
+	static const int puts[] = { H_PUT_PAGE, H_PUT_FOLIO, H_PUT_DEVMAP, H_PUT_COMPOUND };
+	const char *used = NULL;
+
+	for (size_t i = 0; i < sizeof(puts) / sizeof(*puts) && !used; i++)
+		if (h[puts[i]].method != PM_NONE)
+			used = h[puts[i]].func;
+	for (size_t i = 0; used && i < sizeof(puts) / sizeof(*puts); i++)
+		if (h[puts[i]].method == PM_NONE)
+			snprintf(h[puts[i]].why, sizeof(h[puts[i]].why),
+				 "absent (this kernel uses %s)", used);
+}
+
 /* Era and pairing rules on top of probe_select's per-hook choice. */
 static void adjust_hooks(struct leak_ctx *c)
 {
@@ -354,15 +372,11 @@ static void adjust_hooks(struct leak_ctx *c)
 			 "(inlined); the scan reports counts below the mapping count");
 		hook_off(&h[H_PUT_PAGE], "not used: zero-based era has no out-of-line put");
 		hook_off(&h[H_PUT_FOLIO], "not used: zero-based era has no out-of-line put");
+		hook_off(&h[H_PUT_DEVMAP], "not used: zero-based era has no out-of-line put");
+		hook_off(&h[H_PUT_COMPOUND], "not used: zero-based era has no out-of-line put");
 	} else if (c->era.era == ERA_ONE_BASED) {
 		hook_off(&h[H_FREE], "not used: FS DAX pages are never freed in the one-based era");
-		/* only one of the two exists on a given kernel */
-		if (h[H_PUT_PAGE].method == PM_NONE && h[H_PUT_FOLIO].method != PM_NONE)
-			snprintf(h[H_PUT_PAGE].why, sizeof(h[H_PUT_PAGE].why),
-				 "absent (this kernel uses __put_devmap_managed_folio_refs)");
-		if (h[H_PUT_FOLIO].method == PM_NONE && h[H_PUT_PAGE].method != PM_NONE)
-			snprintf(h[H_PUT_FOLIO].why, sizeof(h[H_PUT_FOLIO].why),
-				 "absent (this kernel uses __put_devmap_managed_page_refs)");
+		name_absent_puts(h);
 	}
 }
 
@@ -404,7 +418,9 @@ static int open_and_load(struct leak_ctx *c, struct probe_env *env)
 		}
 		configure(c, &c->a);
 		fill_hooks(c->hooks, c->skel);
+		leak_compat_select(c->hooks, c->skel);
 		probe_select(c->hooks, DL_NHOOKS, env);
+		leak_compat_notes(c->hooks);
 		avoid_wide_fentry(c, env);
 		adjust_hooks(c);
 		bpf_program__set_autoload(c->skel->progs.scan_tracked, scan);
@@ -490,7 +506,8 @@ static void derive_caps(struct leak_ctx *c)
 	for (int i = 0; i < DL_GUP_NR; i++)
 		k->acquire |= h[H_GUP_EXIT0 + i].method != PM_NONE;
 	k->vmsplice = h[H_GUP_EXIT0 + DL_GUP_FAST].method != PM_NONE;
-	k->release_exact = h[H_PUT_PAGE].method != PM_NONE || h[H_PUT_FOLIO].method != PM_NONE;
+	k->release_exact = h[H_PUT_PAGE].method != PM_NONE || h[H_PUT_FOLIO].method != PM_NONE ||
+			   h[H_PUT_DEVMAP].method != PM_NONE;
 	k->free_hook = h[H_FREE].method != PM_NONE;
 	k->busy = h[H_BUSY].method != PM_NONE;
 	/* Never report a leak we could not have seen released. */

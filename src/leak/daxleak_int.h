@@ -34,6 +34,8 @@ enum {
 	H_GUP_GUARD0 = DL_GUP_NR,		/* DL_GUP_NR entry guards (fentry only) */
 	H_PUT_PAGE = 2 * DL_GUP_NR,		/* __put_devmap_managed_page_refs (6.1) */
 	H_PUT_FOLIO,				/* __put_devmap_managed_folio_refs (6.12) */
+	H_PUT_DEVMAP,				/* put_devmap_managed_page (5.10) */
+	H_PUT_COMPOUND,				/* put_compound_head (5.10 unpin) */
 	H_FREE,					/* free_zone_device_folio (6.15+) */
 	H_BUSY,					/* dax_layout_busy_page_range */
 	H_DISASSOC,				/* dax_disassociate_entry (one-based era) */

@@ -184,7 +184,9 @@ static char task_state(uint32_t pid, uint32_t tid, char *wchan, size_t wlen)
 		st = p[2];
 	fclose(f);
 	snprintf(fn, sizeof(fn), "/proc/%u/task/%u/wchan", pid, tid);
-	if (read_line(fn, wchan, wlen))
+	/* "0": the kernel could not tell (5.10's x86 get_wchan walks frame
+	 * pointers, which ORC kernels lack): unknown, not "elsewhere" */
+	if (read_line(fn, wchan, wlen) || !strcmp(wchan, "0"))
 		wchan[0] = 0;
 	return st;
 }

@@ -35,6 +35,24 @@ static const char *const gupio_funcs[] = {
 
 #define N(a) (int)(sizeof(a) / sizeof((a)[0]))
 
+/* Where the kernel inlined xfs_break_dax_layouts and xfs_wait_dax_page into
+ * xfs_break_layouts (5.10), the DAX wait shows only xfs_break_layouts: taken
+ * as a wait frame then, decided from kallsyms (xfs loaded, no
+ * xfs_break_dax_layouts), unless the stack shows a lease break. */
+#define XFS_BL "xfs_break_layouts"
+static bool xfs_wait_inlined;
+
+/* A /proc stack or wchan text naming a DAX wait frame: its name, or NULL. */
+static const char *text_wait_frame(const char *text)
+{
+	for (int k = 0; k < N(wait_funcs); k++)
+		if (strstr(text, wait_funcs[k]))
+			return wait_funcs[k];
+	if (xfs_wait_inlined && strstr(text, XFS_BL) && !strstr(text, "break_lease"))
+		return XFS_BL;
+	return NULL;
+}
+
 static void lost(struct daxnow_report *r, const char *fmt, const char *arg)
 {
 	if (r->nlost < N(r->lost))
@@ -50,6 +68,9 @@ struct ksyms_scan {
 	struct dn_range rg[DN_MAX_RANGES];
 	int nr;
 	uint64_t bit_wait_table, vmemmap_base, var_wake;
+	uint64_t xfs_bl;		/* xfs_break_layouts */
+	bool xfs_bdl;			/* xfs_break_dax_layouts seen */
+	bool xfs_inlined;		/* xfs_bl is the wait frame (see XFS_BL) */
 };
 
 struct kscan_state {
@@ -90,6 +111,9 @@ static int kallsyms_scan_line(char *line, void *arg)
 		return 0;
 	if (!strcmp(name, "var_wake_function"))
 		k->var_wake = addr;
+	if (ksym_name_matches(name, XFS_BL))
+		k->xfs_bl = addr;
+	k->xfs_bdl |= ksym_name_matches(name, "xfs_break_dax_layouts");
 	for (int i = 0; i < N(wait_funcs) + N(gupio_funcs) && k->nr < DN_MAX_RANGES; i++) {
 		const char *base = i < N(wait_funcs) ? wait_funcs[i] : gupio_funcs[i - N(wait_funcs)];
 
@@ -169,6 +193,10 @@ static int kallsyms_scan_uncached(struct ksyms_scan *k)
 	if (!st.addrs || kallsyms_foreach(NULL, kallsyms_scan_line, &st)) {
 		free(st.addrs);
 		return -1;
+	}
+	if (k->xfs_bl && !k->xfs_bdl && k->nr < DN_MAX_RANGES) {
+		k->rg[k->nr++] = (struct dn_range){ k->xfs_bl, 0, DN_CLS_WAIT, 0 };
+		k->xfs_inlined = true;
 	}
 	/* each range ends at the next higher text address (modules are not
 	 * sorted): one pass over them all, no sort */
@@ -314,6 +342,10 @@ static void wait_frame(const struct daxnow_report *r, const struct dn_task_rec *
 				snprintf(buf, len, "%s", s->name);
 				return;
 			}
+		if (xfs_wait_inlined && ksym_name_matches(s->name, XFS_BL)) {
+			snprintf(buf, len, "%s", s->name);
+			return;
+		}
 	}
 }
 
@@ -658,6 +690,7 @@ static int prepare_bpf(struct daxnow_report *r)
 		daxnow_bpf__destroy(s);
 		return -1;
 	}
+	xfs_wait_inlined = ks.xfs_inlined;
 	fill_scan(s, &ks);
 	r->skel = s;
 	return 0;
@@ -818,10 +851,7 @@ static int scan_bpf(struct daxnow_report *r)
 
 static bool proc_match(const char *text)
 {
-	for (int k = 0; k < N(wait_funcs); k++)
-		if (strstr(text, wait_funcs[k]))
-			return true;
-	return false;
+	return text_wait_frame(text) != NULL;
 }
 
 static void scan_proc_task(struct daxnow_report *r, uint32_t pid, uint32_t tid)
@@ -875,11 +905,12 @@ static void scan_proc_task(struct daxnow_report *r, uint32_t pid, uint32_t tid)
 		w->op = refine_fallocate(pid, tid);
 	else if (strstr(stack, "setattr") || strstr(stack, "truncate"))
 		w->op = "truncate";
-	for (int k = 0; k < N(wait_funcs); k++)
-		if (strstr(stack, wait_funcs[k]) || strstr(wchan, wait_funcs[k])) {
-			snprintf(w->wait_frame, sizeof(w->wait_frame), "%s", wait_funcs[k]);
-			break;
-		}
+	{
+		const char *f = text_wait_frame(stack);
+
+		if (f || (f = text_wait_frame(wchan)))
+			snprintf(w->wait_frame, sizeof(w->wait_frame), "%s", f);
+	}
 }
 
 static void scan_proc(struct daxnow_report *r)
@@ -889,6 +920,12 @@ static void scan_proc(struct daxnow_report *r)
 
 	if (!d)
 		return;
+	{
+		struct ksyms_scan ks;
+
+		if (!kallsyms_scan(&ks))
+			xfs_wait_inlined = ks.xfs_inlined;
+	}
 	while ((e = readdir(d))) {
 		char path[300];
 		DIR *td;

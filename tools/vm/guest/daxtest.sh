@@ -56,6 +56,18 @@ check_true() { # check_true NAME CMD...   (PASS when CMD exits 0)
 	else fail "$_n" "cmd='$*' rc=$_rc out=$(echo "$_out" | tail -n 2 | tr '\n' '|')"; fi
 	return $_rc
 }
+# kernel_limit PATTERN: true when `daxtrace features -o json` states a kernel
+# limit containing PATTERN; LIMIT then holds its text (else LIMIT is empty).
+kernel_limit() {
+	LIMIT=$(daxtrace features -o json 2>/dev/null |
+		jq -r --arg p "$1" '[.limits[]? | select(contains($p))][0] // empty')
+	[ -n "$LIMIT" ]
+}
+# unless_limited CHECK NAME ARGS...: run the check, or, when kernel_limit set
+# LIMIT, a visible skip of NAME that quotes the limit daxtrace features states.
+unless_limited() {
+	if [ -n "${LIMIT:-}" ]; then skip "$2" "kernel limit (daxtrace features): $LIMIT"; else "$@"; fi
+}
 have() { command -v "$1" >/dev/null 2>&1; }
 # need_tools CMD...: all of them in the guest, else the "tools" check fails
 # and the scenario should stop (need_tools a b || exit 1).

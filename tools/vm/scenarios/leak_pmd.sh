@@ -119,10 +119,17 @@ frame1_check() {
 	esac
 }
 frame1_check stack_frame1 "$f1"
+LIMIT=""
+kernel_limit "cuts them at kretprobe_trampoline" && info "kernel limit: $LIMIT"
 case $(echo "$kst" | tr '\n' ' ') in
 *vmsplice*) pass stack_vmsplice "vmsplice in kernel stack" ;;
+*kretprobe_trampoline*) unless_limited fail stack_vmsplice "no vmsplice frame" ;;
 *) fail stack_vmsplice "no vmsplice frame" ;;
 esac
+if [ -n "$LIMIT" ]; then
+	# the text instance attached last: its stack is whole
+	check_true stack_vmsplice_last_attached grep -q '__do_sys_vmsplice' /tmp/leak_pmd.txt
+fi
 
 # The waiter's busy page, against daxload's pfns and offsets.
 if [ "$WANT_ORDER" = 9 ]; then
