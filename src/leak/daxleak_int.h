@@ -75,7 +75,7 @@ struct waiter_rec {
 	char state;		/* /proc state: 'S', 'D', ... or '?' */
 	char wchan[64];
 	double waited_s;
-	const char *op;		/* truncate, punch, fallocate, reflink, evict, ... */
+	enum blw_op op;		/* blwait.h: the one vocabulary */
 	bool interruptible;
 	bool from_proc;		/* found by the /proc scan only (no BPF hook) */
 	const struct daxnow_waiter *start;	/* seen at start: what the scan saw */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
+#include "blwait.h"
 #include "daxleak_int.h"
 #include "daxleak.skel.h"
 #include "hist_user.h"
@@ -171,18 +172,11 @@ static int read_tracked(struct leak_ctx *c, uint64_t scan_start)
 /* /proc/PID/task/TID: state letter and wchan. */
 static char task_state(uint32_t pid, uint32_t tid, char *wchan, size_t wlen)
 {
-	char fn[96], buf[512], *p;
-	FILE *f;
-	char st = '?';
+	char fn[96], st = blw_task_state(pid, tid);
 
 	wchan[0] = 0;
-	snprintf(fn, sizeof(fn), "/proc/%u/task/%u/stat", pid, tid);
-	f = fopen(fn, "r");
-	if (!f)
+	if (!st)
 		return 0;	/* gone */
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
-		st = p[2];
-	fclose(f);
 	snprintf(fn, sizeof(fn), "/proc/%u/task/%u/wchan", pid, tid);
 	if (read_line(fn, wchan, wlen))
 		wchan[0] = 0;
@@ -191,40 +185,7 @@ static char task_state(uint32_t pid, uint32_t tid, char *wchan, size_t wlen)
 
 static bool wchan_is_dax_wait(const char *w)
 {
-	static const char *const pats[] = {
-		"wait_dax_page", "break_layouts", "break_dax_layouts", "dax_break_layout",
-		"wait_page_idle", "dax_layout_busy_page",
-	};
-
-	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
-		if (strstr(w, pats[i]))
-			return true;
-	return false;
-}
-
-/* x86_64 syscall the waiter is in: a fallback operation name and the fd. */
-static const char *syscall_op(uint32_t pid, uint32_t tid, int *fd)
-{
-	char fn[96], buf[256];
-	long nr = -1;
-	unsigned long long a0 = 0, a1 = 0;
-
-	*fd = -1;
-	snprintf(fn, sizeof(fn), "/proc/%u/task/%u/syscall", pid, tid);
-	if (read_line(fn, buf, sizeof(buf)) || sscanf(buf, "%ld %llx %llx", &nr, &a0, &a1) < 1)
-		return NULL;
-	switch (nr) {
-	case 76: return "truncate";
-	case 77: *fd = a0; return "truncate";
-	case 285: *fd = a0; return "fallocate";
-	case 16: *fd = a0; return a1 == 0x40049409ULL || a1 == 0x4020940dULL ? "reflink" : "ioctl";
-	case 326: return "copy_file_range";
-	case 3: return "evict";			/* close */
-	case 87: case 263: return "evict";	/* unlink, unlinkat */
-	case 166: return "evict";		/* umount2 */
-	case 60: case 231: return "evict";	/* exit */
-	}
-	return NULL;
+	return w[0] && blw_text_has_wait(blw_frames_here(), w, NULL, 0);
 }
 
 static void stack_ips(struct leak_ctx *c, int id, uint64_t *ips)
@@ -241,38 +202,15 @@ static void kstack_ips(struct leak_ctx *c, int id, uint64_t *ips)
 	kstack_trim(c->ks, ips, DL_STACK_DEPTH);
 }
 
-static const char *op_from_stack(struct leak_ctx *c, int kstack, bool *final)
+static enum blw_op op_from_kstack(struct leak_ctx *c, int kstack, bool *final)
 {
-	static const struct { const char *sym, *op; } ops[] = {
-		{ "dax_break_layout_final", "evict" }, { "evict", "evict" },
-		{ "punch_hole", "punch" }, { "xfs_free_file_space", "punch" },
-		{ "collapse_range", "collapse" }, { "insert_range", "insert" },
-		{ "zero_range", "zero-range" },
-		{ "reflink", "reflink" }, { "remap_file_range", "reflink" },
-		{ "clone_file_range", "reflink" },
-		{ "fallocate", "fallocate" },
-		{ "setattr", "truncate" }, { "truncate", "truncate" },
-	};
-	uint64_t ips[DL_STACK_DEPTH], off;
+	uint64_t ips[DL_STACK_DEPTH];
 
 	*final = false;
 	if (kstack < 0 || !c->ks)
-		return NULL;
+		return BLW_UNKNOWN;
 	kstack_ips(c, kstack, ips);
-	for (int i = 0; i < DL_STACK_DEPTH && ips[i]; i++) {
-		const struct ksym *s = ksyms_find(c->ks, ips[i], &off);
-
-		if (s && strstr(s->name, "dax_break_layout_final"))
-			*final = true;
-	}
-	for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++)
-		for (int i = 0; i < DL_STACK_DEPTH && ips[i]; i++) {
-			const struct ksym *s = ksyms_find(c->ks, ips[i], &off);
-
-			if (s && strstr(s->name, ops[o].sym))
-				return ops[o].op;
-		}
-	return NULL;
+	return blw_op_from_ips(c->ks, ips, DL_STACK_DEPTH, final);
 }
 
 static int push_waiter(struct leak_ctx *c, const struct waiter_rec *w)
@@ -290,25 +228,29 @@ static int push_waiter(struct leak_ctx *c, const struct waiter_rec *w)
 	return 0;
 }
 
+/* The waiter's operation (blwait.c decides, as for --now and export)
+ * and, if no hook named it, its file from the syscall's fd. */
 static void waiter_finish(struct leak_ctx *c, struct waiter_rec *r)
 {
-	bool final = false;
+	struct blw_syscall sc;
+	const char *wchan[1] = { r->wchan };
+	bool final = false, wfinal = false;
+	enum blw_op op = BLW_UNKNOWN;
 	int fd;
-	const char *sop = syscall_op(r->w.pid, r->w.tid, &fd);
 
-	r->op = r->from_proc ? NULL : op_from_stack(c, r->w.kstack, &final);
-	if (!r->op && r->start && strcmp(r->start->op, "unknown")) {
-		/* the scan read the stack: its op, in daxleak's words */
-		r->op = strcmp(r->start->op, "remap") ? r->start->op : "reflink";
-		final = !r->start->interruptible && !strcmp(r->op, "evict");
+	blw_read_syscall(r->w.pid, r->w.tid, &sc);
+	if (!r->from_proc)
+		op = op_from_kstack(c, r->w.kstack, &final);
+	if (op == BLW_UNKNOWN && r->start) {
+		/* the scan at start read the stack */
+		op = r->start->op;
+		final = r->start->final;
 	}
-	if (!r->op && strstr(r->wchan, "final"))
-		final = true, r->op = "evict";
-	if (!r->op)
-		r->op = sop ? sop : "unknown";
-	if (final)
-		r->op = "evict";
-	r->interruptible = !final && r->state != 'D';
+	if (op == BLW_UNKNOWN)
+		op = blw_op_from_frames(wchan, 1, &wfinal);
+	r->op = blw_op_decide(op, final || wfinal, &sc);
+	r->interruptible = r->op != BLW_EVICT && r->state != 'D';
+	blw_op_from_syscall(&sc, &fd);
 	if (!r->w.ino && fd >= 0) {
 		char fn[96];
 		struct stat st;
@@ -943,7 +885,8 @@ void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 					 w->w.flags & DL_SEEN_AT_START ? ">=" : "", w->waited_s);
 			fmt_dev(w->w.dev, dev, sizeof(dev));
 			fprintf(out, "  %c %-7u %-7u %-16.16s %-9s %c%-4s %-9s %-7s %-9llu %-26s %s\n",
-				w->w.flags & DL_SEEN_AT_START ? '*' : ' ', w->w.pid, w->w.tid, w->w.comm, w->op, w->state ? w->state : '?',
+				w->w.flags & DL_SEEN_AT_START ? '*' : ' ', w->w.pid, w->w.tid, w->w.comm,
+				blw_op_name(w->op), w->state ? w->state : '?',
 				w->interruptible ? "" : "(U)", waited, w->w.ino ? dev : "?",
 				(unsigned long long)w->w.ino, busy, holder);
 		}
@@ -1302,7 +1245,7 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 		json_kv_u64(&j, "pid", w->w.pid);
 		json_kv_u64(&j, "tid", w->w.tid);
 		json_kv_str(&j, "comm", w->w.comm);
-		json_kv_str(&j, "op", w->op);
+		json_kv_str(&j, "op", blw_op_name(w->op));
 		json_kv_str(&j, "state", st);
 		json_kv_bool(&j, "interruptible", w->interruptible);
 		json_kv_str(&j, "wchan", w->wchan);

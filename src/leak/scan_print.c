@@ -78,7 +78,7 @@ static void print_waiter(FILE *out, const struct daxnow_report *r, const struct 
 	char fr[256], fds[64];
 
 	fprintf(out, "\nWAITER pid %u tid %u %s  state %c (%s)  op %s", t->pid, t->tid, t->comm,
-		w->state, w->interruptible ? "interruptible" : "uninterruptible", w->op);
+		w->state, w->interruptible ? "interruptible" : "uninterruptible", blw_op_name(w->op));
 	if (w->asleep_s >= 0)
 		fprintf(out, "  asleep %.1f s", w->asleep_s);
 	else
@@ -226,7 +226,7 @@ static void json_waiter(struct json *j, const struct daxnow_report *r,
 	json_kv_str(j, "comm", t->comm);
 	json_kv_str(j, "state", st);
 	json_kv_bool(j, "interruptible", w->interruptible);
-	json_kv_str(j, "op", w->op);
+	json_kv_str(j, "op", blw_op_name(w->op));
 	json_kv_str(j, "wait_frame", w->wait_frame[0] ? w->wait_frame : w->proc_wchan);
 	json_kv_double_or_null(j, "asleep_s", w->asleep_s >= 0, w->asleep_s);
 	json_kv_str(j, "asleep_from", w->asleep_src ? w->asleep_src : "");
