@@ -349,6 +349,7 @@ int leak_collect(struct leak_ctx *c)
 		warn_msg("out of memory while collecting");
 		return -1;
 	}
+	leak_check_holders(c);
 	stacks_gc(c);
 	c->reports++;
 	return 0;

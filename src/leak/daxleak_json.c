@@ -123,6 +123,67 @@ static void json_start_scan(struct json *j, const struct leak_ctx *c)
 	json_obj_end(j);
 }
 
+/* The waiter's holder: who has its page now when the kernel was asked
+ * (daxleak_holder.c), else the culprit that took the reference. */
+static void json_waiter_holder(struct json *j, const struct waiter_rec *w,
+			       const struct leak_entry *h, size_t nheld)
+{
+	bool asked = w->now.verdict == HOLDER_PROCESS;
+
+	json_key(j, "holder");
+	if (w->now.verdict == HOLDER_NONE || (!h && !asked)) {
+		json_null(j);
+	} else {
+		json_obj_begin(j);
+		json_kv_u64(j, "pid", asked ? w->now.pid : h->v.pid);
+		json_kv_u64(j, "tid", asked ? w->now.tid : h->v.tid);
+		json_kv_str(j, "comm", asked ? w->now.comm : h->v.comm);
+		json_kv_u64(j, "pages", nheld);
+		json_kv_bool(j, "seen_at_start", h && (h->v.flags & DL_SEEN_AT_START));
+		json_kv_bool(j, "checked_now", asked);
+		json_kv_str(j, "how", asked ? w->now.how : "culprit");
+		json_kv_u64(j, "culprit_pid", h ? h->v.pid : 0);
+		json_obj_end(j);
+	}
+	json_kv_str(j, "holder_note", w->now.verdict == HOLDER_NONE ? HOLDER_NONE_TEXT : "");
+}
+
+static void json_waiter(struct json *j, struct leak_ctx *c, const struct waiter_rec *w)
+{
+	size_t nheld;
+	const struct leak_entry *h = leak_holder_of(c, w, &nheld);
+	char st[2] = { w->state ? w->state : '?', 0 }, dev[24];
+
+	leak_fmt_dev(w->w.dev, dev, sizeof(dev));
+	json_obj_begin(j);
+	json_kv_u64(j, "pid", w->w.pid);
+	json_kv_u64(j, "tid", w->w.tid);
+	json_kv_str(j, "comm", w->w.comm);
+	json_kv_str(j, "op", blw_op_name(w->op));
+	json_kv_str(j, "state", st);
+	json_kv_bool(j, "interruptible", w->interruptible);
+	json_kv_str(j, "wchan", w->wchan);
+	json_kv_bool(j, "from_proc_only", w->from_proc);
+	json_kv_bool(j, "seen_at_start", w->w.flags & DL_SEEN_AT_START);
+	json_kv_bool(j, "waited_at_least", w->w.flags & DL_SEEN_AT_START);
+	json_kv_double_or_null(j, "waited_s", !w->from_proc &&
+			       !((w->w.flags & DL_SEEN_AT_START) && !w->w.start_ns), w->waited_s);
+	json_kv_str(j, "dev", dev);
+	json_kv_u64(j, "ino", w->w.ino);
+	json_kv_u64(j, "busy_page", w->w.busy_page);
+	json_kv_u64(j, "busy_folio", w->w.busy_folio);
+	json_busy(j, &w->w);
+	json_kv_i64(j, "busy_refcount", w->w.cur_ref);
+	json_kv_u64(j, "busy_returns", w->w.nbusy);
+	json_waiter_holder(j, w, h, nheld);
+	json_key(j, "kernel_stack");
+	if (w->w.kstack < 0 && w->start)
+		json_ips(j, c, w->start->rec.stack, w->start->rec.nframes);
+	else
+		json_stack(j, c, w->w.kstack, false, 0);
+	json_obj_end(j);
+}
+
 void leak_print_start(FILE *out, struct leak_ctx *c)
 {
 	struct json j;
@@ -250,52 +311,8 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 	json_arr_end(&j);
 	json_key(&j, "waiters");
 	json_arr_begin(&j);
-	for (size_t i = 0; i < c->nwaiters; i++) {
-		struct waiter_rec *w = &c->waiters[i];
-		size_t nheld;
-		const struct leak_entry *h = leak_holder_of(c, w, &nheld);
-		char st[2] = { w->state ? w->state : '?', 0 }, dev[24];
-
-		leak_fmt_dev(w->w.dev, dev, sizeof(dev));
-		json_obj_begin(&j);
-		json_kv_u64(&j, "pid", w->w.pid);
-		json_kv_u64(&j, "tid", w->w.tid);
-		json_kv_str(&j, "comm", w->w.comm);
-		json_kv_str(&j, "op", blw_op_name(w->op));
-		json_kv_str(&j, "state", st);
-		json_kv_bool(&j, "interruptible", w->interruptible);
-		json_kv_str(&j, "wchan", w->wchan);
-		json_kv_bool(&j, "from_proc_only", w->from_proc);
-		json_kv_bool(&j, "seen_at_start", w->w.flags & DL_SEEN_AT_START);
-		json_kv_bool(&j, "waited_at_least", w->w.flags & DL_SEEN_AT_START);
-		json_kv_double_or_null(&j, "waited_s", !w->from_proc &&
-				       !((w->w.flags & DL_SEEN_AT_START) && !w->w.start_ns), w->waited_s);
-		json_kv_str(&j, "dev", dev);
-		json_kv_u64(&j, "ino", w->w.ino);
-		json_kv_u64(&j, "busy_page", w->w.busy_page);
-		json_kv_u64(&j, "busy_folio", w->w.busy_folio);
-		json_busy(&j, &w->w);
-		json_kv_i64(&j, "busy_refcount", w->w.cur_ref);
-		json_kv_u64(&j, "busy_returns", w->w.nbusy);
-		json_key(&j, "holder");
-		if (h) {
-			json_obj_begin(&j);
-			json_kv_u64(&j, "pid", h->v.pid);
-			json_kv_u64(&j, "tid", h->v.tid);
-			json_kv_str(&j, "comm", h->v.comm);
-			json_kv_u64(&j, "pages", nheld);
-			json_kv_bool(&j, "seen_at_start", h->v.flags & DL_SEEN_AT_START);
-			json_obj_end(&j);
-		} else {
-			json_null(&j);
-		}
-		json_key(&j, "kernel_stack");
-		if (w->w.kstack < 0 && w->start)
-			json_ips(&j, c, w->start->rec.stack, w->start->rec.nframes);
-		else
-			json_stack(&j, c, w->w.kstack, false, 0);
-		json_obj_end(&j);
-	}
+	for (size_t i = 0; i < c->nwaiters; i++)
+		json_waiter(&j, c, &c->waiters[i]);
 	json_arr_end(&j);
 	json_key(&j, "anomalies");
 	json_arr_begin(&j);

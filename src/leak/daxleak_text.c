@@ -146,6 +146,49 @@ void leak_print_start_scan(FILE *out, const struct leak_ctx *c)
 		fprintf(out, "%s: not seen at start: %s\n", prog_name, r->lost[i]);
 }
 
+/* Who holds a waiter's page: asked of the kernel now (daxleak_holder.c),
+ * else the culprit that took the reference. */
+static void holder_text(const struct leak_ctx *c, const struct waiter_rec *w, char *buf,
+			size_t len)
+{
+	size_t nheld;
+	const struct leak_entry *h = leak_holder_of(c, w, &nheld);
+
+	if (w->now.verdict == HOLDER_NONE)
+		snprintf(buf, len, "%s%s%u", HOLDER_NONE_TEXT, h ? "; taken by pid " : "",
+			 h ? h->v.pid : 0);
+	else if (w->now.verdict == HOLDER_PROCESS)
+		snprintf(buf, len, "pid %u comm %.16s (%s%s%d, now)", w->now.pid, w->now.comm,
+			 w->now.how, w->now.fd >= 0 ? " fd " : "", w->now.fd);
+	else if (h && (h->v.flags & DL_SEEN_AT_START) && !h->v.pid)
+		snprintf(buf, len, "no process (seen at start: driver, DMA or a kernel buffer)");
+	else if (h)
+		snprintf(buf, len, "pid %u comm %.16s (%zu page%s%s)", h->v.pid, h->v.comm, nheld,
+			 nheld == 1 ? "" : "s", h->v.flags & DL_SEEN_AT_START ? ", seen at start" : "");
+	else
+		snprintf(buf, len, "%s", w->from_proc ? "? (no busy-page hook)" :
+			 c->caps.acquire ? "? (reference taken before start or through an "
+			 "unhooked path)" : "? (no acquisition hook)");
+}
+
+static void print_waiter_line(FILE *out, const struct leak_ctx *c, const struct waiter_rec *w)
+{
+	char holder[160], busy[64], waited[32], dev[24];
+
+	holder_text(c, w, holder, sizeof(holder));
+	leak_fmt_busy(&w->w, busy, sizeof(busy));
+	if (w->from_proc || ((w->w.flags & DL_SEEN_AT_START) && !w->w.start_ns))
+		snprintf(waited, sizeof(waited), "?");
+	else
+		snprintf(waited, sizeof(waited), "%s%.1fs",
+			 w->w.flags & DL_SEEN_AT_START ? ">=" : "", w->waited_s);
+	leak_fmt_dev(w->w.dev, dev, sizeof(dev));
+	fprintf(out, "  %c %-7u %-7u %-16.16s %-9s %c%-4s %-9s %-7s %-9llu %-26s %s\n",
+		w->w.flags & DL_SEEN_AT_START ? '*' : ' ', w->w.pid, w->w.tid, w->w.comm,
+		blw_op_name(w->op), w->state ? w->state : '?', w->interruptible ? "" : "(U)",
+		waited, w->w.ino ? dev : "?", (unsigned long long)w->w.ino, busy, holder);
+}
+
 void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 {
 	size_t ng, held = 0, nstart = 0;
@@ -211,37 +254,8 @@ void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 		fprintf(out, "WAITERS (* = seen at start: waiting before daxleak started)\n"
 			"    %-7s %-7s %-16s %-9s %-5s %-9s %-7s %-9s %-26s %s\n", "PID",
 			"TID", "COMM", "OP", "STATE", "WAITED", "DEV", "INODE", "BUSY-PAGE", "HOLDER");
-		for (size_t i = 0; i < c->nwaiters; i++) {
-			struct waiter_rec *w = &c->waiters[i];
-			size_t nheld;
-			const struct leak_entry *h = leak_holder_of(c, w, &nheld);
-			char holder[112], busy[64], waited[32];
-
-			if (h && (h->v.flags & DL_SEEN_AT_START) && !h->v.pid)
-				snprintf(holder, sizeof(holder), "no process (seen at start: driver, DMA "
-					 "or a kernel buffer)");
-			else if (h)
-				snprintf(holder, sizeof(holder), "pid %u comm %.16s (%zu page%s%s)",
-					 h->v.pid, h->v.comm, nheld, nheld == 1 ? "" : "s",
-					 h->v.flags & DL_SEEN_AT_START ? ", seen at start" : "");
-			else
-				snprintf(holder, sizeof(holder), "%s",
-					 w->from_proc ? "? (no busy-page hook)" :
-					 c->caps.acquire ? "? (reference taken before start or "
-					 "through an unhooked path)" : "? (no acquisition hook)");
-			leak_fmt_busy(&w->w, busy, sizeof(busy));
-			if (w->from_proc || ((w->w.flags & DL_SEEN_AT_START) && !w->w.start_ns))
-				snprintf(waited, sizeof(waited), "?");
-			else
-				snprintf(waited, sizeof(waited), "%s%.1fs",
-					 w->w.flags & DL_SEEN_AT_START ? ">=" : "", w->waited_s);
-			leak_fmt_dev(w->w.dev, dev, sizeof(dev));
-			fprintf(out, "  %c %-7u %-7u %-16.16s %-9s %c%-4s %-9s %-7s %-9llu %-26s %s\n",
-				w->w.flags & DL_SEEN_AT_START ? '*' : ' ', w->w.pid, w->w.tid, w->w.comm,
-				blw_op_name(w->op), w->state ? w->state : '?',
-				w->interruptible ? "" : "(U)", waited, w->w.ino ? dev : "?",
-				(unsigned long long)w->w.ino, busy, holder);
-		}
+		for (size_t i = 0; i < c->nwaiters; i++)
+			print_waiter_line(out, c, &c->waiters[i]);
 	}
 	if (c->nanoms) {
 		fprintf(out, "ANOMALIES\n");

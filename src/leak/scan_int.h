@@ -21,6 +21,11 @@
 
 struct daxnow_bpf;
 
+/* The one sentence for a page no process holds (daxleak, --now). */
+#define HOLDER_NONE_TEXT "no process holds it (a pipe in flight in a unix socket, a driver, " \
+	"DMA or a kernel buffer)"
+
+
 enum daxnow_method {
 	DAXNOW_NONE,
 	DAXNOW_BPF,		/* BPF task/task_file/task_vma iterators */

@@ -67,8 +67,7 @@ static const char *no_holder_text(const struct daxnow_report *r, const struct da
 		return "unknown: the waited page was not found";
 	if (w->extra <= 0)
 		return "none: the page looks idle now (the waiter should wake)";
-	return "held by something outside any process: driver or DMA "
-	       "(or a socket/kernel buffer the page was spliced into)";
+	return "none: " HOLDER_NONE_TEXT;
 }
 
 static void print_waiter(FILE *out, const struct daxnow_report *r, const struct daxnow_waiter *w)
@@ -114,7 +113,11 @@ static void print_waiter(FILE *out, const struct daxnow_report *r, const struct 
 		for (size_t k = 0; k < w->nholders; k++) {
 			const struct daxnow_holder *h = &w->holders[k];
 
-			fprintf(out, "  %s pid %u %s: ", k ? "        " : "held by", h->pid, h->comm);
+			bool holds = h->how == DNH_PIPE || (h->how == DNH_MAP && daxnow_map_holds(r, w));
+
+			/* only a real holder is "held by": a mapping after break_layouts
+			 * unmapped it, or a pipe of other pages, holds nothing of this page */
+			fprintf(out, "  %s pid %u %s: ", holds ? "held by" : "not held", h->pid, h->comm);
 			fds_text(h, fds, sizeof(fds));
 			switch (h->how) {
 			case DNH_PIPE:
