@@ -266,7 +266,8 @@ void scan_held_from_waiters(struct daxnow_report *r)
 
 		if (!w->page_found || w->extra <= 0 || !(h = held_add(r, &w->rec.pg)))
 			continue;
-		h->waiter = i;
+		if (h->waiter < 0)	/* the first waiter on the page names it */
+			h->waiter = i;
 		for (size_t k = 0; k < w->nholders && h->how == DNH_GUPIO; k++) {
 			const struct daxnow_holder *o = &w->holders[k];
 
