@@ -213,6 +213,100 @@ void leak_print_start(FILE *out, struct leak_ctx *c)
 	json_line_end(&j);
 }
 
+static void json_held_page(struct json *j, struct leak_ctx *c, const struct leak_entry *e)
+{
+	const char *p = leak_path_of(e->v.pid, e->v.dev, e->v.ino, c);
+	char dev[24];
+
+	leak_fmt_dev(e->v.dev, dev, sizeof(dev));
+	json_obj_begin(j);
+	json_kv_str(j, "dev", dev);
+	json_kv_u64(j, "ino", e->v.ino);
+	if (p)
+		json_kv_str(j, "path", p);
+	else {
+		json_key(j, "path");
+		json_null(j);
+	}
+	json_kv_bool(j, "shared", e->v.shared);
+	json_kv_u64(j, "offset", e->v.index * 4096ULL);
+	json_kv_u64_or_null(j, "pfn", e->v.pfn != ~0ULL, e->v.pfn);
+	json_kv_u64(j, "order", e->v.order);
+	json_kv_i64(j, "refcount", e->v.cur_ref);
+	json_kv_i64(j, "mapcount", e->v.cur_map);
+	json_kv_i64(j, "idle", leak_idle(c));
+	json_kv_i64(j, "extra", e->extra);
+	json_kv_i64(j, "refs", e->v.refs);
+	json_kv_u64_or_null(j, "folio_pfn", e->v.pfn != ~0ULL, leak_folio_pfn(e));
+	json_kv_u64(j, "folio_offset", (e->v.index - e->v.subpage) * 4096ULL);
+	json_kv_u64(j, "folio_pages", 1ULL << e->v.order);
+	json_kv_double(j, "age_s", e->age_s);
+	json_kv_bool(j, "seen_at_start", e->v.flags & DL_SEEN_AT_START);
+	json_kv_bool(j, "age_at_least", e->v.flags & DL_SEEN_AT_START);
+	json_kv_u64(j, "uaddr", e->v.uaddr);
+	json_kv_u64(j, "acquisitions", e->v.nacq);
+	json_kv_u64(j, "last_pid", e->v.last_pid);
+	json_kv_u64(j, "page", e->page);
+	json_kv_u64(j, "folio", e->v.folio);
+	json_obj_end(j);
+}
+
+static void json_group(struct json *j, struct leak_ctx *c, const struct group *g)
+{
+	const struct leak_entry *e0 = &c->ents[g->idx[0]];
+
+	json_obj_begin(j);
+	json_kv_u64(j, "pid", e0->v.pid);
+	json_kv_u64(j, "tid", e0->v.tid);
+	json_kv_str(j, "comm", e0->v.comm);
+	json_kv_str(j, "via", g->seen_at_start ? "before start" : leak_gup_name(c, e0->v.gup));
+	/* seen at start: pid/comm are the holder found then, not a culprit */
+	json_kv_bool(j, "seen_at_start", g->seen_at_start);
+	json_kv_bool(j, "culprit_known", !g->seen_at_start);
+	if (g->seen_at_start)
+		json_start_holder(j, leak_start_held(c, e0->page));
+	json_kv_u64(j, "pages", g->n);
+	json_kv_u64(j, "folios", g->folios);
+	json_kv_i64(j, "extra_refs", g->extra);
+	json_kv_double(j, "oldest_s", g->oldest);
+	json_key(j, "kernel_stack");
+	json_stack(j, c, g->kstack, false, 0);
+	json_key(j, "user_stack");
+	json_stack(j, c, g->ustack, true, g->pid);
+	json_big_folios(j, c, g);
+	json_key(j, "held");
+	json_arr_begin(j);
+	for (size_t k = 0; k < g->n; k++)
+		json_held_page(j, c, &c->ents[g->idx[k]]);
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
+static void json_anomaly(struct json *j, struct leak_ctx *c, const struct anomaly_rec *r)
+{
+	const struct dl_anomaly *a = &r->a;
+	char dev[24];
+
+	leak_fmt_dev(a->dev, dev, sizeof(dev));
+	json_obj_begin(j);
+	json_kv_str(j, "type", anomaly_name(a->type));
+	json_kv_bool(j, "from_scan", r->from_scan);
+	json_kv_u64(j, "pid", a->pid);
+	json_kv_str(j, "comm", a->comm);
+	json_kv_str(j, "dev", dev);
+	json_kv_u64(j, "ino", a->ino);
+	json_kv_u64(j, "offset", a->index * 4096ULL);
+	json_kv_u64(j, "page", a->page);
+	json_kv_i64(j, "refcount", a->refcount);
+	json_kv_i64(j, "mapcount", a->mapcount);
+	json_kv_i64(j, "refs", a->refs);
+	json_kv_u64(j, "culprit_pid", a->culprit_pid);
+	json_kv_str(j, "culprit_comm", a->culprit_comm);
+	json_key(j, "kernel_stack");
+	json_stack(j, c, a->kstack, false, 0);
+	json_obj_end(j);
+}
+
 void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 {
 	size_t ng, held = 0;
@@ -244,70 +338,8 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 	json_kv_u64(&j, "seen_at_start_pages", leak_seen_at_start(g, ng, true));
 	json_key(&j, "groups");
 	json_arr_begin(&j);
-	for (size_t i = 0; i < ng; i++) {
-		const struct leak_entry *e0 = &c->ents[g[i].idx[0]];
-
-		json_obj_begin(&j);
-		json_kv_u64(&j, "pid", e0->v.pid);
-		json_kv_u64(&j, "tid", e0->v.tid);
-		json_kv_str(&j, "comm", e0->v.comm);
-		json_kv_str(&j, "via", g[i].seen_at_start ? "before start" : leak_gup_name(c, e0->v.gup));
-		/* seen at start: pid/comm are the holder found then, not a culprit */
-		json_kv_bool(&j, "seen_at_start", g[i].seen_at_start);
-		json_kv_bool(&j, "culprit_known", !g[i].seen_at_start);
-		if (g[i].seen_at_start)
-			json_start_holder(&j, leak_start_held(c, e0->page));
-		json_kv_u64(&j, "pages", g[i].n);
-		json_kv_u64(&j, "folios", g[i].folios);
-		json_kv_i64(&j, "extra_refs", g[i].extra);
-		json_kv_double(&j, "oldest_s", g[i].oldest);
-		json_key(&j, "kernel_stack");
-		json_stack(&j, c, g[i].kstack, false, 0);
-		json_key(&j, "user_stack");
-		json_stack(&j, c, g[i].ustack, true, g[i].pid);
-		json_big_folios(&j, c, &g[i]);
-		json_key(&j, "held");
-		json_arr_begin(&j);
-		for (size_t k = 0; k < g[i].n; k++) {
-			const struct leak_entry *e = &c->ents[g[i].idx[k]];
-			const char *p = leak_path_of(e->v.pid, e->v.dev, e->v.ino, c);
-			char dev[24];
-
-			leak_fmt_dev(e->v.dev, dev, sizeof(dev));
-			json_obj_begin(&j);
-			json_kv_str(&j, "dev", dev);
-			json_kv_u64(&j, "ino", e->v.ino);
-			if (p)
-				json_kv_str(&j, "path", p);
-			else {
-				json_key(&j, "path");
-				json_null(&j);
-			}
-			json_kv_bool(&j, "shared", e->v.shared);
-			json_kv_u64(&j, "offset", e->v.index * 4096ULL);
-			json_kv_u64_or_null(&j, "pfn", e->v.pfn != ~0ULL, e->v.pfn);
-			json_kv_u64(&j, "order", e->v.order);
-			json_kv_i64(&j, "refcount", e->v.cur_ref);
-			json_kv_i64(&j, "mapcount", e->v.cur_map);
-			json_kv_i64(&j, "idle", idle);
-			json_kv_i64(&j, "extra", e->extra);
-			json_kv_i64(&j, "refs", e->v.refs);
-			json_kv_u64_or_null(&j, "folio_pfn", e->v.pfn != ~0ULL, leak_folio_pfn(e));
-			json_kv_u64(&j, "folio_offset", (e->v.index - e->v.subpage) * 4096ULL);
-			json_kv_u64(&j, "folio_pages", 1ULL << e->v.order);
-			json_kv_double(&j, "age_s", e->age_s);
-			json_kv_bool(&j, "seen_at_start", e->v.flags & DL_SEEN_AT_START);
-			json_kv_bool(&j, "age_at_least", e->v.flags & DL_SEEN_AT_START);
-			json_kv_u64(&j, "uaddr", e->v.uaddr);
-			json_kv_u64(&j, "acquisitions", e->v.nacq);
-			json_kv_u64(&j, "last_pid", e->v.last_pid);
-			json_kv_u64(&j, "page", e->page);
-			json_kv_u64(&j, "folio", e->v.folio);
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
-		json_obj_end(&j);
-	}
+	for (size_t i = 0; i < ng; i++)
+		json_group(&j, c, &g[i]);
 	json_arr_end(&j);
 	json_key(&j, "waiters");
 	json_arr_begin(&j);
@@ -316,29 +348,8 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 	json_arr_end(&j);
 	json_key(&j, "anomalies");
 	json_arr_begin(&j);
-	for (size_t i = 0; i < c->nanoms; i++) {
-		struct dl_anomaly *a = &c->anoms[i].a;
-		char dev[24];
-
-		leak_fmt_dev(a->dev, dev, sizeof(dev));
-		json_obj_begin(&j);
-		json_kv_str(&j, "type", anomaly_name(a->type));
-		json_kv_bool(&j, "from_scan", c->anoms[i].from_scan);
-		json_kv_u64(&j, "pid", a->pid);
-		json_kv_str(&j, "comm", a->comm);
-		json_kv_str(&j, "dev", dev);
-		json_kv_u64(&j, "ino", a->ino);
-		json_kv_u64(&j, "offset", a->index * 4096ULL);
-		json_kv_u64(&j, "page", a->page);
-		json_kv_i64(&j, "refcount", a->refcount);
-		json_kv_i64(&j, "mapcount", a->mapcount);
-		json_kv_i64(&j, "refs", a->refs);
-		json_kv_u64(&j, "culprit_pid", a->culprit_pid);
-		json_kv_str(&j, "culprit_comm", a->culprit_comm);
-		json_key(&j, "kernel_stack");
-		json_stack(&j, c, a->kstack, false, 0);
-		json_obj_end(&j);
-	}
+	for (size_t i = 0; i < c->nanoms; i++)
+		json_anomaly(&j, c, &c->anoms[i]);
 	json_arr_end(&j);
 	json_key(&j, "counters");
 	json_obj_begin(&j);

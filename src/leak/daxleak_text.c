@@ -189,6 +189,46 @@ static void print_waiter_line(FILE *out, const struct leak_ctx *c, const struct 
 		waited, w->w.ino ? dev : "?", (unsigned long long)w->w.ino, busy, holder);
 }
 
+static void print_group(FILE *out, struct leak_ctx *c, const struct group *g)
+{
+	char dev[24], pfn[24];
+	int idle = leak_idle(c);
+	const struct leak_entry *e0 = &c->ents[g->idx[0]];
+	size_t rows = c->a.verbose || !c->a.max_rows ? g->n : (size_t)c->a.max_rows;
+
+	if (g->seen_at_start) {
+		print_start_group(out, c, g, e0);
+	} else {
+		fprintf(out, "CULPRIT pid %u tid %u comm %.16s (via %s): %zu page%s in %zu "
+			"folio%s, %lld extra ref%s, oldest %.1fs\n",
+			e0->v.pid, e0->v.tid, e0->v.comm, leak_gup_name(c, e0->v.gup), g->n,
+			g->n == 1 ? "" : "s", g->folios, g->folios == 1 ? "" : "s",
+			(long long)g->extra, g->extra == 1 ? "" : "s", g->oldest);
+		print_stack_lines(out, c, g);
+	}
+	print_big_folios(out, c, g);
+	fprintf(out, "    %-7s %-9s %-12s %-12s %-5s %-6s %-4s %-4s %-7s %s\n", "DEV", "INODE",
+		"OFFSET", "PFN", "ORDER", "REF", "IDLE", "MAP", "AGE", "PATH");
+	for (size_t k = 0; k < g->n && k < rows; k++) {
+		const struct leak_entry *e = &c->ents[g->idx[k]];
+		const char *p = leak_path_of(e->v.pid, e->v.dev, e->v.ino, c);
+		char age[16];
+
+		leak_fmt_dev(e->v.dev, dev, sizeof(dev));
+		leak_fmt_pfn(e->v.pfn, pfn, sizeof(pfn));
+		/* seen at start: taken before daxleak, so at least this old */
+		snprintf(age, sizeof(age), "%s%.1f", e->v.flags & DL_SEEN_AT_START ? ">=" : "",
+			 e->age_s);
+		fprintf(out, "    %-7s %-9llu 0x%-10llx %-12s %-5u %-6d %-4d %-4d %-7s %s\n",
+			e->v.shared ? "-" : dev, (unsigned long long)e->v.ino,
+			(unsigned long long)e->v.index * 4096ULL, pfn, e->v.order, e->v.cur_ref, idle,
+			e->v.cur_map, age,
+			e->v.shared ? "(shared extent: several files)" : p ? p : "?");
+	}
+	if (g->n > rows)
+		fprintf(out, "    ... %zu more (--rows 0 or -v lists all)\n", g->n - rows);
+}
+
 void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 {
 	size_t ng, held = 0, nstart = 0;
@@ -212,42 +252,8 @@ void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 		c->era.era == ERA_ZERO_BASED ? "zero-based" : "one-based", idle);
 	if (!c->caps.leaks)
 		fprintf(out, "  (leak detection unavailable on this kernel: see the messages at start)\n");
-	for (size_t i = 0; i < ng && (int)i < c->a.top; i++) {
-		const struct leak_entry *e0 = &c->ents[g[i].idx[0]];
-		size_t rows = c->a.verbose || !c->a.max_rows ? g[i].n : (size_t)c->a.max_rows;
-
-		if (g[i].seen_at_start) {
-			print_start_group(out, c, &g[i], e0);
-		} else {
-			fprintf(out, "CULPRIT pid %u tid %u comm %.16s (via %s): %zu page%s in %zu "
-				"folio%s, %lld extra ref%s, oldest %.1fs\n",
-				e0->v.pid, e0->v.tid, e0->v.comm, leak_gup_name(c, e0->v.gup), g[i].n,
-				g[i].n == 1 ? "" : "s", g[i].folios, g[i].folios == 1 ? "" : "s",
-				(long long)g[i].extra, g[i].extra == 1 ? "" : "s", g[i].oldest);
-			print_stack_lines(out, c, &g[i]);
-		}
-		print_big_folios(out, c, &g[i]);
-		fprintf(out, "    %-7s %-9s %-12s %-12s %-5s %-6s %-4s %-4s %-7s %s\n", "DEV", "INODE",
-			"OFFSET", "PFN", "ORDER", "REF", "IDLE", "MAP", "AGE", "PATH");
-		for (size_t k = 0; k < g[i].n && k < rows; k++) {
-			const struct leak_entry *e = &c->ents[g[i].idx[k]];
-			const char *p = leak_path_of(e->v.pid, e->v.dev, e->v.ino, c);
-			char age[16];
-
-			leak_fmt_dev(e->v.dev, dev, sizeof(dev));
-			leak_fmt_pfn(e->v.pfn, pfn, sizeof(pfn));
-			/* seen at start: taken before daxleak, so at least this old */
-			snprintf(age, sizeof(age), "%s%.1f", e->v.flags & DL_SEEN_AT_START ? ">=" : "",
-				 e->age_s);
-			fprintf(out, "    %-7s %-9llu 0x%-10llx %-12s %-5u %-6d %-4d %-4d %-7s %s\n",
-				e->v.shared ? "-" : dev, (unsigned long long)e->v.ino,
-				(unsigned long long)e->v.index * 4096ULL, pfn, e->v.order, e->v.cur_ref, idle,
-				e->v.cur_map, age,
-				e->v.shared ? "(shared extent: several files)" : p ? p : "?");
-		}
-		if (g[i].n > rows)
-			fprintf(out, "    ... %zu more (--rows 0 or -v lists all)\n", g[i].n - rows);
-	}
+	for (size_t i = 0; i < ng && (int)i < c->a.top; i++)
+		print_group(out, c, &g[i]);
 	if (ng > (size_t)c->a.top)
 		fprintf(out, "  ... %zu more culprit stacks (-T)\n", ng - c->a.top);
 	if (c->nwaiters) {

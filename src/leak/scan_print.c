@@ -70,11 +70,50 @@ static const char *no_holder_text(const struct daxnow_report *r, const struct da
 	return "none: " HOLDER_NONE_TEXT;
 }
 
+/* The pipes and mappings found for the waited page: "held by" only those
+ * that hold a reference to it. */
+static void print_holders(FILE *out, const struct daxnow_report *r, const struct daxnow_waiter *w)
+{
+	char fds[64];
+
+	for (size_t k = 0; k < w->nholders; k++) {
+		const struct daxnow_holder *h = &w->holders[k];
+
+		bool holds = h->how == DNH_PIPE || (h->how == DNH_MAP && daxnow_map_holds(r, w));
+
+		/* only a real holder is "held by": a mapping after break_layouts
+		 * unmapped it, or a pipe of other pages, holds nothing of this page */
+		fprintf(out, "  %s pid %u %s: ", holds ? "held by" : "not held", h->pid, h->comm);
+		fds_text(h, fds, sizeof(fds));
+		switch (h->how) {
+		case DNH_PIPE:
+			fprintf(out, "pipe (fd %s) holds this page; %u of its %u buffers "
+				"are pages of this file\n", fds, h->same_file, h->nbufs);
+			break;
+		case DNH_PIPE_FILE:
+			fprintf(out, "pipe (fd %s) holds %u other page%s of this file "
+				"(next to wait for)\n", fds, h->same_file,
+				h->same_file == 1 ? "" : "s");
+			break;
+		case DNH_MAP:
+			fprintf(out, "maps the file over this page at 0x%llx (vma 0x%llx-0x%llx)"
+				"%s\n", (unsigned long long)h->addr,
+				(unsigned long long)h->vm_start, (unsigned long long)h->vm_end,
+				daxnow_map_holds(r, w) ? ": the page is still mapped" :
+				": not a reference (break_layouts unmapped the page; "
+				"it would fault back in)");
+			break;
+		default:
+			fprintf(out, "?\n");
+		}
+	}
+}
+
 static void print_waiter(FILE *out, const struct daxnow_report *r, const struct daxnow_waiter *w)
 {
 	const struct dn_task_rec *t = &w->rec;
 	const struct dn_page *pg = &t->pg;
-	char fr[256], fds[64];
+	char fr[256];
 
 	fprintf(out, "\nWAITER pid %u tid %u %s  state %c (%s)  op %s", t->pid, t->tid, t->comm,
 		w->state, w->interruptible ? "interruptible" : "uninterruptible", blw_op_name(w->op));
@@ -109,39 +148,7 @@ static void print_waiter(FILE *out, const struct daxnow_report *r, const struct 
 			t->via == DN_VIA_NONE ? "not found" : "found, but its var is not an FS DAX page",
 			t->via == DN_VIA_NONE ? "" : "");
 	}
-	if (w->nholders) {
-		for (size_t k = 0; k < w->nholders; k++) {
-			const struct daxnow_holder *h = &w->holders[k];
-
-			bool holds = h->how == DNH_PIPE || (h->how == DNH_MAP && daxnow_map_holds(r, w));
-
-			/* only a real holder is "held by": a mapping after break_layouts
-			 * unmapped it, or a pipe of other pages, holds nothing of this page */
-			fprintf(out, "  %s pid %u %s: ", holds ? "held by" : "not held", h->pid, h->comm);
-			fds_text(h, fds, sizeof(fds));
-			switch (h->how) {
-			case DNH_PIPE:
-				fprintf(out, "pipe (fd %s) holds this page; %u of its %u buffers "
-					"are pages of this file\n", fds, h->same_file, h->nbufs);
-				break;
-			case DNH_PIPE_FILE:
-				fprintf(out, "pipe (fd %s) holds %u other page%s of this file "
-					"(next to wait for)\n", fds, h->same_file,
-					h->same_file == 1 ? "" : "s");
-				break;
-			case DNH_MAP:
-				fprintf(out, "maps the file over this page at 0x%llx (vma 0x%llx-0x%llx)"
-					"%s\n", (unsigned long long)h->addr,
-					(unsigned long long)h->vm_start, (unsigned long long)h->vm_end,
-					daxnow_map_holds(r, w) ? ": the page is still mapped" :
-					": not a reference (break_layouts unmapped the page; "
-					"it would fault back in)");
-				break;
-			default:
-				fprintf(out, "?\n");
-			}
-		}
-	}
+	print_holders(out, r, w);
 	if (!has_exact_holder(r, w)) {
 		fprintf(out, "  holder   %s\n", no_holder_text(r, w));
 		for (size_t k = 0; k < r->ngupio; k++)
