@@ -28,8 +28,9 @@ static const char usage[] =
 "  --pmd        map (and allocate) the whole 2 MiB chunks around the pinned pages,\n"
 "               2 MiB aligned, so the kernel can map them with a PMD\n"
 "  --ready-file create PATH (content: holder pid) once the pin is in place\n"
-"  --to-parent  a child pins, passes the pipe to this process (SCM_RIGHTS) and\n"
-"               exits: the culprit is gone, this process holds the pages; prints\n"
+"  --to-parent  a child pins (through the mapping both share), passes the pipe\n"
+"               to this process (SCM_RIGHTS) and exits: the culprit is gone, this\n"
+"               process holds the pages and the mapping; prints\n"
 "               op=pin event=handed pinner_pid=CHILD holder_pid=PID once it is\n"
 "  --in-flight  send the pipe's fds into a unix socket pair and close them, never\n"
 "               receiving: no process holds the pipe (holder_pid=0); on release\n"
@@ -337,8 +338,6 @@ int cmd_pin(int argc, char **argv)
 		return usage_error(usage, "--handoff goes with neither --to-parent nor --in-flight");
 	pin_map_req(&po, &m);
 	hold_signals_block();	/* a SIGUSR1 sent right after ready must not kill us */
-	if (to_parent && (c = fork_for_parent(&po)) >= 0)
-		return c;	/* the parent, done holding */
 
 	if (dfile_setup(&f, argv[optind], m.offset + m.len, po.allow, 0) < 0)
 		return EXIT_ERR;
@@ -346,6 +345,10 @@ int cmd_pin(int argc, char **argv)
 		return EXIT_ERR;
 	region_touch(&r, true, 0);
 	pr = pinned_part(&r, &po);
+	/* --to-parent: both keep the mapping (before 6.15 break_layouts waits
+	 * only for mapped files); the child pins through it */
+	if (to_parent && (c = fork_for_parent(&po)) >= 0)
+		return c;	/* the parent, done holding */
 	if (pinpipe_fill(&pp, pr.va, pr.len) < 0)
 		return EXIT_ERR;
 	if (pp.bytes != pr.len) {
