@@ -1,11 +1,8 @@
-/* daxleak --now: the scan. Load bpf/daxnow.bpf.c, run its task iterator
+/* daxleak --now: the scan. Load bpf/leak/scan.bpf.c, run its task iterator
  * (waiters, their wait entry, the page), tell it the waited pages, run the
- * task_file and task_vma iterators (holders), join. Without iterators, a
- * /proc fallback lists the waiters only. */
-#include <dirent.h>
+ * task_file and task_vma iterators (holders), join (scan_join.c). Without
+ * iterators, a /proc fallback (scan_proc.c) lists the waiters only. */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -17,8 +14,6 @@
 #include "probe.h"
 #include "daxnow.skel.h"
 #include "util.h"
-
-#define N(a) (int)(sizeof(a) / sizeof((a)[0]))
 
 /* Read a whole iterator's output. */
 static char *run_iter(struct bpf_program *prog, size_t *len, int *err)
