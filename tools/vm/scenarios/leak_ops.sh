@@ -70,8 +70,9 @@ one_hang() {
 		"$(jq --argjson p $WPID '[.waiters[] | select(.pid == $p)][0].holder.pid // 0' $T/leak.last)"
 
 	# the hostile name: parseable everywhere, and daxleak names the file
-	check_true $1_leak_json_parses jq -e . $T/leak.json
-	check_true $1_now_json_parses jq -e . $T/now.json
+	# (jq -e passes on empty input: each file must have lines)
+	check_true $1_leak_json_parses sh -c "test -s $T/leak.json && jq -e . $T/leak.json >/dev/null"
+	check_true $1_now_json_parses sh -c "test -s $T/now.json && jq -e . $T/now.json >/dev/null"
 	path=$(jq -r --argjson p $PIN '[.groups[] | select(.pid == $p) | .held[].path] | .[0] // ""' $T/leak.last)
 	info "$1: held path as jq prints it: $(printf '%s' "$path" | od -c | head -n 2 | tr '\n' ' ')"
 	case $path in
