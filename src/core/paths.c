@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "mounts.h"
 #include "paths.h"
 
@@ -39,6 +40,26 @@ static const char *cache_put(uint32_t dev, uint64_t ino, const char *path)
 	return e->path;
 }
 
+/* maps escapes a newline in a name as "\012" and leaves a backslash
+ * alone (ambiguous): the vma's map_files link has the name as it is
+ * (root only), else the maps text. */
+static const char *exact_path(uint32_t pid, const char *line, const char *fallback)
+{
+	static char buf[4200];
+	char fn[96];
+	ssize_t n;
+	size_t r = strcspn(line, " ");
+
+	if (r >= 64)
+		return fallback;
+	snprintf(fn, sizeof(fn), "/proc/%u/map_files/%.*s", pid, (int)r, line);
+	n = readlink(fn, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return fallback;
+	buf[n] = '\0';
+	return buf;
+}
+
 static const char *scan_maps(uint32_t pid, uint32_t dev, uint64_t ino)
 {
 	char fn[64], line[4200];
@@ -59,7 +80,7 @@ static const char *scan_maps(uint32_t pid, uint32_t dev, uint64_t ino)
 		if (i != ino || kdev_make(ma, mi) != dev)
 			continue;
 		line[strcspn(line, "\n")] = 0;
-		res = cache_put(dev, ino, line + off);
+		res = cache_put(dev, ino, exact_path(pid, line, line + off));
 		break;
 	}
 	fclose(f);

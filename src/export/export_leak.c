@@ -2,6 +2,7 @@
  * exporter's process and turns each collection into gauges (extra
  * references older than --leak-min-age, break_layouts waiters by state)
  * and counters (era hazards, losses). See docs/daxtrace-export.8. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "daxleak_int.h"
@@ -221,6 +222,40 @@ static void write_waiters(struct leak_source *s, struct prom *p)
 		    s->sum.oldest_waiter_s);
 }
 
+/* One series per current waiter, named by blwait.c's vocabulary (the
+ * names daxleak and daxleak --now print for the same task). */
+#define MAX_WAITER_SERIES 64
+static void write_each_waiter(struct leak_source *s, struct prom *p)
+{
+	uint64_t now = s->c.collect_ns ? s->c.collect_ns : mono_ns();
+	size_t shown = 0;
+
+	prom_family(p, "daxtrace_break_layouts_waiter_seconds", "gauge",
+		    "Each task asleep in a DAX break_layouts wait now (at most 64), how long it "
+		    "has waited, with its operation: truncate, punch, collapse, zero, insert, "
+		    "unshare, write-zeroes, allocate, fallocate (mode unknown), remap, evict, "
+		    "unknown (see daxleak(8), OPERATIONS).");
+	for (size_t i = 0; i < s->c.nwaiters && shown < MAX_WAITER_SERIES; i++) {
+		const struct waiter_rec *w = &s->c.waiters[i];
+		struct prom_labels l = {};
+		char pid[16], tid[16], st[2] = { w->state, 0 };
+		double waited = (now - first_seen(s->seen, s->nseen, w->w.tid, now)) / 1e9;
+
+		if (w->state != 'S' && w->state != 'D')
+			continue;
+		snprintf(pid, sizeof(pid), "%u", w->w.pid);
+		snprintf(tid, sizeof(tid), "%u", w->w.tid);
+		labels_add(&l, "pid", pid);
+		labels_add(&l, "tid", tid);
+		labels_add(&l, "comm", w->w.comm);
+		labels_add(&l, "op", blw_op_name(w->op));
+		labels_add(&l, "state", st);
+		prom_double(p, "daxtrace_break_layouts_waiter_seconds", &l,
+			    w->waited_s > waited ? w->waited_s : waited);
+		shown++;
+	}
+}
+
 static void write_hazards(struct leak_source *s, struct prom *p)
 {
 	prom_family(p, "daxtrace_leak_hazards_total", "counter",
@@ -240,6 +275,7 @@ static void leak_src_write(void *state, struct prom *p)
 	write_caps(s, p);
 	write_extra_refs(s, p);
 	write_waiters(s, p);
+	write_each_waiter(s, p);
 	write_hazards(s, p);
 }
 

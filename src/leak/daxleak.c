@@ -685,6 +685,7 @@ void daxleak_stop(struct leak_ctx *c)
 	probe_detach(c->hooks, DL_NHOOKS);
 	daxleak_bpf__destroy(c->skel);
 	daxnow_report_free(&c->start);
+	leak_holder_checks_free(c);
 	ksyms_free(c->ks);
 	free(c->ents);
 	free(c->waiters);

@@ -72,15 +72,33 @@ struct leak_entry {
 	double age_s;
 };
 
+enum holder_verdict {
+	HOLDER_UNCHECKED,	/* not asked (no busy page, scan unavailable) */
+	HOLDER_PROCESS,		/* a live process holds it: pid, comm, how */
+	HOLDER_NONE,		/* no process holds it (socket in flight, driver, DMA) */
+};
+
+struct holder_now {
+	enum holder_verdict verdict;
+	uint32_t pid, tid;
+	char comm[16];
+	const char *how;	/* "pipe", "mapping" */
+	int fd;
+};
+
 struct waiter_rec {
 	struct dl_waiter w;
 	char state;		/* /proc state: 'S', 'D', ... or '?' */
 	char wchan[64];
 	double waited_s;
-	const char *op;		/* truncate, punch, fallocate, reflink, evict, ... */
+	enum blw_op op;		/* blwait.h: the one vocabulary */
 	bool interruptible;
 	bool from_proc;		/* found by the /proc scan only (no BPF hook) */
 	const struct daxnow_waiter *start;	/* seen at start: what the scan saw */
+	/* who holds the busy page now, asked of the kernel (daxleak_holder.c):
+	 * the culprit only took the reference and may have exited or passed
+	 * its pipe on */
+	struct holder_now now;
 };
 
 struct leak_ctx {
@@ -114,6 +132,10 @@ struct leak_ctx {
 	 * ops and holders; its finds are in the BPF maps, marked seen at start */
 	struct daxnow_report start;
 	bool start_ran;
+	/* holder checks (daxleak_holder.c): by waiter tid, at most every few s */
+	struct holder_check *checks;
+	size_t nchecks;
+	uint64_t checked_ns;
 	size_t start_waiters, start_pages;
 };
 
@@ -121,8 +143,15 @@ struct leak_ctx {
 int daxleak_start(struct leak_ctx *c, const struct leak_args *a);
 void daxleak_stop(struct leak_ctx *c);
 
-/* daxleak_report.c */
+/* daxleak_collect.c */
 int leak_collect(struct leak_ctx *c);
+/* daxleak_holder.c: fill each waiter's `now` (who holds its page now). */
+void leak_check_holders(struct leak_ctx *c);
+void leak_holder_checks_free(struct leak_ctx *c);
+/* From a --now scan's waiter: its holder now (pure, unit-tested). */
+void holder_now_of(const struct daxnow_report *r, const struct daxnow_waiter *w,
+		   struct holder_now *out);
+/* daxleak_text.c, daxleak_json.c */
 void leak_print_text(FILE *out, struct leak_ctx *c, bool final);
 void leak_print_json(FILE *out, struct leak_ctx *c, bool final);
 void leak_print_folded(FILE *out, struct leak_ctx *c);

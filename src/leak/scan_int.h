@@ -14,11 +14,17 @@
 #include <stdio.h>
 #include <linux/types.h>
 #include "scan.h"
+#include "blwait.h"
 #include "era.h"
 #include "json.h"
 #include "ksyms.h"
 
 struct daxnow_bpf;
+
+/* The one sentence for a page no process holds (daxleak, --now). */
+#define HOLDER_NONE_TEXT "no process holds it (a pipe in flight in a unix socket, a driver, " \
+	"DMA or a kernel buffer)"
+
 
 enum daxnow_method {
 	DAXNOW_NONE,
@@ -48,7 +54,8 @@ struct daxnow_waiter {
 	struct dn_task_rec rec;
 	char state;		/* 'S', 'D', ... */
 	bool interruptible;
-	const char *op;		/* truncate, punch, fallocate, remap, evict, unknown */
+	enum blw_op op;		/* blwait.h: the one vocabulary */
+	bool final;		/* the eviction's final, uninterruptible wait */
 	char wait_frame[96];	/* the break_layouts frame that matched */
 	double asleep_s;	/* < 0: unknown */
 	const char *asleep_src;	/* which timestamp */
@@ -101,6 +108,34 @@ struct daxnow_report {
 	int prepared;		/* 0 not yet, 1 loaded, -1 failed (see why_fallback) */
 	double prep_ms;
 };
+
+/* What the scan's kallsyms pass found (scan_kallsyms.c): the text ranges
+ * of the wait and direct-I/O functions, and the data symbols it reads. */
+struct ksyms_scan {
+	struct dn_range rg[DN_MAX_RANGES];
+	int nr;
+	uint64_t bit_wait_table, vmemmap_base, var_wake;
+	bool have_xfs_inner, have_xfs_outer;	/* for blw_frames_publish */
+};
+/* The pass's result (waits for the thread, or makes the pass): 0 or -1. */
+int kallsyms_scan(struct ksyms_scan *k);
+/* Wait for the thread (nothing left running). */
+void kallsyms_wait(void);
+
+/* Internal to src/leak/scan*.c: a line of what the run could not see; a
+ * waiter from a task record; the /proc fallback (scan_proc.c). */
+void scan_lost(struct daxnow_report *r, const char *fmt, const char *arg);
+void scan_add_waiter(struct daxnow_report *r, const struct dn_task_rec *t);
+void scan_proc(struct daxnow_report *r);
+/* The joins (scan_join.c, pure): */
+bool waits_on_page(const struct dn_task_rec *t);
+void scan_add_gupio(struct daxnow_report *r, const struct dn_task_rec *t);
+uint32_t scan_targets(struct daxnow_report *r, struct dn_target *tg);
+void join_pipe(struct daxnow_report *r, const struct dn_pipe_rec *p);
+void join_vma(struct daxnow_report *r, const struct dn_vma_rec *v);
+void scan_held_from_waiters(struct daxnow_report *r);
+void scan_held_from_pipe_page(struct daxnow_report *r, const struct dn_pipe_page *v);
+void apply_filter(struct daxnow_report *r);
 
 /* Read kallsyms and load the scan's BPF programs, once; daxnow_scan does it
  * if not done yet. daxleak prepares before attaching its own hooks (every

@@ -67,18 +67,56 @@ static const char *no_holder_text(const struct daxnow_report *r, const struct da
 		return "unknown: the waited page was not found";
 	if (w->extra <= 0)
 		return "none: the page looks idle now (the waiter should wake)";
-	return "held by something outside any process: driver or DMA "
-	       "(or a socket/kernel buffer the page was spliced into)";
+	return "none: " HOLDER_NONE_TEXT;
+}
+
+/* The pipes and mappings found for the waited page: "held by" only those
+ * that hold a reference to it. */
+static void print_holders(FILE *out, const struct daxnow_report *r, const struct daxnow_waiter *w)
+{
+	char fds[64];
+
+	for (size_t k = 0; k < w->nholders; k++) {
+		const struct daxnow_holder *h = &w->holders[k];
+
+		bool holds = h->how == DNH_PIPE || (h->how == DNH_MAP && daxnow_map_holds(r, w));
+
+		/* only a real holder is "held by": a mapping after break_layouts
+		 * unmapped it, or a pipe of other pages, holds nothing of this page */
+		fprintf(out, "  %s pid %u %s: ", holds ? "held by" : "not held", h->pid, h->comm);
+		fds_text(h, fds, sizeof(fds));
+		switch (h->how) {
+		case DNH_PIPE:
+			fprintf(out, "pipe (fd %s) holds this page; %u of its %u buffers "
+				"are pages of this file\n", fds, h->same_file, h->nbufs);
+			break;
+		case DNH_PIPE_FILE:
+			fprintf(out, "pipe (fd %s) holds %u other page%s of this file "
+				"(next to wait for)\n", fds, h->same_file,
+				h->same_file == 1 ? "" : "s");
+			break;
+		case DNH_MAP:
+			fprintf(out, "maps the file over this page at 0x%llx (vma 0x%llx-0x%llx)"
+				"%s\n", (unsigned long long)h->addr,
+				(unsigned long long)h->vm_start, (unsigned long long)h->vm_end,
+				daxnow_map_holds(r, w) ? ": the page is still mapped" :
+				": not a reference (break_layouts unmapped the page; "
+				"it would fault back in)");
+			break;
+		default:
+			fprintf(out, "?\n");
+		}
+	}
 }
 
 static void print_waiter(FILE *out, const struct daxnow_report *r, const struct daxnow_waiter *w)
 {
 	const struct dn_task_rec *t = &w->rec;
 	const struct dn_page *pg = &t->pg;
-	char fr[256], fds[64];
+	char fr[256];
 
 	fprintf(out, "\nWAITER pid %u tid %u %s  state %c (%s)  op %s", t->pid, t->tid, t->comm,
-		w->state, w->interruptible ? "interruptible" : "uninterruptible", w->op);
+		w->state, w->interruptible ? "interruptible" : "uninterruptible", blw_op_name(w->op));
 	if (w->asleep_s >= 0)
 		fprintf(out, "  asleep %.1f s", w->asleep_s);
 	else
@@ -110,35 +148,7 @@ static void print_waiter(FILE *out, const struct daxnow_report *r, const struct 
 			t->via == DN_VIA_NONE ? "not found" : "found, but its var is not an FS DAX page",
 			t->via == DN_VIA_NONE ? "" : "");
 	}
-	if (w->nholders) {
-		for (size_t k = 0; k < w->nholders; k++) {
-			const struct daxnow_holder *h = &w->holders[k];
-
-			fprintf(out, "  %s pid %u %s: ", k ? "        " : "held by", h->pid, h->comm);
-			fds_text(h, fds, sizeof(fds));
-			switch (h->how) {
-			case DNH_PIPE:
-				fprintf(out, "pipe (fd %s) holds this page; %u of its %u buffers "
-					"are pages of this file\n", fds, h->same_file, h->nbufs);
-				break;
-			case DNH_PIPE_FILE:
-				fprintf(out, "pipe (fd %s) holds %u other page%s of this file "
-					"(next to wait for)\n", fds, h->same_file,
-					h->same_file == 1 ? "" : "s");
-				break;
-			case DNH_MAP:
-				fprintf(out, "maps the file over this page at 0x%llx (vma 0x%llx-0x%llx)"
-					"%s\n", (unsigned long long)h->addr,
-					(unsigned long long)h->vm_start, (unsigned long long)h->vm_end,
-					daxnow_map_holds(r, w) ? ": the page is still mapped" :
-					": not a reference (break_layouts unmapped the page; "
-					"it would fault back in)");
-				break;
-			default:
-				fprintf(out, "?\n");
-			}
-		}
-	}
+	print_holders(out, r, w);
 	if (!has_exact_holder(r, w)) {
 		fprintf(out, "  holder   %s\n", no_holder_text(r, w));
 		for (size_t k = 0; k < r->ngupio; k++)
@@ -226,7 +236,7 @@ static void json_waiter(struct json *j, const struct daxnow_report *r,
 	json_kv_str(j, "comm", t->comm);
 	json_kv_str(j, "state", st);
 	json_kv_bool(j, "interruptible", w->interruptible);
-	json_kv_str(j, "op", w->op);
+	json_kv_str(j, "op", blw_op_name(w->op));
 	json_kv_str(j, "wait_frame", w->wait_frame[0] ? w->wait_frame : w->proc_wchan);
 	json_kv_double_or_null(j, "asleep_s", w->asleep_s >= 0, w->asleep_s);
 	json_kv_str(j, "asleep_from", w->asleep_src ? w->asleep_src : "");

@@ -115,10 +115,10 @@ static void render_leak(void)
 	c.start.nheld = 1;
 	c.ents = ents;
 	c.nents = 2;
-	waiters[0] = (struct waiter_rec){ .state = 'D', .op = "truncate", .waited_s = 1 };
+	waiters[0] = (struct waiter_rec){ .state = 'D', .op = BLW_TRUNCATE, .waited_s = 1 };
 	waiters[0].w = (struct dl_waiter){ .busy_page = 0x1000, .busy_folio = 0x1000, .dev = DEV,
 					   .pid = P1, .tid = P1, .kstack = -1 };
-	waiters[1] = (struct waiter_rec){ .state = 'S', .op = "punch", .from_proc = true };
+	waiters[1] = (struct waiter_rec){ .state = 'S', .op = BLW_PUNCH, .from_proc = true };
 	waiters[1].w = (struct dl_waiter){ .dev = DEV, .pid = P2, .tid = P2, .kstack = -1 };
 	c.waiters = waiters;
 	c.nwaiters = 2;
@@ -151,7 +151,7 @@ static void render_now(void)
 	holders[1] = (struct daxnow_holder){ .how = DNH_PIPE, .pid = P1, .nfds = 1, .fds = { 3 } };
 	gupio[0] = (struct daxnow_holder){ .how = DNH_GUPIO, .pid = P2 };
 	for (int i = 0; i < 2; i++) {
-		w[i] = (struct daxnow_waiter){ .state = 'D', .op = "truncate", .asleep_s = 1,
+		w[i] = (struct daxnow_waiter){ .state = 'D', .op = BLW_TRUNCATE, .asleep_s = 1,
 					       .asleep_src = "exec_start", .page_found = !i,
 					       .extra = 1, .target = -1 };
 		w[i].rec.pid = w[i].rec.tid = P1 + i;

@@ -7,12 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char usage[] =
 "usage: daxload pin --pages N --hold SECONDS [--offset BYTES] [--ready-file PATH]\n"
-"                   [--handoff] [--no-drain] [--munmap] [--pfn] [--pmd] [--allow-non-dax] FILE\n"
+"                   [--handoff | --to-parent | --in-flight] [--no-drain] [--munmap] [--pfn]\n"
+"                   [--pmd] [--allow-non-dax] FILE\n"
 "  Maps N pages of FILE MAP_SHARED, writes them, vmsplice()s them into a pipe\n"
 "  sized to hold them all and does not read it: each page keeps an extra\n"
 "  reference. Prints op=pin event=ready, holds for SECONDS (inf: forever) or\n"
@@ -24,13 +27,21 @@ static const char usage[] =
 "               before Linux 6.15 truncate/punch then do not wait for it)\n"
 "  --pmd        map (and allocate) the whole 2 MiB chunks around the pinned pages,\n"
 "               2 MiB aligned, so the kernel can map them with a PMD\n"
-"  --ready-file create PATH (content: holder pid) once the pin is in place\n";
+"  --ready-file create PATH (content: holder pid) once the pin is in place\n"
+"  --to-parent  a child pins (through the mapping both share), passes the pipe\n"
+"               to this process (SCM_RIGHTS) and exits: the culprit is gone, this\n"
+"               process holds the pages and the mapping; prints\n"
+"               op=pin event=handed pinner_pid=CHILD holder_pid=PID once it is\n"
+"  --in-flight  send the pipe's fds into a unix socket pair and close them, never\n"
+"               receiving: no process holds the pipe (holder_pid=0); on release\n"
+"               receive, drain and close\n";
 
 struct pin_opts {
 	uint64_t pages, offset;
 	double hold;
 	const char *ready_file;
-	bool handoff, no_drain, do_munmap, pfn, allow, hold_set, pmd;
+	bool handoff, no_drain, do_munmap, pfn, allow, hold_set, pmd, in_flight;
+	int to_parent;		/* --to-parent: the socket to the parent, else -1 */
 };
 
 /* The mapping: the pinned pages alone, or with --pmd the 2 MiB chunks
@@ -152,6 +163,100 @@ static void ready_line(const struct dfile *f, const struct region *r, const stru
 	out_emit(&o);
 }
 
+static int make_ready_file(const char *path, pid_t holder);
+
+/* The released line of a holder that has no file of its own. */
+static int release_line(struct pinpipe *pp, const struct pin_opts *po, uint64_t t_ready,
+			const char *why)
+{
+	uint64_t drained = po->no_drain ? 0 : pinpipe_drain(pp);
+	struct out o;
+
+	out_begin(&o, "pin", "released");
+	out_kv(&o, "pages", "%llu", (unsigned long long)po->pages);
+	out_ms(&o, "held_ms", now_ns() - t_ready);
+	out_kv(&o, "reason", "%s", why);
+	out_kv(&o, "drained_bytes", "%llu", (unsigned long long)drained);
+	out_emit(&o);
+	pinpipe_close(pp);
+	return EXIT_OK;
+}
+
+/* --to-parent, the parent: receive the child's pipe, reap the child (the
+ * culprit is gone), hold. */
+static int hold_for_child(int sock, pid_t child, const struct pin_opts *po)
+{
+	struct pinpipe pp = { .rfd = -1, .wfd = -1 };
+	uint64_t t_ready;
+	struct out o;
+	int st;
+
+	if (pinpipe_recv(sock, &pp) < 0)
+		return EXIT_ERR;
+	close(sock);
+	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+		;
+	t_ready = now_ns();
+	out_begin(&o, "pin", "handed");
+	out_kv(&o, "pinner_pid", "%d", (int)child);
+	out_kv(&o, "holder_pid", "%d", (int)getpid());
+	out_kv(&o, "pipe_bytes", "%llu", (unsigned long long)pp.bytes);
+	out_kv(&o, "pinner_exit", "%d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	out_emit(&o);
+	return release_line(&pp, po, t_ready, hold_wait(po->hold));
+}
+
+/* --to-parent: fork; the child goes on to pin (po->to_parent = its socket),
+ * the parent holds what it is given. Returns -1 in the child. */
+static int fork_for_parent(struct pin_opts *po)
+{
+	int sv[2];
+	pid_t child;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		errsys(errno, "socketpair");
+		return EXIT_ERR;
+	}
+	child = fork();
+	if (child < 0) {
+		errsys(errno, "fork");
+		return EXIT_ERR;
+	}
+	if (child == 0) {
+		close(sv[0]);
+		po->to_parent = sv[1];
+		return -1;
+	}
+	close(sv[1]);
+	return hold_for_child(sv[0], child, po);
+}
+
+/* --in-flight: the pipe only in a unix socket's queue, then released by
+ * receiving it back. */
+static int hold_in_flight(const struct dfile *f, struct pinpipe *pp, const struct pin_opts *po,
+			  const struct region *pr, const char *pfns, const struct region *r)
+{
+	int sv[2];
+	uint64_t t_ready;
+	const char *why;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		errsys(errno, "socketpair");
+		return EXIT_ERR;
+	}
+	if (pinpipe_send(sv[0], pp) < 0)
+		return EXIT_ERR;
+	pinpipe_close(pp);	/* in flight now: no process has the pipe */
+	t_ready = now_ns();
+	ready_line(f, pr, pp, po, 0, t_ready, pfns, r);
+	if (make_ready_file(po->ready_file, 0) < 0)
+		return EXIT_ERR;
+	why = hold_wait(po->hold);
+	if (pinpipe_recv(sv[1], pp) < 0)
+		return EXIT_ERR;
+	return release_line(pp, po, t_ready, why);
+}
+
 static int make_ready_file(const char *path, pid_t holder)
 {
 	char txt[32];
@@ -182,10 +287,13 @@ int cmd_pin(int argc, char **argv)
 		{ "pfn", no_argument, NULL, 'f' },
 		{ "pmd", no_argument, NULL, 'P' },
 		{ "allow-non-dax", no_argument, NULL, 'A' },
+		{ "to-parent", no_argument, NULL, 'T' },
+		{ "in-flight", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct pin_opts po = { .pages = 16 };
+	struct pin_opts po = { .pages = 16, .to_parent = -1 };
+	bool to_parent = false;
 	struct map_req m = { .pmd_colour = true, .write = true, .shared = true };
 	struct dfile f;
 	struct region r, pr;
@@ -216,6 +324,8 @@ int cmd_pin(int argc, char **argv)
 		case 'f': po.pfn = true; break;
 		case 'P': po.pmd = true; break;
 		case 'A': po.allow = true; break;
+		case 'T': to_parent = true; break;
+		case 'I': po.in_flight = true; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return bad_option(usage, argc, argv, c);
 		}
@@ -224,6 +334,8 @@ int cmd_pin(int argc, char **argv)
 		return usage_error(usage, "need exactly one FILE");
 	if (!po.hold_set)
 		return usage_error(usage, "--hold SECONDS is required (inf to hold until SIGUSR1)");
+	if ((to_parent || po.in_flight) && po.handoff)
+		return usage_error(usage, "--handoff goes with neither --to-parent nor --in-flight");
 	pin_map_req(&po, &m);
 	hold_signals_block();	/* a SIGUSR1 sent right after ready must not kill us */
 
@@ -233,6 +345,10 @@ int cmd_pin(int argc, char **argv)
 		return EXIT_ERR;
 	region_touch(&r, true, 0);
 	pr = pinned_part(&r, &po);
+	/* --to-parent: both keep the mapping (before 6.15 break_layouts waits
+	 * only for mapped files); the child pins through it */
+	if (to_parent && (c = fork_for_parent(&po)) >= 0)
+		return c;	/* the parent, done holding */
 	if (pinpipe_fill(&pp, pr.va, pr.len) < 0)
 		return EXIT_ERR;
 	if (pp.bytes != pr.len) {
@@ -291,7 +407,14 @@ int cmd_pin(int argc, char **argv)
 		region_unmap(&r);
 		dfile_close(&f);
 	}
+	if (po.in_flight)
+		return hold_in_flight(&f, &pp, &po, &pr, pfns, &r);
 	t_ready = now_ns();
+	if (po.to_parent >= 0) {
+		/* pinned: print, pass the pipe to the parent, exit (the culprit goes) */
+		ready_line(&f, &pr, &pp, &po, getppid(), t_ready, pfns, &r);
+		return pinpipe_send(po.to_parent, &pp) < 0 ? EXIT_ERR : EXIT_OK;
+	}
 	ready_line(&f, &pr, &pp, &po, getpid(), t_ready, pfns, &r);
 	if (make_ready_file(po.ready_file, getpid()) < 0)
 		return EXIT_ERR;

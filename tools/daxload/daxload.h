@@ -129,6 +129,9 @@ int pinpipe_fill(struct pinpipe *p, void *va, uint64_t len);
 uint64_t pinpipe_queued(int rfd);
 uint64_t pinpipe_drain(struct pinpipe *p);
 void pinpipe_close(struct pinpipe *p);
+/* Pass a pipe over a unix socket (SCM_RIGHTS): send, receive (-1 on error). */
+int pinpipe_send(int sock, const struct pinpipe *p);
+int pinpipe_recv(int sock, struct pinpipe *p);
 int pipe_bytes_of(const char *path, uint64_t *bytes);
 
 /* ---- commands ---- */

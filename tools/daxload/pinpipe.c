@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -139,5 +140,55 @@ int pipe_bytes_of(const char *path, uint64_t *bytes)
 	}
 	close(fd);
 	*bytes = (uint64_t)n;
+	return 0;
+}
+
+/* Send the pipe's two fds over a unix socket (SCM_RIGHTS). */
+int pinpipe_send(int sock, const struct pinpipe *p)
+{
+	int fds[2] = { p->rfd, p->wfd };
+	char b = 'p', ctl[CMSG_SPACE(sizeof(fds))];
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			    .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c;
+
+	memset(ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	if (sendmsg(sock, &m, 0) != 1) {
+		errsys(errno, "sendmsg SCM_RIGHTS");
+		return -1;
+	}
+	return 0;
+}
+
+/* Receive a pipe's two fds sent by pinpipe_send (bytes: what it holds). */
+int pinpipe_recv(int sock, struct pinpipe *p)
+{
+	int fds[2];
+	char b, ctl[CMSG_SPACE(sizeof(fds))];
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			    .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	while ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	c = n == 1 ? CMSG_FIRSTHDR(&m) : NULL;
+	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(fds))) {
+		errmsg("recvmsg SCM_RIGHTS", "no pipe fds received (%s)",
+		       n < 0 ? errno_name(errno) : "short message");
+		return -1;
+	}
+	memcpy(fds, CMSG_DATA(c), sizeof(fds));
+	p->rfd = fds[0];
+	p->wfd = fds[1];
+	p->bytes = pinpipe_queued(p->rfd);
+	p->pipe_size = fcntl(p->wfd, F_GETPIPE_SZ);
 	return 0;
 }

@@ -36,8 +36,10 @@ if [ "$DAXTEST_ERA" = 7 ]; then
 	check_eq evict_uninterruptible false "$(echo "$w" | jq '.[0].interruptible')"
 	check_eq evict_state D "$(echo "$w" | jq -r '.[0].state')"
 	# The reference was taken by the evictor's vmsplice before it forked
-	# the pipe holder: the culprit is the evictor's pid.
-	check_eq evict_culprit "$EVPID" "$(echo "$w" | jq '.[0].holder.pid // 0')"
+	# the pipe holder and closed its own ends: the culprit is the
+	# evictor's pid, the holder now the child that has the pipe.
+	check_eq evict_culprit "$EVPID" "$(echo "$w" | jq '.[0].holder.culprit_pid // 0')"
+	check_eq evict_holder_now "$HOLDER" "$(echo "$w" | jq '.[0].holder.pid // 0')"
 	check_eq evict_held 16 "$(echo "$snap" | jq '.held_pages')"
 else
 	check_eq evict_no_waiter 0 "$(echo "$snap" | jq '.waiters | length')"

@@ -24,7 +24,8 @@ last_report() { grep '"type":"report"' "$OUT" | tail -n 1; }
 wait_report() {
 	_t=$(( $2 * 10 ))
 	while [ $_t -gt 0 ]; do
-		last_report | jq -e "$1" >/dev/null 2>&1 && return 0
+		# jq -e passes on empty input: a report must exist first
+		[ -n "$(last_report)" ] && last_report | jq -e "$1" >/dev/null 2>&1 && return 0
 		usleep 100000
 		_t=$((_t - 1))
 	done

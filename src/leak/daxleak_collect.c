@@ -1,0 +1,359 @@
+/* daxleak: collect one report from the BPF maps and /proc: tracked
+ * pages, waiters (named by blwait.c), scan-found anomalies, stack GC. */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <bpf/bpf.h>
+#include "blwait.h"
+#include "daxleak_report.h"
+#include "daxleak.skel.h"
+#include "hist_user.h"
+#include "mounts.h"
+#include "util.h"
+
+static void run_scan(struct leak_ctx *c)
+{
+	char buf[256];
+	int fd;
+
+	if (!c->caps.scan)
+		return;
+	fd = bpf_iter_create(bpf_link__fd(c->iter_link));
+	if (fd < 0) {
+		c->scan_errors++;
+		return;
+	}
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	c->scan_runs++;
+}
+
+static void add_scan_anomaly(struct leak_ctx *c, uint64_t page, const struct dl_page_val *v, int type)
+{
+	struct dl_anomaly a = {
+		.ts = v->scan_ns, .page = page, .folio = v->folio, .pfn = v->pfn, .ino = v->ino,
+		.index = v->index, .type = type, .dev = v->dev, .pid = v->pid, .tid = v->tid,
+		.refcount = v->cur_ref, .mapcount = v->cur_map, .refs = v->refs, .kstack = v->kstack,
+	};
+	struct anomaly_rec *r;
+
+	if (c->nanoms == c->cap_anoms) {
+		size_t n = c->cap_anoms ? c->cap_anoms * 2 : 16;
+		void *p = realloc(c->anoms, n * sizeof(*c->anoms));
+
+		if (!p)
+			return;
+		c->anoms = p;
+		c->cap_anoms = n;
+	}
+	memcpy(a.comm, v->comm, sizeof(a.comm));
+	r = &c->anoms[c->nanoms++];
+	r->a = a;
+	r->from_scan = true;
+	c->anomaly_total[type]++;
+}
+
+static int push_entry(struct leak_ctx *c, const struct leak_entry *e)
+{
+	if (c->nents == c->cap_ents) {
+		size_t n = c->cap_ents ? c->cap_ents * 2 : 256;
+		void *p = realloc(c->ents, n * sizeof(*c->ents));
+
+		if (!p)
+			return -1;
+		c->ents = p;
+		c->cap_ents = n;
+	}
+	c->ents[c->nents++] = *e;
+	return 0;
+}
+
+static int read_tracked(struct leak_ctx *c, uint64_t scan_start)
+{
+	uint64_t key, next, *prev = NULL;
+	int idle = leak_idle(c);
+
+	c->nents = 0;
+	c->collect_ns = mono_ns();
+	while (!bpf_map_get_next_key(c->tracked_fd, prev, &next)) {
+		struct leak_entry e = { .page = next };
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(c->tracked_fd, &key, &e.v))
+			continue;
+		if (c->caps.scan && e.v.scan_ns >= scan_start) {
+			int floor = idle + (c->era.era == ERA_ZERO_BASED ? e.v.cur_map : 0);
+
+			if (e.v.cur_ref < 0)
+				add_scan_anomaly(c, key, &e.v, DLA_NEGATIVE);
+			else if (e.v.cur_ref < floor)
+				add_scan_anomaly(c, key, &e.v, DLA_BELOW_IDLE);
+			e.extra = (int64_t)e.v.cur_ref - floor;
+			if (e.extra <= 0) {
+				/* released between scans: the hold time is known to
+				 * within one interval */
+				struct hist h = {};
+				uint64_t d = e.v.scan_ns - e.v.first_ns;
+				int s = 0;
+
+				while (s < HIST_SLOTS - 1 && (d >> s))
+					s++;
+				h.slots[s] = 1;
+				hist_merge(&c->user_hist, &h);
+				c->scan_released++;
+				bpf_map_delete_elem(c->tracked_fd, &key);
+				continue;
+			}
+		} else {
+			e.extra = e.v.refs;
+			if (e.extra <= 0)
+				continue;
+		}
+		e.age_s = e.v.first_ns && c->collect_ns > e.v.first_ns ?
+			  (c->collect_ns - e.v.first_ns) / 1e9 : 0;
+		if (push_entry(c, &e))
+			return -1;
+	}
+	return 0;
+}
+
+/* /proc/PID/task/TID: state letter and wchan. */
+static char task_state(uint32_t pid, uint32_t tid, char *wchan, size_t wlen)
+{
+	char fn[96], st = blw_task_state(pid, tid);
+
+	wchan[0] = 0;
+	if (!st)
+		return 0;	/* gone */
+	snprintf(fn, sizeof(fn), "/proc/%u/task/%u/wchan", pid, tid);
+	/* "0": the kernel could not tell (5.10's x86 get_wchan walks frame
+	 * pointers, which ORC kernels lack): unknown, not "elsewhere" */
+	if (read_line(fn, wchan, wlen) || !strcmp(wchan, "0"))
+		wchan[0] = 0;
+	return st;
+}
+
+static bool wchan_is_dax_wait(const char *w)
+{
+	return w[0] && blw_text_has_wait(blw_frames_here(), w, NULL, 0);
+}
+
+static enum blw_op op_from_kstack(struct leak_ctx *c, int kstack, bool *final)
+{
+	uint64_t ips[DL_STACK_DEPTH];
+
+	*final = false;
+	if (kstack < 0 || !c->ks)
+		return BLW_UNKNOWN;
+	leak_kstack_ips(c, kstack, ips);
+	return blw_op_from_ips(c->ks, ips, DL_STACK_DEPTH, final);
+}
+
+static int push_waiter(struct leak_ctx *c, const struct waiter_rec *w)
+{
+	if (c->nwaiters == c->cap_waiters) {
+		size_t n = c->cap_waiters ? c->cap_waiters * 2 : 16;
+		void *p = realloc(c->waiters, n * sizeof(*c->waiters));
+
+		if (!p)
+			return -1;
+		c->waiters = p;
+		c->cap_waiters = n;
+	}
+	c->waiters[c->nwaiters++] = *w;
+	return 0;
+}
+
+/* The waiter's operation (blwait.c decides, as for --now and export)
+ * and, if no hook named it, its file from the syscall's fd. */
+static void waiter_finish(struct leak_ctx *c, struct waiter_rec *r)
+{
+	struct blw_syscall sc;
+	const char *wchan[1] = { r->wchan };
+	bool final = false, wfinal = false;
+	enum blw_op op = BLW_UNKNOWN;
+	int fd;
+
+	blw_read_syscall(r->w.pid, r->w.tid, &sc);
+	if (!r->from_proc)
+		op = op_from_kstack(c, r->w.kstack, &final);
+	if (op == BLW_UNKNOWN && r->start) {
+		/* the scan at start read the stack */
+		op = r->start->op;
+		final = r->start->final;
+	}
+	if (op == BLW_UNKNOWN)
+		op = blw_op_from_frames(wchan, 1, &wfinal);
+	r->op = blw_op_decide(op, final || wfinal, &sc);
+	r->interruptible = r->op != BLW_EVICT && r->state != 'D';
+	blw_op_from_syscall(&sc, &fd);
+	if (!r->w.ino && fd >= 0) {
+		char fn[96];
+		struct stat st;
+
+		snprintf(fn, sizeof(fn), "/proc/%u/fd/%d", r->w.pid, fd);
+		if (!stat(fn, &st)) {
+			r->w.ino = st.st_ino;
+			r->w.dev = kdev_make(major(st.st_dev), minor(st.st_dev));
+		}
+	}
+}
+
+/* What the scan at start saw of the task (op, stack), NULL if nothing. */
+static const struct daxnow_waiter *start_waiter(const struct leak_ctx *c, uint32_t tid)
+{
+	for (size_t i = 0; i < c->start.nw; i++)
+		if (c->start.w[i].rec.tid == tid)
+			return &c->start.w[i];
+	return NULL;
+}
+
+const struct daxnow_held *leak_start_held(const struct leak_ctx *c, uint64_t page)
+{
+	for (size_t i = 0; i < c->start.nheld; i++)
+		if (c->start.held[i].pg.page == page)
+			return &c->start.held[i];
+	return NULL;
+}
+
+static int read_waiters(struct leak_ctx *c)
+{
+	uint32_t key, next, *prev = NULL;
+	DIR *pd;
+	struct dirent *de;
+
+	c->nwaiters = 0;
+	while (!bpf_map_get_next_key(c->waiters_fd, prev, &next)) {
+		struct waiter_rec r = {};
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(c->waiters_fd, &key, &r.w))
+			continue;
+		r.state = task_state(r.w.pid, r.w.tid, r.wchan, sizeof(r.wchan));
+		/* Gone, or no longer sleeping in a DAX wait for a while: the
+		 * wait ended without a last busy-page call (signal). */
+		if (!r.state || (r.state != 'S' && r.state != 'D' && leak_now_age(c, r.w.last_ns) > 1.0) ||
+		    ((r.state == 'S' || r.state == 'D') && r.wchan[0] && !wchan_is_dax_wait(r.wchan) &&
+		     leak_now_age(c, r.w.last_ns) > 1.0)) {
+			bpf_map_delete_elem(c->waiters_fd, &key);
+			continue;
+		}
+		r.waited_s = leak_now_age(c, r.w.start_ns);
+		if (r.w.flags & DL_SEEN_AT_START)
+			r.start = start_waiter(c, r.w.tid);
+		waiter_finish(c, &r);
+		if (push_waiter(c, &r))
+			return -1;
+	}
+	/* Tasks asleep in a DAX layout wait that no hook reported. */
+	pd = opendir("/proc");
+	if (!pd)
+		return 0;
+	while ((de = readdir(pd))) {
+		char tdir[64];
+		DIR *td;
+		struct dirent *te;
+		uint32_t pid = strtoul(de->d_name, NULL, 10);
+
+		if (!pid)
+			continue;
+		snprintf(tdir, sizeof(tdir), "/proc/%u/task", pid);
+		td = opendir(tdir);
+		if (!td)
+			continue;
+		while ((te = readdir(td))) {
+			struct waiter_rec r = {};
+			uint32_t tid = strtoul(te->d_name, NULL, 10);
+			bool known = false;
+			char fn[96];
+
+			if (!tid)
+				continue;
+			r.state = task_state(pid, tid, r.wchan, sizeof(r.wchan));
+			if (!r.state || !wchan_is_dax_wait(r.wchan))
+				continue;
+			for (size_t i = 0; i < c->nwaiters; i++)
+				known |= c->waiters[i].w.tid == tid;
+			if (known)
+				continue;
+			r.from_proc = true;
+			r.w.pid = pid;
+			r.w.tid = tid;
+			r.w.kstack = -1;
+			snprintf(fn, sizeof(fn), "/proc/%u/task/%u/comm", pid, tid);
+			read_line(fn, r.w.comm, sizeof(r.w.comm));
+			waiter_finish(c, &r);
+			if (push_waiter(c, &r)) {
+				closedir(td);
+				closedir(pd);
+				return -1;
+			}
+		}
+		closedir(td);
+	}
+	closedir(pd);
+	return 0;
+}
+
+/* Drop stack ids no live entry uses once the table is 3/4 full; an id
+ * taken by a racing acquisition shows as "[stack lost]", and is counted. */
+static void stacks_gc(struct leak_ctx *c)
+{
+	uint32_t key, next, *prev = NULL, n = 0, *ids;
+	uint32_t max = bpf_map__max_entries(c->skel->maps.stacks);
+
+	while (!bpf_map_get_next_key(c->stacks_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	if (n < max / 4 * 3)
+		return;
+	ids = calloc(n + 1, sizeof(*ids));
+	if (!ids)
+		return;
+	prev = NULL;
+	n = 0;
+	while (!bpf_map_get_next_key(c->stacks_fd, prev, &next)) {
+		ids[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		bool used = false;
+
+		for (size_t e = 0; e < c->nents && !used; e++)
+			used = c->ents[e].v.kstack == (int)ids[i] || c->ents[e].v.ustack == (int)ids[i];
+		for (size_t w = 0; w < c->nwaiters && !used; w++)
+			used = c->waiters[w].w.kstack == (int)ids[i];
+		if (!used && !bpf_map_delete_elem(c->stacks_fd, &ids[i]))
+			c->stacks_gc++;
+	}
+	free(ids);
+}
+
+int leak_collect(struct leak_ctx *c)
+{
+	uint64_t scan_start = mono_ns();
+
+	c->nanoms = 0;
+	usym_forget_pids();
+	run_scan(c);
+	ring_buffer__consume(c->rb);
+	memcpy(c->counters, c->skel->bss->counters, sizeof(c->counters));
+	if (read_tracked(c, scan_start) || read_waiters(c)) {
+		warn_msg("out of memory while collecting");
+		return -1;
+	}
+	leak_check_holders(c);
+	stacks_gc(c);
+	c->reports++;
+	return 0;
+}
+
