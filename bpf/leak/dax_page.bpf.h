@@ -95,6 +95,13 @@ static __always_inline struct dev_pagemap *dax_page_pgmap(struct page *head)
 	return NULL;
 }
 
+/* The cheap half of the check below (hot paths test it first). */
+static __always_inline bool dax_pgmap_type_is_fsdax(struct dev_pagemap *pgmap)
+{
+	return pgmap && BPF_CORE_READ(pgmap, type) ==
+			bpf_core_enum_value(enum memory_type, MEMORY_DEVICE_FS_DAX);
+}
+
 /* pgmap type is MEMORY_DEVICE_FS_DAX and, when the pfn is known, the pgmap
  * covers it: pgmap shares its slot with lru/compound_head in ordinary
  * pages, so the range check rejects garbage. */
@@ -102,12 +109,8 @@ static __always_inline bool dax_pgmap_is_fsdax(struct dev_pagemap *pgmap, __u64 
 {
 	struct dev_pagemap___old *o = (void *)pgmap;
 	struct range r = {};
-	int type;
 
-	if (!pgmap)
-		return false;
-	type = BPF_CORE_READ(pgmap, type);
-	if (type != bpf_core_enum_value(enum memory_type, MEMORY_DEVICE_FS_DAX))
+	if (!dax_pgmap_type_is_fsdax(pgmap))
 		return false;
 	if (pfn == ~0ULL)
 		return true;

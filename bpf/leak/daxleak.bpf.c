@@ -2,7 +2,9 @@
 /* daxleak: who holds extra references on FS DAX pages, and who waits for
  * them in break_layouts.
  *
- *  acquisition  exits of the exported GUP entry points (pages out-array)
+ *  acquisition  exits of the exported GUP entry points (pages out-array);
+ *               fexit alone (no entry program): a non-DAX batch costs a
+ *               few reads of its first page (O_DIRECT on ordinary disks)
  *  release      one-based era (<= 6.14): __put_devmap_managed_{page,folio}_refs
  *               zero-based era (6.15+): free_zone_device_folio (final put
  *               only) + the scan iterator reading the live refcount
@@ -21,6 +23,10 @@
 const volatile __u32 targ_tgid = 0;
 const volatile __s32 idle_ref = 1;		/* 1 up to 6.14, 0 from 6.15 */
 const volatile __u8 zero_based = 0;		/* mappings hold references (6.15+) */
+/* FOLL_GET | FOLL_PIN of this kernel: an entry point calls another (up to
+ * 6.2: fast GUP's slow path and pin_user_pages_unlocked call
+ * get_user_pages_unlocked) with one of them set; no outside caller does. */
+const volatile __u32 nested_gup_flags = 0x4 | 0x40000;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -43,8 +49,11 @@ struct {
 	__type(value, struct dl_waiter);
 } waiters SEC(".maps");
 
-/* Per-thread GUP nesting: 6.1's get_user_pages_fast falls back to the
- * exported get_user_pages_unlocked, so only the outermost exit counts. */
+/* Per-thread GUP nesting for the kprobe variant (its entry program saves
+ * the arguments anyway): 6.1's get_user_pages_fast falls back to the
+ * exported get_user_pages_unlocked, so only the outermost exit counts.
+ * The fexit variant tells a nested call by its flags instead (no entry
+ * program on the hot path). */
 struct gup_state {
 	__u64 start;
 	__u64 pages;
@@ -165,13 +174,23 @@ struct batch_ctx {
  * have one: a stack walk per GUP call of any kind costs time, and their
  * stacks, reported by nobody, fill the stack map until bpf_get_stackid
  * fails on a hash bucket taken by another stack, for the one we need. */
-static long find_dax(__u32 i, struct batch_ctx *b)
+static __always_inline bool batch_page_is_dax(struct batch_ctx *b, __u32 i)
 {
 	struct page *page = NULL;
+	struct dev_pagemap *pgmap;
 
 	if (bpf_probe_read_kernel(&page, sizeof(page), (void *)(b->pages + i * 8ULL)) || !page)
-		return 0;
-	if (!dax_pgmap_is_fsdax(dax_page_pgmap(dax_page_head(page)), dax_page_pfn(page)))
+		return false;
+	/* the pgmap type first: most pages fail there, before the pfn maths */
+	pgmap = dax_page_pgmap(dax_page_head(page));
+	if (!dax_pgmap_type_is_fsdax(pgmap))
+		return false;
+	return dax_pgmap_is_fsdax(pgmap, dax_page_pfn(page));
+}
+
+static long find_dax(__u32 i, struct batch_ctx *b)
+{
+	if (!batch_page_is_dax(b, i))
 		return 0;
 	b->first_dax = i;
 	return 1;
@@ -268,18 +287,16 @@ static __always_inline void gup_enter(__u32 id, __u64 start, __u64 pages)
 	bpf_map_update_elem(&gup_tid, &tid, &ns, BPF_ANY);
 }
 
-/* Returns false when this exit is nested in another GUP call. With
- * have_args == false the outermost call's saved arguments are used. */
-static __always_inline bool gup_leave(__u64 *start, __u64 *pages, bool have_args)
+/* Kprobe variant: false when this exit is nested in another GUP call or
+ * its entry was not seen (a call in flight at attach, a full gup_tid map:
+ * counted); else the outermost call's saved arguments. */
+static __always_inline bool gup_leave(__u64 *start, __u64 *pages)
 {
 	__u32 tid = current_tid();
 	struct gup_state *s = bpf_map_lookup_elem(&gup_tid, &tid);
 
 	if (!s) {
-		if (have_args) {
-			count(DLC_GUP_UNGUARDED);
-			return true;
-		}
+		count(DLC_GUP_UNGUARDED);
 		return false;
 	}
 	if (s->depth > 1) {
@@ -287,10 +304,8 @@ static __always_inline bool gup_leave(__u64 *start, __u64 *pages, bool have_args
 		count(DLC_GUP_NESTED);
 		return false;
 	}
-	if (!have_args) {
-		*start = s->start;
-		*pages = s->pages;
-	}
+	*start = s->start;
+	*pages = s->pages;
 	bpf_map_delete_elem(&gup_tid, &tid);
 	return true;
 }
@@ -314,8 +329,8 @@ static __always_inline void gup_done(void *ctx, __u32 id, __u64 start, __u64 pag
 	b.pages = pages;
 	b.start = start & ~4095ULL;
 	b.first_dax = ~0U;
-	bpf_loop(n, find_dax, &b, 0);
-	if (b.first_dax == ~0U)
+	/* one page (a 4 KiB O_DIRECT, a vmsplice of a page): no loop set-up */
+	if (n == 1 ? !find_dax(0, &b) : bpf_loop(n, find_dax, &b, 0) < 0 || b.first_dax == ~0U)
 		return;
 	b.now = bpf_ktime_get_ns();
 	b.pid = current_tgid();
@@ -340,6 +355,7 @@ static __always_inline void gup_done(void *ctx, __u32 id, __u64 start, __u64 pag
 #define IDX_START_REMOTE 1
 #define IDX_PAGES_REMOTE 4
 #define IDX_PAGES_UNLOCKED 2
+#define IDX_FLAGS_UNLOCKED 3
 
 static __always_inline __u64 kp_arg(struct pt_regs *ctx, int n)
 {
@@ -361,20 +377,25 @@ static __always_inline __u64 fn_arg(void *ctx, int n)
 	return v;
 }
 
-#define GUP_PROGS(fn, ID, SI, PI)						\
-SEC("fentry/" #fn)								\
-int fn##_fentry(void *ctx)							\
-{										\
-	gup_enter(ID, fn_arg(ctx, SI), fn_arg(ctx, PI));			\
-	return 0;								\
-}										\
+/* A call made by another entry point (see nested_gup_flags): the outer
+ * exit reports the whole batch. */
+static __always_inline bool gup_is_inner(void *ctx, int flags_idx)
+{
+	if (flags_idx < 0 || !(fn_arg(ctx, flags_idx) & nested_gup_flags))
+		return false;
+	count(DLC_GUP_NESTED);
+	return true;
+}
+
+/* FI: index of gup_flags for entry points another one calls, else -1. */
+#define GUP_PROGS(fn, ID, SI, PI, FI)						\
 SEC("fexit/" #fn)								\
 int fn##_fexit(void *ctx)							\
 {										\
-	__u64 start = fn_arg(ctx, SI), pages = fn_arg(ctx, PI), ret = 0;	\
+	__u64 pages = fn_arg(ctx, PI), ret = 0;					\
 	bpf_get_func_ret(ctx, &ret);						\
-	if (gup_leave(&start, &pages, true))					\
-		gup_done(ctx, ID, start, pages, (long)ret);			\
+	if ((long)ret > 0 && pages && !gup_is_inner(ctx, FI))			\
+		gup_done(ctx, ID, fn_arg(ctx, SI), pages, (long)ret);		\
 	return 0;								\
 }										\
 SEC("kprobe/" #fn)								\
@@ -388,22 +409,25 @@ int fn##_kretprobe(struct pt_regs *ctx)					\
 {										\
 	__u64 start = 0, pages = 0;						\
 	long ret = PT_REGS_RC_CORE(ctx);					\
-	if (gup_leave(&start, &pages, false))					\
+	if (gup_leave(&start, &pages))					\
 		gup_done(ctx, ID, start, pages, ret);				\
 	return 0;								\
 }
 
+#define NOT_NESTED -1
 /* get_user_pages_unlocked(start, nr_pages, pages, gup_flags) */
-GUP_PROGS(get_user_pages_fast, DL_GUP_FAST, IDX_START_PLAIN, IDX_PAGES_PLAIN)
-GUP_PROGS(pin_user_pages_fast, DL_PIN_FAST, IDX_START_PLAIN, IDX_PAGES_PLAIN)
-GUP_PROGS(get_user_pages_fast_only, DL_GUP_FAST_ONLY, IDX_START_PLAIN, IDX_PAGES_PLAIN)
-GUP_PROGS(pin_user_pages_fast_only, DL_PIN_FAST_ONLY, IDX_START_PLAIN, IDX_PAGES_PLAIN)
-GUP_PROGS(get_user_pages, DL_GUP, IDX_START_PLAIN, IDX_PAGES_PLAIN)
-GUP_PROGS(pin_user_pages, DL_PIN, IDX_START_PLAIN, IDX_PAGES_PLAIN)
-GUP_PROGS(get_user_pages_remote, DL_GUP_REMOTE, IDX_START_REMOTE, IDX_PAGES_REMOTE)
-GUP_PROGS(pin_user_pages_remote, DL_PIN_REMOTE, IDX_START_REMOTE, IDX_PAGES_REMOTE)
-GUP_PROGS(get_user_pages_unlocked, DL_GUP_UNLOCKED, IDX_START_PLAIN, IDX_PAGES_UNLOCKED)
-GUP_PROGS(pin_user_pages_unlocked, DL_PIN_UNLOCKED, IDX_START_PLAIN, IDX_PAGES_UNLOCKED)
+GUP_PROGS(get_user_pages_fast, DL_GUP_FAST, IDX_START_PLAIN, IDX_PAGES_PLAIN, NOT_NESTED)
+GUP_PROGS(pin_user_pages_fast, DL_PIN_FAST, IDX_START_PLAIN, IDX_PAGES_PLAIN, NOT_NESTED)
+GUP_PROGS(get_user_pages_fast_only, DL_GUP_FAST_ONLY, IDX_START_PLAIN, IDX_PAGES_PLAIN, NOT_NESTED)
+GUP_PROGS(pin_user_pages_fast_only, DL_PIN_FAST_ONLY, IDX_START_PLAIN, IDX_PAGES_PLAIN, NOT_NESTED)
+GUP_PROGS(get_user_pages, DL_GUP, IDX_START_PLAIN, IDX_PAGES_PLAIN, NOT_NESTED)
+GUP_PROGS(pin_user_pages, DL_PIN, IDX_START_PLAIN, IDX_PAGES_PLAIN, NOT_NESTED)
+GUP_PROGS(get_user_pages_remote, DL_GUP_REMOTE, IDX_START_REMOTE, IDX_PAGES_REMOTE, NOT_NESTED)
+GUP_PROGS(pin_user_pages_remote, DL_PIN_REMOTE, IDX_START_REMOTE, IDX_PAGES_REMOTE, NOT_NESTED)
+GUP_PROGS(get_user_pages_unlocked, DL_GUP_UNLOCKED, IDX_START_PLAIN, IDX_PAGES_UNLOCKED,
+	  IDX_FLAGS_UNLOCKED)
+GUP_PROGS(pin_user_pages_unlocked, DL_PIN_UNLOCKED, IDX_START_PLAIN, IDX_PAGES_UNLOCKED,
+	  NOT_NESTED)
 
 /* ---- release -------------------------------------------------------- */
 

@@ -31,8 +31,7 @@ struct leak_args {
 /* Hook table layout (see fill_hooks in daxleak.c). */
 enum {
 	H_GUP_EXIT0 = 0,			/* DL_GUP_NR exit hooks */
-	H_GUP_GUARD0 = DL_GUP_NR,		/* DL_GUP_NR entry guards (fentry only) */
-	H_PUT_PAGE = 2 * DL_GUP_NR,		/* __put_devmap_managed_page_refs (6.1) */
+	H_PUT_PAGE = DL_GUP_NR,			/* __put_devmap_managed_page_refs (6.1) */
 	H_PUT_FOLIO,				/* __put_devmap_managed_folio_refs (6.12) */
 	H_FREE,					/* free_zone_device_folio (6.15+) */
 	H_BUSY,					/* dax_layout_busy_page_range */
@@ -118,6 +117,12 @@ struct leak_ctx {
 /* daxleak.c */
 int daxleak_start(struct leak_ctx *c, const struct leak_args *a);
 void daxleak_stop(struct leak_ctx *c);
+
+/* daxleak_gup.c: FOLL_GET | FOLL_PIN of the running kernel (from its BTF,
+ * else the values of the kernels that #define them): the flags that mark a
+ * GUP call made by another GUP entry point. */
+struct btf;
+uint32_t gup_nested_flags(const struct btf *btf);
 
 /* daxleak_report.c */
 int leak_collect(struct leak_ctx *c);
