@@ -106,6 +106,9 @@ struct leak_ctx {
 	uint64_t anomaly_total[DLA_NR];
 	uint64_t reports, max_outstanding, waiters_seen;
 	uint64_t stacks_gc;
+	/* /proc walks for waiters no hook saw (see proc_walk_needed) */
+	uint64_t proc_walks, walk_busy_calls;
+	bool walk_found;
 	uint64_t counters[DLC_NR];
 	/* the --now scan at start-up (a.scan_at_start), kept for its stacks,
 	 * ops and holders; its finds are in the BPF maps, marked seen at start */
