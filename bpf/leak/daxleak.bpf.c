@@ -182,7 +182,7 @@ static __always_inline bool batch_page_is_dax(struct batch_ctx *b, __u32 i)
 	if (bpf_probe_read_kernel(&page, sizeof(page), (void *)(b->pages + i * 8ULL)) || !page)
 		return false;
 	/* the pgmap type first: most pages fail there, before the pfn maths */
-	pgmap = dax_page_pgmap(dax_page_head(page));
+	pgmap = dax_page_pgmap_quick(page);
 	if (!dax_pgmap_type_is_fsdax(pgmap))
 		return false;
 	return dax_pgmap_is_fsdax(pgmap, dax_page_pfn(page));

@@ -13,7 +13,9 @@
 #    ktime, file and row lookups) as separate programs, bpf_stats per piece;
 #  - gup: daxleak's cost on ordinary (non-DAX) O_DIRECT I/O: fio 4 KiB random
 #    reads on null_blk (psync and io_uring, queue depth 1), nothing attached vs
-#    daxleak, rounds interleaved (needs the bench image: DAXTEST_BENCH_TOOLS=1).
+#    an empty fexit on the GUP fast entry points (gupfloor: the least any such
+#    hook costs) vs daxleak, rounds interleaved (needs the bench image:
+#    DAXTEST_BENCH_TOOLS=1).
 # Every number is one "@@DAXTEST INFO bench_vm BENCH kind=... k=v ..." line;
 # tools/bench/run turns them into JSON. Only correctness is asserted (the
 # tools start, counts are not lost in daxtop's default view).
@@ -67,6 +69,7 @@ tool_start() {
 	top) daxtrace top -b -i 1 >$T/tool.out 2>$T/tool.err & ;;
 	tophist) daxtrace top -b -i 1 --hist >$T/tool.out 2>$T/tool.err & ;;
 	leak) daxtrace leak >$T/tool.out 2>$T/tool.err & ;;
+	gupfloor) daxtrace bench-floor --gup >$T/tool.out 2>$T/tool.err & ;;
 	*) fail mode_$1 "unknown mode"; return 1 ;;
 	esac
 	TPID=$!
@@ -274,9 +277,8 @@ if has_phase gup; then
 		for e in $ENGINES; do run_fio $e 1 >/dev/null; done	# warm-up
 		r=1
 		while [ $r -le "$ROUNDS" ]; do
-			# alternate which mode runs first
-			order="none leak"
-			[ $((r % 2)) = 0 ] && order="leak none"
+			# rotate which mode runs first
+			order=$(echo none gupfloor leak | awk -v r=$r '{ for (i = 0; i < NF; i++) printf "%s ", $((i + r - 1) % NF + 1) }')
 			for m in $order; do
 				tool_start $m || continue
 				sios=0
@@ -294,6 +296,20 @@ if has_phase gup; then
 			done
 			r=$((r + 1))
 		done
+		# The exit program's own time per call (bpf_stats; a session of
+		# its own: the stats' clock reads would weigh on the rounds above)
+		# and daxleak's CPU time in user space while fio runs.
+		echo 1 >/proc/sys/kernel/bpf_stats_enabled
+		if tool_start leak; then
+			c0=$(awk '{ print $14 + $15 }' /proc/$TPID/stat)
+			for e in $ENGINES; do run_fio $e $SECS; done
+			c1=$(awk '{ print $14 + $15 }' /proc/$TPID/stat)
+			bench kind=guptoolcpu ticks=$((c1 - c0)) hz=100 secs=$(($(echo $ENGINES | wc -w) * SECS))
+			daxtrace bench-floor --stats -p $TPID | grep user_pages |
+				sed "s/^BPFSTAT /@@DAXTEST INFO $DAXTEST_SCENARIO BENCH kind=gupbpfstat /"
+			tool_stop leak
+		fi
+		echo 0 >/proc/sys/kernel/bpf_stats_enabled
 	fi
 fi
 exit 0
