@@ -174,12 +174,47 @@ struct batch_ctx {
  * have one: a stack walk per GUP call of any kind costs time, and their
  * stacks, reported by nobody, fill the stack map until bpf_get_stackid
  * fails on a hash bucket taken by another stack, for the one we need. */
+/* System RAM pfn ranges [lo, hi] from /proc/iomem, set by user space
+ * before attach. FS DAX pages are never System RAM: a page found in one
+ * needs no read of its own (the GUP exit's common case, O_DIRECT and
+ * vmsplice of ordinary memory). A range missing here only costs reads. */
+__u64 ram_pfn_lo[DL_RAM_RANGES] = {};
+__u64 ram_pfn_hi[DL_RAM_RANGES] = {};
+__u32 nr_ram_ranges = 0;
+__u64 vmemmap_value = 0;	/* vmemmap_base, read once */
+
+static __always_inline bool page_in_ram(struct page *page)
+{
+	__u64 base = vmemmap_value, pfn;
+
+	if (!nr_ram_ranges)
+		return false;
+	if (!base) {
+		base = dax_vmemmap();
+		if (!base)
+			return false;
+		vmemmap_value = base;
+	}
+	if ((__u64)page < base)
+		return false;
+	pfn = ((__u64)page - base) / dax_page_size();
+	for (int i = 0; i < DL_RAM_RANGES; i++) {
+		if (i >= nr_ram_ranges)
+			break;
+		if (pfn >= ram_pfn_lo[i] && pfn <= ram_pfn_hi[i])
+			return true;
+	}
+	return false;
+}
+
 static __always_inline bool batch_page_is_dax(struct batch_ctx *b, __u32 i)
 {
 	struct page *page = NULL;
 	struct dev_pagemap *pgmap;
 
 	if (bpf_probe_read_kernel(&page, sizeof(page), (void *)(b->pages + i * 8ULL)) || !page)
+		return false;
+	if (page_in_ram(page))
 		return false;
 	/* the pgmap type first: most pages fail there, before the pfn maths */
 	pgmap = dax_page_pgmap_quick(page);

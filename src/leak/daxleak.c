@@ -356,6 +356,9 @@ static void set_vmemmap_base(struct leak_ctx *c, const struct leak_args *a)
 	if (!vb && probe_kallsyms_data() != 0)
 		vb = a->scan_at_start ? daxnow_vmemmap_base_addr() : ksym_data_addr(NULL, "vmemmap_base");
 	c->skel->bss->vmemmap_base_addr = vb;
+	/* pages of these ranges are skipped at once by the GUP exits */
+	c->skel->bss->nr_ram_ranges = vb ? ram_pfn_ranges("/proc/iomem", c->skel->bss->ram_pfn_lo,
+							  c->skel->bss->ram_pfn_hi, DL_RAM_RANGES) : 0;
 }
 
 static void configure(struct leak_ctx *c, const struct leak_args *a)

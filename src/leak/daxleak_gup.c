@@ -4,6 +4,8 @@
  * callers outside mm/gup.c never set them (6.3+ refuse them with a WARN).
  * Kernels that #define the flags (up to 6.1) have no BTF for them; those
  * that declare them in enums (6.2+) do, with other values. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <bpf/btf.h>
 #include "daxleak_int.h"
@@ -40,4 +42,31 @@ uint32_t gup_nested_flags(const struct btf *btf)
 		return FOLL_GET_DEFINE | FOLL_PIN_DEFINE;
 	/* FOLL_PIN sits in mm/internal.h's enum, which BTF may lack */
 	return get | (btf_enumerator(btf, "FOLL_PIN", &pin) ? pin : 0);
+}
+
+/* Top-level "System RAM" ranges of an iomem file (/proc/iomem) as pfns,
+ * at most `max`; 0 when unreadable or shown as zeros (no CAP_SYS_ADMIN). */
+int ram_pfn_ranges(const char *iomem, __u64 *lo, __u64 *hi, int max)
+{
+	FILE *f = fopen(iomem, "re");
+	char line[256];
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		uint64_t a, b;
+		int end = 0;
+
+		/* nested lines (kernel code, ...) start with spaces */
+		if (line[0] == ' ' ||
+		    sscanf(line, "%" SCNx64 "-%" SCNx64 " : System RAM%n", &a, &b, &end) != 2 ||
+		    !end || (line[end] != '\n' && line[end]) || b <= a)
+			continue;
+		lo[n] = a >> 12;
+		hi[n] = b >> 12;
+		n++;
+	}
+	fclose(f);
+	return n;
 }

@@ -126,6 +126,9 @@ void daxleak_stop(struct leak_ctx *c);
  * GUP call made by another GUP entry point. */
 struct btf;
 uint32_t gup_nested_flags(const struct btf *btf);
+/* System RAM ranges of IOMEM (/proc/iomem) as pfns [lo, hi], at most max;
+ * 0 if unknown. */
+int ram_pfn_ranges(const char *iomem, __u64 *lo, __u64 *hi, int max);
 
 /* daxleak_report.c */
 int leak_collect(struct leak_ctx *c);

@@ -12,7 +12,8 @@
 
 static const char usage[] =
 "usage: daxload pin --pages N --hold SECONDS [--offset BYTES] [--ready-file PATH]\n"
-"                   [--handoff] [--no-drain] [--munmap] [--pfn] [--pmd] [--allow-non-dax] FILE\n"
+"                   [--handoff] [--no-drain] [--munmap] [--pfn] [--pmd] [--cold]\n"
+"                   [--allow-non-dax] FILE\n"
 "  Maps N pages of FILE MAP_SHARED, writes them, vmsplice()s them into a pipe\n"
 "  sized to hold them all and does not read it: each page keeps an extra\n"
 "  reference. Prints op=pin event=ready, holds for SECONDS (inf: forever) or\n"
@@ -24,13 +25,16 @@ static const char usage[] =
 "               before Linux 6.15 truncate/punch then do not wait for it)\n"
 "  --pmd        map (and allocate) the whole 2 MiB chunks around the pinned pages,\n"
 "               2 MiB aligned, so the kernel can map them with a PMD\n"
+"  --cold       vmsplice the pages without writing them first: no page table\n"
+"               entry yet, so get_user_pages_fast takes its slow path (up to\n"
+"               Linux 6.2 a nested get_user_pages_unlocked call)\n"
 "  --ready-file create PATH (content: holder pid) once the pin is in place\n";
 
 struct pin_opts {
 	uint64_t pages, offset;
 	double hold;
 	const char *ready_file;
-	bool handoff, no_drain, do_munmap, pfn, allow, hold_set, pmd;
+	bool handoff, no_drain, do_munmap, pfn, allow, hold_set, pmd, cold;
 };
 
 /* The mapping: the pinned pages alone, or with --pmd the 2 MiB chunks
@@ -181,6 +185,7 @@ int cmd_pin(int argc, char **argv)
 		{ "munmap", no_argument, NULL, 'u' },
 		{ "pfn", no_argument, NULL, 'f' },
 		{ "pmd", no_argument, NULL, 'P' },
+		{ "cold", no_argument, NULL, 'C' },
 		{ "allow-non-dax", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -215,6 +220,7 @@ int cmd_pin(int argc, char **argv)
 		case 'u': po.do_munmap = true; break;
 		case 'f': po.pfn = true; break;
 		case 'P': po.pmd = true; break;
+		case 'C': po.cold = true; break;
 		case 'A': po.allow = true; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return bad_option(usage, argc, argv, c);
@@ -231,7 +237,8 @@ int cmd_pin(int argc, char **argv)
 		return EXIT_ERR;
 	if (region_map(&r, f.fd, &m) < 0)
 		return EXIT_ERR;
-	region_touch(&r, true, 0);
+	if (!po.cold)
+		region_touch(&r, true, 0);
 	pr = pinned_part(&r, &po);
 	if (pinpipe_fill(&pp, pr.va, pr.len) < 0)
 		return EXIT_ERR;
