@@ -15,12 +15,7 @@ OUT=/tmp/leak_nested.json
 ERR=/tmp/leak_nested.err
 
 need_tools daxtrace daxload jq || exit 1
-daxtrace leak -o json -i 0.5 --min-age 1 >"$OUT" 2>"$ERR" &
-LEAK=$!
-if ! wait_for_line "$ERR" 'ready' 60; then
-	fail leak_ready "daxleak did not start: $(tail -n 3 "$ERR" | tr '\n' '|')"
-	exit 1
-fi
+leak_start "$OUT" "$ERR" -i 0.5 --min-age 1 || exit 1
 daxload pin --cold --pages 16 --hold 4 "$F" >/tmp/nested_pin.out 2>&1 &
 PINJOB=$!
 wait_for_line /tmp/nested_pin.out 'op=pin event=ready' 30 || fail pin_ready "$(cat /tmp/nested_pin.out)"

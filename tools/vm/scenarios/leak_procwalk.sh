@@ -22,13 +22,7 @@ i=0 SLEEPERS=""
 while [ $i -lt $NSLEEP ]; do sleep 120 & SLEEPERS="$SLEEPERS $!"; i=$((i + 1)); done
 info "tasks: $(ls -d /proc/[0-9]* | wc -l)"
 
-daxtrace leak -o json -i 0.5 --min-age 1 >"$OUT" 2>"$ERR" &
-LEAK=$!
-if ! wait_for_line "$ERR" 'ready' 60; then
-	fail leak_ready "daxleak did not start: $(tail -n 3 "$ERR" | tr '\n' '|')"
-	kill $LEAK $SLEEPERS 2>/dev/null
-	exit 1
-fi
+leak_start "$OUT" "$ERR" -i 0.5 --min-age 1 || { kill $SLEEPERS; exit 1; }
 sleep 3
 idle=$(last_report)
 info "idle counters: $(echo "$idle" | jq -c '.counters')"
