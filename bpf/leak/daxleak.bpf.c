@@ -207,12 +207,13 @@ static __always_inline bool page_in_ram(struct page *page)
 	return false;
 }
 
-static __always_inline bool batch_page_is_dax(struct batch_ctx *b, __u32 i)
+/* Page i of a GUP batch (`pages`: the struct page ** out-array). */
+static __always_inline bool slot_page_is_dax(__u64 pages, __u32 i)
 {
 	struct page *page = NULL;
 	struct dev_pagemap *pgmap;
 
-	if (bpf_probe_read_kernel(&page, sizeof(page), (void *)(b->pages + i * 8ULL)) || !page)
+	if (bpf_probe_read_kernel(&page, sizeof(page), (void *)(pages + i * 8ULL)) || !page)
 		return false;
 	if (page_in_ram(page))
 		return false;
@@ -225,7 +226,7 @@ static __always_inline bool batch_page_is_dax(struct batch_ctx *b, __u32 i)
 
 static long find_dax(__u32 i, struct batch_ctx *b)
 {
-	if (!batch_page_is_dax(b, i))
+	if (!slot_page_is_dax(b->pages, i))
 		return 0;
 	b->first_dax = i;
 	return 1;
@@ -345,27 +346,15 @@ static __always_inline bool gup_leave(__u64 *start, __u64 *pages)
 	return true;
 }
 
-static __always_inline void gup_done(void *ctx, __u32 id, __u64 start, __u64 pages, long ret)
+/* A batch with a DAX page: stacks, then every page tracked. */
+static __always_inline void gup_track(void *ctx, __u32 id, __u64 start, __u64 pages, __u32 n)
 {
 	struct batch_ctx b = {};
-	__u32 n;
 
-	if (ret <= 0 || !pages)
-		return;
-	if (targ_tgid && current_tgid() != targ_tgid)
-		return;
-	count(DLC_GUP_CALLS);
-	count_n(DLC_PAGES_SEEN, ret);
-	n = ret;
-	if (n > DL_MAX_BATCH) {
-		count_n(DLC_BATCH_TRUNC, n - DL_MAX_BATCH);
-		n = DL_MAX_BATCH;
-	}
 	b.pages = pages;
 	b.start = start & ~4095ULL;
 	b.first_dax = ~0U;
-	/* one page (a 4 KiB O_DIRECT, a vmsplice of a page): no loop set-up */
-	if (n == 1 ? !find_dax(0, &b) : bpf_loop(n, find_dax, &b, 0) < 0 || b.first_dax == ~0U)
+	if (n > 1 && (bpf_loop(n, find_dax, &b, 0) < 0 || b.first_dax == ~0U))
 		return;
 	b.now = bpf_ktime_get_ns();
 	b.pid = current_tgid();
@@ -382,6 +371,27 @@ static __always_inline void gup_done(void *ctx, __u32 id, __u64 start, __u64 pag
 		if (b.ustack < 0)
 			count(DLC_STACK_LOST);
 	}
+}
+
+static __always_inline void gup_done(void *ctx, __u32 id, __u64 start, __u64 pages, long ret)
+{
+	__u32 n;
+
+	if (ret <= 0 || !pages)
+		return;
+	if (targ_tgid && current_tgid() != targ_tgid)
+		return;
+	count(DLC_GUP_CALLS);
+	count_n(DLC_PAGES_SEEN, ret);
+	n = ret;
+	if (n > DL_MAX_BATCH) {
+		count_n(DLC_BATCH_TRUNC, n - DL_MAX_BATCH);
+		n = DL_MAX_BATCH;
+	}
+	/* one page (a 4 KiB O_DIRECT, a vmsplice of a page): the test alone */
+	if (n == 1 && !slot_page_is_dax(pages, 0))
+		return;
+	gup_track(ctx, id, start, pages, n);
 }
 
 /* Arguments: where `start` and `pages` sit for each entry point. */

@@ -299,16 +299,20 @@ if has_phase gup; then
 		# The exit program's own time per call (bpf_stats; a session of
 		# its own: the stats' clock reads would weigh on the rounds above)
 		# and daxleak's CPU time in user space while fio runs.
+		# gupfloor's empty program beside it: the same clock reads, so the
+		# difference is daxleak's own work per call.
 		echo 1 >/proc/sys/kernel/bpf_stats_enabled
+		tool_start gupfloor && FPID=$TPID
 		if tool_start leak; then
 			c0=$(awk '{ print $14 + $15 }' /proc/$TPID/stat)
 			for e in $ENGINES; do run_fio $e $SECS; done
 			c1=$(awk '{ print $14 + $15 }' /proc/$TPID/stat)
 			bench kind=guptoolcpu ticks=$((c1 - c0)) hz=100 secs=$(($(echo $ENGINES | wc -w) * SECS))
-			daxtrace bench-floor --stats -p $TPID | grep user_pages |
+			daxtrace bench-floor --stats -p $TPID ${FPID:+-p $FPID} | grep -e user_pages -e gf_ |
 				sed "s/^BPFSTAT /@@DAXTEST INFO $DAXTEST_SCENARIO BENCH kind=gupbpfstat /"
 			tool_stop leak
 		fi
+		[ -z "${FPID:-}" ] || { TPID=$FPID; tool_stop gupfloor; }
 		echo 0 >/proc/sys/kernel/bpf_stats_enabled
 	fi
 fi
