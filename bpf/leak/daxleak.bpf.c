@@ -346,11 +346,25 @@ static __always_inline bool gup_leave(__u64 *start, __u64 *pages)
 	return true;
 }
 
-/* A batch with a DAX page: stacks, then every page tracked. */
-static __always_inline void gup_track(void *ctx, __u32 id, __u64 start, __u64 pages, __u32 n)
+static __always_inline __u64 fn_arg(void *ctx, int n)
+{
+	__u64 v = 0;
+
+	bpf_get_func_arg(ctx, n, &v);
+	return v;
+}
+
+/* A batch with a DAX page: stacks, then every page tracked. The user
+ * address of pages[0] is read only now (fexit: argument start_idx; kprobe:
+ * START_GIVEN, `start` saved at entry). */
+#define START_GIVEN -1
+static __always_inline void gup_track(void *ctx, __u32 id, int start_idx, __u64 start,
+				      __u64 pages, __u32 n)
 {
 	struct batch_ctx b = {};
 
+	if (start_idx != START_GIVEN)
+		start = fn_arg(ctx, start_idx);
 	b.pages = pages;
 	b.start = start & ~4095ULL;
 	b.first_dax = ~0U;
@@ -373,7 +387,8 @@ static __always_inline void gup_track(void *ctx, __u32 id, __u64 start, __u64 pa
 	}
 }
 
-static __always_inline void gup_done(void *ctx, __u32 id, __u64 start, __u64 pages, long ret)
+static __always_inline void gup_done(void *ctx, __u32 id, int start_idx, __u64 start,
+				     __u64 pages, long ret)
 {
 	__u32 n;
 
@@ -391,7 +406,7 @@ static __always_inline void gup_done(void *ctx, __u32 id, __u64 start, __u64 pag
 	/* one page (a 4 KiB O_DIRECT, a vmsplice of a page): the test alone */
 	if (n == 1 && !slot_page_is_dax(pages, 0))
 		return;
-	gup_track(ctx, id, start, pages, n);
+	gup_track(ctx, id, start_idx, start, pages, n);
 }
 
 /* Arguments: where `start` and `pages` sit for each entry point. */
@@ -414,14 +429,6 @@ static __always_inline __u64 kp_arg(struct pt_regs *ctx, int n)
 	}
 }
 
-static __always_inline __u64 fn_arg(void *ctx, int n)
-{
-	__u64 v = 0;
-
-	bpf_get_func_arg(ctx, n, &v);
-	return v;
-}
-
 /* A call made by another entry point (see nested_gup_flags): the outer
  * exit reports the whole batch. */
 static __always_inline bool gup_is_inner(void *ctx, int flags_idx)
@@ -440,7 +447,7 @@ int fn##_fexit(void *ctx)							\
 	__u64 pages = fn_arg(ctx, PI), ret = 0;					\
 	bpf_get_func_ret(ctx, &ret);						\
 	if ((long)ret > 0 && pages && !gup_is_inner(ctx, FI))			\
-		gup_done(ctx, ID, fn_arg(ctx, SI), pages, (long)ret);		\
+		gup_done(ctx, ID, SI, 0, pages, (long)ret);			\
 	return 0;								\
 }										\
 SEC("kprobe/" #fn)								\
@@ -455,7 +462,7 @@ int fn##_kretprobe(struct pt_regs *ctx)					\
 	__u64 start = 0, pages = 0;						\
 	long ret = PT_REGS_RC_CORE(ctx);					\
 	if (gup_leave(&start, &pages))					\
-		gup_done(ctx, ID, start, pages, ret);				\
+		gup_done(ctx, ID, START_GIVEN, start, pages, ret);		\
 	return 0;								\
 }
 

@@ -44,8 +44,23 @@ uint32_t gup_nested_flags(const struct btf *btf)
 	return get | (btf_enumerator(btf, "FOLL_PIN", &pin) ? pin : 0);
 }
 
+/* Largest first: most pages are found in the first range tested. */
+static void sort_by_size(__u64 *lo, __u64 *hi, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int k = i; k > 0 && hi[k] - lo[k] > hi[k - 1] - lo[k - 1]; k--) {
+			__u64 l = lo[k], h = hi[k];
+
+			lo[k] = lo[k - 1];
+			hi[k] = hi[k - 1];
+			lo[k - 1] = l;
+			hi[k - 1] = h;
+		}
+}
+
 /* Top-level "System RAM" ranges of an iomem file (/proc/iomem) as pfns,
- * at most `max`; 0 when unreadable or shown as zeros (no CAP_SYS_ADMIN). */
+ * largest first, at most `max` (the first ones listed); 0 when unreadable
+ * or shown as zeros (no CAP_SYS_ADMIN). */
 int ram_pfn_ranges(const char *iomem, __u64 *lo, __u64 *hi, int max)
 {
 	FILE *f = fopen(iomem, "re");
@@ -68,5 +83,6 @@ int ram_pfn_ranges(const char *iomem, __u64 *lo, __u64 *hi, int max)
 		n++;
 	}
 	fclose(f);
+	sort_by_size(lo, hi, n);
 	return n;
 }

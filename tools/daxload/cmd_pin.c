@@ -37,6 +37,21 @@ struct pin_opts {
 	bool handoff, no_drain, do_munmap, pfn, allow, hold_set, pmd, cold;
 };
 
+/* --cold: the file's blocks written through write(2), not through this
+ * mapping (an unwritten extent would map the shared zero page instead of
+ * a DAX page): the mapping has no page table entry when vmsplice comes. */
+static int write_cold(int fd, const struct map_req *m)
+{
+	static const char page[4096] = { 'c' };
+
+	for (uint64_t off = 0; off < m->len; off += sizeof(page))
+		if (pwrite(fd, page, sizeof(page), (off_t)(m->offset + off)) != (ssize_t)sizeof(page)) {
+			errsys(errno, "pwrite (--cold)");
+			return -1;
+		}
+	return 0;
+}
+
 /* The mapping: the pinned pages alone, or with --pmd the 2 MiB chunks
  * holding them (a PMD needs a whole aligned chunk inside the VMA and the
  * file). */
@@ -239,6 +254,8 @@ int cmd_pin(int argc, char **argv)
 		return EXIT_ERR;
 	if (!po.cold)
 		region_touch(&r, true, 0);
+	else if (write_cold(f.fd, &m) < 0)
+		return EXIT_ERR;
 	pr = pinned_part(&r, &po);
 	if (pinpipe_fill(&pp, pr.va, pr.len) < 0)
 		return EXIT_ERR;
