@@ -174,34 +174,46 @@ struct batch_ctx {
  * have one: a stack walk per GUP call of any kind costs time, and their
  * stacks, reported by nobody, fill the stack map until bpf_get_stackid
  * fails on a hash bucket taken by another stack, for the one we need. */
-/* System RAM pfn ranges [lo, hi] from /proc/iomem, set by user space
- * before attach. FS DAX pages are never System RAM: a page found in one
- * needs no read of its own (the GUP exit's common case, O_DIRECT and
+/* System RAM pfn ranges [lo, hi] from /proc/iomem, largest first, set by
+ * user space before attach. FS DAX pages are never System RAM: a page found
+ * in one needs no read of its own (the GUP exit's common case, O_DIRECT and
  * vmsplice of ordinary memory). A range missing here only costs reads. */
 __u64 ram_pfn_lo[DL_RAM_RANGES] = {};
 __u64 ram_pfn_hi[DL_RAM_RANGES] = {};
 __u32 nr_ram_ranges = 0;
-__u64 vmemmap_value = 0;	/* vmemmap_base, read once */
+/* The same ranges as struct page addresses, made at the first call (no
+ * division per page): 0 not yet, 1 made, 2 unusable (vmemmap_base unknown). */
+__u64 ram_page_lo[DL_RAM_RANGES] = {};
+__u64 ram_page_hi[DL_RAM_RANGES] = {};
+__u32 ram_pages_state = 0;
 
-static __always_inline bool page_in_ram(struct page *page)
+static __noinline bool ram_pages_make(void)
 {
-	__u64 base = vmemmap_value, pfn;
+	__u64 base = dax_vmemmap(), sz = dax_page_size();
 
-	if (!nr_ram_ranges)
+	ram_pages_state = 2;
+	if (!base || !nr_ram_ranges)
 		return false;
-	if (!base) {
-		base = dax_vmemmap();
-		if (!base)
-			return false;
-		vmemmap_value = base;
-	}
-	if ((__u64)page < base)
-		return false;
-	pfn = ((__u64)page - base) / dax_page_size();
 	for (int i = 0; i < DL_RAM_RANGES; i++) {
 		if (i >= nr_ram_ranges)
 			break;
-		if (pfn >= ram_pfn_lo[i] && pfn <= ram_pfn_hi[i])
+		ram_page_lo[i] = base + ram_pfn_lo[i] * sz;
+		ram_page_hi[i] = base + ram_pfn_hi[i] * sz;
+	}
+	ram_pages_state = 1;
+	return true;
+}
+
+static __always_inline bool page_in_ram(struct page *page)
+{
+	__u64 p = (__u64)page;
+
+	if (ram_pages_state != 1 && (ram_pages_state || !ram_pages_make()))
+		return false;
+	for (int i = 0; i < DL_RAM_RANGES; i++) {
+		if (i >= nr_ram_ranges)
+			break;
+		if (p >= ram_page_lo[i] && p <= ram_page_hi[i])
 			return true;
 	}
 	return false;
