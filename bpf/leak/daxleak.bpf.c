@@ -3,8 +3,9 @@
  * them in break_layouts.
  *
  *  acquisition  exits of the exported GUP entry points (pages out-array);
- *               fexit alone (no entry program): a non-DAX batch costs a
- *               few reads of its first page (O_DIRECT on ordinary disks)
+ *               fexit alone (no entry program); a page of a non-DAX batch
+ *               (O_DIRECT, vmsplice of ordinary memory) costs one read and a
+ *               comparison with the System RAM ranges
  *  release      one-based era (<= 6.14): __put_devmap_managed_{page,folio}_refs
  *               zero-based era (6.15+): free_zone_device_folio (final put
  *               only) + the scan iterator reading the live refcount
@@ -170,10 +171,6 @@ struct batch_ctx {
 	char comm[DL_COMM_LEN];
 };
 
-/* Find the batch's first DAX page. Stacks are taken only for batches that
- * have one: a stack walk per GUP call of any kind costs time, and their
- * stacks, reported by nobody, fill the stack map until bpf_get_stackid
- * fails on a hash bucket taken by another stack, for the one we need. */
 /* System RAM pfn ranges [lo, hi] from /proc/iomem, largest first, set by
  * user space before attach. FS DAX pages are never System RAM: a page found
  * in one needs no read of its own (the GUP exit's common case, O_DIRECT and
@@ -236,6 +233,10 @@ static __always_inline bool slot_page_is_dax(__u64 pages, __u32 i)
 	return dax_pgmap_is_fsdax(pgmap, dax_page_pfn(page));
 }
 
+/* Find the batch's first DAX page. Stacks are taken only for batches that
+ * have one: a stack walk per GUP call of any kind costs time, and their
+ * stacks, reported by nobody, fill the stack map until bpf_get_stackid
+ * fails on a hash bucket taken by another stack, for the one we need. */
 static long find_dax(__u32 i, struct batch_ctx *b)
 {
 	if (!slot_page_is_dax(b->pages, i))
