@@ -9,6 +9,7 @@
 #define DL_DEF_MAX_FOLIOS	16384
 #define DL_DEF_MAX_STACKS	4096
 #define DL_MAX_WAITERS		1024
+#define DL_RAM_RANGES		8	/* System RAM pfn ranges the GUP exit skips */
 
 /* GUP entry points with a `struct page **pages` out-array. */
 enum dl_gup {

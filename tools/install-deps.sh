@@ -7,7 +7,7 @@ set -eu
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev
 libcmocka-dev libncurses-dev pkg-config qemu-system-x86 busybox-static kmod
 xz-utils zstd cpio e2fsprogs xfsprogs jq tmux file binutils uuid-runtime
-gnupg debian-archive-keyring ca-certificates prometheus curl"
+gnupg debian-archive-keyring ca-certificates prometheus curl fio"
 
 missing=""
 for p in $PKGS; do

@@ -212,3 +212,23 @@ int ab_row_add(AB_CTX *ctx)
 	__sync_fetch_and_add(v, 1);
 	return 0;
 }
+
+/* ---- the GUP path (bench-floor --gup): the least any hook on it costs ----
+ * An empty-but-counting fexit on the two entry points O_DIRECT and vmsplice
+ * take, where daxleak's acquisition programs sit: daxleak's cost on ordinary
+ * I/O is compared against it in the same boot. */
+__u64 gup_floor_calls = 0;
+
+SEC("fexit/pin_user_pages_fast")
+int gf_pin_fast(void *ctx)
+{
+	__sync_fetch_and_add(&gup_floor_calls, 1);
+	return 0;
+}
+
+SEC("fexit/get_user_pages_fast")
+int gf_get_fast(void *ctx)
+{
+	__sync_fetch_and_add(&gup_floor_calls, 1);
+	return 0;
+}

@@ -45,15 +45,11 @@ static __always_inline __u64 dax_page_size(void)
 	return bpf_core_type_size(struct page);
 }
 
-static __always_inline struct page *dax_page_head(struct page *p)
+/* The head of `p` from its compound_head/compound_info word `ch`. */
+static __always_inline struct page *dax_head_of(struct page *p, unsigned long ch)
 {
-	struct page___info *pi = (void *)p;
-	unsigned long ch = 0, m, inv;
+	unsigned long m, inv;
 
-	if (bpf_core_field_exists(p->compound_head))
-		ch = BPF_CORE_READ(p, compound_head);
-	else if (bpf_core_field_exists(pi->compound_info))
-		ch = BPF_CORE_READ(pi, compound_info);
 	if (!(ch & 1))
 		return p;
 	m = ch - 1;
@@ -63,6 +59,18 @@ static __always_inline struct page *dax_page_head(struct page *p)
 	if (m && !(inv & (inv + 1)))
 		return (struct page *)((unsigned long)p & m);
 	return (struct page *)m;
+}
+
+static __always_inline struct page *dax_page_head(struct page *p)
+{
+	struct page___info *pi = (void *)p;
+	unsigned long ch = 0;
+
+	if (bpf_core_field_exists(p->compound_head))
+		ch = BPF_CORE_READ(p, compound_head);
+	else if (bpf_core_field_exists(pi->compound_info))
+		ch = BPF_CORE_READ(pi, compound_info);
+	return dax_head_of(p, ch);
 }
 
 /* Value of vmemmap_base, 0 when unknown. */
@@ -96,6 +104,56 @@ static __always_inline struct dev_pagemap *dax_page_pgmap(struct page *head)
 	return NULL;
 }
 
+/* Offset of compound_head/compound_info and of pgmap (page or folio) in
+ * this kernel's struct page, -1 if absent. */
+static __always_inline int dax_off_compound(void)
+{
+	struct page___info *pi = NULL;
+	struct page *p = NULL;
+
+	if (bpf_core_field_exists(p->compound_head))
+		return bpf_core_field_offset(p->compound_head);
+	if (bpf_core_field_exists(pi->compound_info))
+		return bpf_core_field_offset(pi->compound_info);
+	return -1;
+}
+
+static __always_inline int dax_off_pgmap(void)
+{
+	struct folio___new *f = NULL;
+	struct page___old *po = NULL;
+
+	if (bpf_core_field_exists(f->pgmap))
+		return bpf_core_field_offset(f->pgmap);
+	if (bpf_core_field_exists(po->pgmap))
+		return bpf_core_field_offset(po->pgmap);
+	return -1;
+}
+
+/* The pgmap slot of the folio holding `p`, for hot paths: in every kernel
+ * so far pgmap shares its word with compound_head/compound_info, so a page
+ * that is no tail page (bit 0 clear) yields it in one read. */
+static __always_inline struct dev_pagemap *dax_page_pgmap_quick(struct page *p)
+{
+	int off = dax_off_compound();
+	unsigned long w = 0;
+
+	if (off < 0 || off != dax_off_pgmap())
+		return dax_page_pgmap(dax_page_head(p));
+	if (bpf_probe_read_kernel(&w, sizeof(w), (void *)p + off))
+		return NULL;
+	if (w & 1)
+		return dax_page_pgmap(dax_head_of(p, w));
+	return (struct dev_pagemap *)w;
+}
+
+/* The cheap half of the check below (hot paths test it first). */
+static __always_inline bool dax_pgmap_type_is_fsdax(struct dev_pagemap *pgmap)
+{
+	return pgmap && BPF_CORE_READ(pgmap, type) ==
+			bpf_core_enum_value(enum memory_type, MEMORY_DEVICE_FS_DAX);
+}
+
 /* pgmap type is MEMORY_DEVICE_FS_DAX and, when the pfn is known, the pgmap
  * covers it: pgmap shares its slot with lru/compound_head in ordinary
  * pages, so the range check rejects garbage. */
@@ -103,12 +161,8 @@ static __always_inline bool dax_pgmap_is_fsdax(struct dev_pagemap *pgmap, __u64 
 {
 	struct dev_pagemap___old *o = (void *)pgmap;
 	struct range r = {};
-	int type;
 
-	if (!pgmap)
-		return false;
-	type = BPF_CORE_READ(pgmap, type);
-	if (type != bpf_core_enum_value(enum memory_type, MEMORY_DEVICE_FS_DAX))
+	if (!dax_pgmap_type_is_fsdax(pgmap))
 		return false;
 	if (pfn == ~0ULL)
 		return true;

@@ -2,7 +2,10 @@
 /* daxleak: who holds extra references on FS DAX pages, and who waits for
  * them in break_layouts.
  *
- *  acquisition  exits of the exported GUP entry points (pages out-array)
+ *  acquisition  exits of the exported GUP entry points (pages out-array);
+ *               fexit alone (no entry program); a page of a non-DAX batch
+ *               (O_DIRECT, vmsplice of ordinary memory) costs one read and a
+ *               comparison with the System RAM ranges
  *  release      one-based era (<= 6.14): __put_devmap_managed_{page,folio}_refs
  *               zero-based era (6.15+): free_zone_device_folio (final put
  *               only) + the scan iterator reading the live refcount
@@ -21,6 +24,10 @@
 const volatile __u32 targ_tgid = 0;
 const volatile __s32 idle_ref = 1;		/* 1 up to 6.14, 0 from 6.15 */
 const volatile __u8 zero_based = 0;		/* mappings hold references (6.15+) */
+/* FOLL_GET | FOLL_PIN of this kernel: an entry point calls another (up to
+ * 6.2: fast GUP's slow path and pin_user_pages_unlocked call
+ * get_user_pages_unlocked) with one of them set; no outside caller does. */
+const volatile __u32 nested_gup_flags = 0x4 | 0x40000;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -43,8 +50,11 @@ struct {
 	__type(value, struct dl_waiter);
 } waiters SEC(".maps");
 
-/* Per-thread GUP nesting: 6.1's get_user_pages_fast falls back to the
- * exported get_user_pages_unlocked, so only the outermost exit counts. */
+/* Per-thread GUP nesting for the kprobe variant (its entry program saves
+ * the arguments anyway): 6.1's get_user_pages_fast falls back to the
+ * exported get_user_pages_unlocked, so only the outermost exit counts.
+ * The fexit variant tells a nested call by its flags instead (no entry
+ * program on the hot path). */
 struct gup_state {
 	__u64 start;
 	__u64 pages;
@@ -162,17 +172,75 @@ struct batch_ctx {
 	char comm[DL_COMM_LEN];
 };
 
+/* System RAM pfn ranges [lo, hi] from /proc/iomem, largest first, set by
+ * user space before attach. FS DAX pages are never System RAM: a page found
+ * in one needs no read of its own (the GUP exit's common case, O_DIRECT and
+ * vmsplice of ordinary memory). A range missing here only costs reads. */
+__u64 ram_pfn_lo[DL_RAM_RANGES] = {};
+__u64 ram_pfn_hi[DL_RAM_RANGES] = {};
+__u32 nr_ram_ranges = 0;
+/* The same ranges as struct page addresses, made at the first call (no
+ * division per page): 0 not yet, 1 made, 2 unusable (vmemmap_base unknown). */
+__u64 ram_page_lo[DL_RAM_RANGES] = {};
+__u64 ram_page_hi[DL_RAM_RANGES] = {};
+__u32 ram_pages_state = 0;
+
+static __noinline bool ram_pages_make(void)
+{
+	__u64 base = dax_vmemmap(), sz = dax_page_size();
+
+	ram_pages_state = 2;
+	if (!base || !nr_ram_ranges)
+		return false;
+	for (int i = 0; i < DL_RAM_RANGES; i++) {
+		if (i >= nr_ram_ranges)
+			break;
+		ram_page_lo[i] = base + ram_pfn_lo[i] * sz;
+		ram_page_hi[i] = base + ram_pfn_hi[i] * sz;
+	}
+	ram_pages_state = 1;
+	return true;
+}
+
+static __always_inline bool page_in_ram(struct page *page)
+{
+	__u64 p = (__u64)page;
+
+	if (ram_pages_state != 1 && (ram_pages_state || !ram_pages_make()))
+		return false;
+	for (int i = 0; i < DL_RAM_RANGES; i++) {
+		if (i >= nr_ram_ranges)
+			break;
+		if (p >= ram_page_lo[i] && p <= ram_page_hi[i])
+			return true;
+	}
+	return false;
+}
+
+/* Page i of a GUP batch (`pages`: the struct page ** out-array). */
+static __always_inline bool slot_page_is_dax(__u64 pages, __u32 i)
+{
+	struct page *page = NULL;
+	struct dev_pagemap *pgmap;
+
+	if (bpf_probe_read_kernel(&page, sizeof(page), (void *)(pages + i * 8ULL)) || !page)
+		return false;
+	if (page_in_ram(page))
+		return false;
+	/* the pgmap type first: most pages fail there, before the pfn maths */
+	pgmap = dax_page_pgmap_quick(page);
+	if (!dax_pgmap_type_is_fsdax(pgmap))
+		return false;
+	return dax_pgmap_is_fsdax(pgmap, dax_page_pfn(page));
+}
+
 /* Find the batch's first DAX page. Stacks are taken only for batches that
  * have one: a stack walk per GUP call of any kind costs time, and their
  * stacks, reported by nobody, fill the stack map until bpf_get_stackid
  * fails on a hash bucket taken by another stack, for the one we need. */
 static long find_dax(__u32 i, struct batch_ctx *b)
 {
-	struct page *page = NULL;
-
-	if (bpf_probe_read_kernel(&page, sizeof(page), (void *)(b->pages + i * 8ULL)) || !page)
-		return 0;
-	if (!dax_pgmap_is_fsdax(dax_page_pgmap(dax_page_head(page)), dax_page_pfn(page)))
+	if (!slot_page_is_dax(b->pages, i))
 		return 0;
 	b->first_dax = i;
 	return 1;
@@ -276,20 +344,17 @@ static __always_inline void gup_enter(__u32 id, __u64 start, __u64 pages)
 	gup_enter_in(NULL, id, start, pages, false);
 }
 
-/* Returns false when this exit is nested in another GUP call. With
- * have_args == false the outermost call's saved arguments are used;
- * kstack, if asked, gets the stack taken at entry. */
-static __always_inline bool gup_leave_in(__u64 *start, __u64 *pages, bool have_args,
-					 __s32 *kstack)
+/* Kprobe variants: false when this exit is nested in another GUP call or
+ * its entry was not seen (a call in flight at attach, a full gup_tid map:
+ * counted); else the outermost call's saved arguments and, if asked, the
+ * kernel stack taken at entry. */
+static __always_inline bool gup_leave_in(__u64 *start, __u64 *pages, __s32 *kstack)
 {
 	__u32 tid = current_tid();
 	struct gup_state *s = bpf_map_lookup_elem(&gup_tid, &tid);
 
 	if (!s) {
-		if (have_args) {
-			count(DLC_GUP_UNGUARDED);
-			return true;
-		}
+		count(DLC_GUP_UNGUARDED);
 		return false;
 	}
 	if (s->depth > 1) {
@@ -297,19 +362,17 @@ static __always_inline bool gup_leave_in(__u64 *start, __u64 *pages, bool have_a
 		count(DLC_GUP_NESTED);
 		return false;
 	}
-	if (!have_args) {
-		*start = s->start;
-		*pages = s->pages;
-	}
+	*start = s->start;
+	*pages = s->pages;
 	if (kstack)
 		*kstack = s->kstack;
 	bpf_map_delete_elem(&gup_tid, &tid);
 	return true;
 }
 
-static __always_inline bool gup_leave(__u64 *start, __u64 *pages, bool have_args)
+static __always_inline bool gup_leave(__u64 *start, __u64 *pages)
 {
-	return gup_leave_in(start, pages, have_args, NULL);
+	return gup_leave_in(start, pages, NULL);
 }
 
 /* Kernels without bpf_loop (before 5.17; they also reject the callback
@@ -345,44 +408,49 @@ __noinline int batch_track(__u32 i)
 	return b ? track_one(i, b) : 1;
 }
 
-static __always_inline void batch_loop(struct batch_ctx *b, __u32 n, bool track, bool noloop)
+/* Negative when bpf_loop refused the batch. */
+static __always_inline long batch_loop(struct batch_ctx *b, __u32 n, bool track, bool noloop)
 {
 	if (!noloop && track)
-		bpf_loop(n, track_one, b, 0);
-	else if (!noloop)
-		bpf_loop(n, find_dax, b, 0);
+		return bpf_loop(n, track_one, b, 0);
 	if (!noloop)
-		return;
+		return bpf_loop(n, find_dax, b, 0);
 	for (__u32 i = 0; i < DL_MAX_BATCH && i < n; i++)
 		if (track ? batch_track(i) : batch_find_dax(i))
 			break;
+	return 0;
 }
 
-static __always_inline void gup_done_in(void *ctx, __u32 id, __u64 start, __u64 pages, long ret,
-					struct batch_ctx *bp, bool noloop, __s32 entry_kstack)
+/* fexit only: kernels without bpf_get_func_arg load no fexit program, and
+ * the kprobe callers pass constant indexes that leave no call here. */
+static __always_inline __u64 fn_arg(void *ctx, int n)
 {
-	struct batch_ctx b_ = {}, *b = noloop ? bp : &b_;
-	__u32 n;
+	__u64 v = 0;
 
-	if (ret <= 0 || !pages)
-		return;
-	if (targ_tgid && current_tgid() != targ_tgid)
-		return;
-	count(DLC_GUP_CALLS);
-	count_n(DLC_PAGES_SEEN, ret);
-	n = ret;
-	if (n > DL_MAX_BATCH) {
-		count_n(DLC_BATCH_TRUNC, n - DL_MAX_BATCH);
-		n = DL_MAX_BATCH;
-	}
+	bpf_get_func_arg(ctx, n, &v);
+	return v;
+}
+
+/* A batch with a DAX page (n == 1: pages[0] is one): stacks, then every
+ * page tracked. The user address of pages[0] is read only now (fexit:
+ * argument start_idx; kprobe: START_GIVEN, `start` saved at entry). The
+ * no-loop twins keep the batch in batch_cpu and take the kernel stack from
+ * their entry (entry_kstack). */
+#define START_GIVEN -1
+static __always_inline void gup_track(void *ctx, __u32 id, int start_idx, __u64 start,
+				      __u64 pages, __u32 n, bool noloop, __s32 entry_kstack)
+{
+	struct batch_ctx b_ = {}, *b = noloop ? cpu_batch() : &b_;
+
 	if (!b)
 		return;
+	if (start_idx != START_GIVEN)
+		start = fn_arg(ctx, start_idx);
 	b->pages = pages;
 	b->start = start & ~4095ULL;
 	b->first_dax = ~0U;
 	b->dax = 0;
-	batch_loop(b, n, false, noloop);
-	if (b->first_dax == ~0U)
+	if (n > 1 && (batch_loop(b, n, false, noloop) < 0 || b->first_dax == ~0U))
 		return;
 	b->now = bpf_ktime_get_ns();
 	b->pid = current_tgid();
@@ -401,9 +469,32 @@ static __always_inline void gup_done_in(void *ctx, __u32 id, __u64 start, __u64 
 	}
 }
 
-static __always_inline void gup_done(void *ctx, __u32 id, __u64 start, __u64 pages, long ret)
+static __always_inline void gup_done_in(void *ctx, __u32 id, int start_idx, __u64 start,
+					__u64 pages, long ret, bool noloop, __s32 entry_kstack)
 {
-	gup_done_in(ctx, id, start, pages, ret, NULL, false, -1);
+	__u32 n;
+
+	if (ret <= 0 || !pages)
+		return;
+	if (targ_tgid && current_tgid() != targ_tgid)
+		return;
+	count(DLC_GUP_CALLS);
+	count_n(DLC_PAGES_SEEN, ret);
+	n = ret;
+	if (n > DL_MAX_BATCH) {
+		count_n(DLC_BATCH_TRUNC, n - DL_MAX_BATCH);
+		n = DL_MAX_BATCH;
+	}
+	/* one page (a 4 KiB O_DIRECT, a vmsplice of a page): the test alone */
+	if (n == 1 && !slot_page_is_dax(pages, 0))
+		return;
+	gup_track(ctx, id, start_idx, start, pages, n, noloop, entry_kstack);
+}
+
+static __always_inline void gup_done(void *ctx, __u32 id, int start_idx, __u64 start,
+				     __u64 pages, long ret)
+{
+	gup_done_in(ctx, id, start_idx, start, pages, ret, false, -1);
 }
 
 /* The kernel stack comes from the entry: kernels without bpf_loop (before
@@ -413,7 +504,7 @@ static __always_inline void gup_done(void *ctx, __u32 id, __u64 start, __u64 pag
 static __always_inline void gup_done_noloop(void *ctx, __u32 id, __u64 start, __u64 pages,
 					    long ret, __s32 kstack)
 {
-	gup_done_in(ctx, id, start, pages, ret, cpu_batch(), true, kstack);
+	gup_done_in(ctx, id, START_GIVEN, start, pages, ret, true, kstack);
 }
 
 /* Arguments: where `start` and `pages` sit for each entry point. */
@@ -422,6 +513,7 @@ static __always_inline void gup_done_noloop(void *ctx, __u32 id, __u64 start, __
 #define IDX_START_REMOTE 1
 #define IDX_PAGES_REMOTE 4
 #define IDX_PAGES_UNLOCKED 2
+#define IDX_FLAGS_UNLOCKED 3
 
 static __always_inline __u64 kp_arg(struct pt_regs *ctx, int n)
 {
@@ -435,28 +527,25 @@ static __always_inline __u64 kp_arg(struct pt_regs *ctx, int n)
 	}
 }
 
-static __always_inline __u64 fn_arg(void *ctx, int n)
+/* A call made by another entry point (see nested_gup_flags): the outer
+ * exit reports the whole batch. */
+static __always_inline bool gup_is_inner(void *ctx, int flags_idx)
 {
-	__u64 v = 0;
-
-	bpf_get_func_arg(ctx, n, &v);
-	return v;
+	if (flags_idx < 0 || !(fn_arg(ctx, flags_idx) & nested_gup_flags))
+		return false;
+	count(DLC_GUP_NESTED);
+	return true;
 }
 
-#define GUP_PROGS(fn, ID, SI, PI)						\
-SEC("fentry/" #fn)								\
-int fn##_fentry(void *ctx)							\
-{										\
-	gup_enter(ID, fn_arg(ctx, SI), fn_arg(ctx, PI));			\
-	return 0;								\
-}										\
+/* FI: index of gup_flags for entry points another one calls, else -1. */
+#define GUP_PROGS(fn, ID, SI, PI, FI)						\
 SEC("fexit/" #fn)								\
 int fn##_fexit(void *ctx)							\
 {										\
-	__u64 start = fn_arg(ctx, SI), pages = fn_arg(ctx, PI), ret = 0;	\
+	__u64 pages = fn_arg(ctx, PI), ret = 0;					\
 	bpf_get_func_ret(ctx, &ret);						\
-	if (gup_leave(&start, &pages, true))					\
-		gup_done(ctx, ID, start, pages, (long)ret);			\
+	if ((long)ret > 0 && pages && !gup_is_inner(ctx, FI))			\
+		gup_done(ctx, ID, SI, 0, pages, (long)ret);			\
 	return 0;								\
 }										\
 SEC("kprobe/" #fn)								\
@@ -470,8 +559,8 @@ int fn##_kretprobe(struct pt_regs *ctx)					\
 {										\
 	__u64 start = 0, pages = 0;						\
 	long ret = PT_REGS_RC_CORE(ctx);					\
-	if (gup_leave(&start, &pages, false))					\
-		gup_done(ctx, ID, start, pages, ret);				\
+	if (gup_leave(&start, &pages))					\
+		gup_done(ctx, ID, START_GIVEN, start, pages, ret);		\
 	return 0;								\
 }										\
 SEC("kprobe/" #fn)								\
@@ -486,22 +575,25 @@ int fn##_kretprobe_noloop(struct pt_regs *ctx)					\
 	__u64 start = 0, pages = 0;						\
 	__s32 kstack = -1;							\
 	long ret = PT_REGS_RC_CORE(ctx);					\
-	if (gup_leave_in(&start, &pages, false, &kstack))			\
+	if (gup_leave_in(&start, &pages, &kstack))				\
 		gup_done_noloop(ctx, ID, start, pages, ret, kstack);		\
 	return 0;								\
 }
 
+#define NOT_NESTED -1
 /* get_user_pages_unlocked(start, nr_pages, pages, gup_flags) */
-GUP_PROGS(get_user_pages_fast, DL_GUP_FAST, IDX_START_PLAIN, IDX_PAGES_PLAIN)
-GUP_PROGS(pin_user_pages_fast, DL_PIN_FAST, IDX_START_PLAIN, IDX_PAGES_PLAIN)
-GUP_PROGS(get_user_pages_fast_only, DL_GUP_FAST_ONLY, IDX_START_PLAIN, IDX_PAGES_PLAIN)
-GUP_PROGS(pin_user_pages_fast_only, DL_PIN_FAST_ONLY, IDX_START_PLAIN, IDX_PAGES_PLAIN)
-GUP_PROGS(get_user_pages, DL_GUP, IDX_START_PLAIN, IDX_PAGES_PLAIN)
-GUP_PROGS(pin_user_pages, DL_PIN, IDX_START_PLAIN, IDX_PAGES_PLAIN)
-GUP_PROGS(get_user_pages_remote, DL_GUP_REMOTE, IDX_START_REMOTE, IDX_PAGES_REMOTE)
-GUP_PROGS(pin_user_pages_remote, DL_PIN_REMOTE, IDX_START_REMOTE, IDX_PAGES_REMOTE)
-GUP_PROGS(get_user_pages_unlocked, DL_GUP_UNLOCKED, IDX_START_PLAIN, IDX_PAGES_UNLOCKED)
-GUP_PROGS(pin_user_pages_unlocked, DL_PIN_UNLOCKED, IDX_START_PLAIN, IDX_PAGES_UNLOCKED)
+GUP_PROGS(get_user_pages_fast, DL_GUP_FAST, IDX_START_PLAIN, IDX_PAGES_PLAIN, NOT_NESTED)
+GUP_PROGS(pin_user_pages_fast, DL_PIN_FAST, IDX_START_PLAIN, IDX_PAGES_PLAIN, NOT_NESTED)
+GUP_PROGS(get_user_pages_fast_only, DL_GUP_FAST_ONLY, IDX_START_PLAIN, IDX_PAGES_PLAIN, NOT_NESTED)
+GUP_PROGS(pin_user_pages_fast_only, DL_PIN_FAST_ONLY, IDX_START_PLAIN, IDX_PAGES_PLAIN, NOT_NESTED)
+GUP_PROGS(get_user_pages, DL_GUP, IDX_START_PLAIN, IDX_PAGES_PLAIN, NOT_NESTED)
+GUP_PROGS(pin_user_pages, DL_PIN, IDX_START_PLAIN, IDX_PAGES_PLAIN, NOT_NESTED)
+GUP_PROGS(get_user_pages_remote, DL_GUP_REMOTE, IDX_START_REMOTE, IDX_PAGES_REMOTE, NOT_NESTED)
+GUP_PROGS(pin_user_pages_remote, DL_PIN_REMOTE, IDX_START_REMOTE, IDX_PAGES_REMOTE, NOT_NESTED)
+GUP_PROGS(get_user_pages_unlocked, DL_GUP_UNLOCKED, IDX_START_PLAIN, IDX_PAGES_UNLOCKED,
+	  IDX_FLAGS_UNLOCKED)
+GUP_PROGS(pin_user_pages_unlocked, DL_PIN_UNLOCKED, IDX_START_PLAIN, IDX_PAGES_UNLOCKED,
+	  NOT_NESTED)
 
 /* ---- release -------------------------------------------------------- */
 

@@ -29,10 +29,11 @@
 #include "benchfloor.skel.h"
 
 static const char usage_text[] =
-"Usage: daxtrace bench-floor [-d SECS] [--classic | --btf | --ablate]\n"
+"Usage: daxtrace bench-floor [-d SECS] [--classic | --btf | --ablate | --gup]\n"
 "       daxtrace bench-floor --stats [-p PID]...\n"
 "Internal helper of tools/bench: a bare counter on the fs_dax tracepoints\n"
-"(the cost floor), or bpf_stats of loaded BPF programs.\n";
+"(the cost floor), an fexit on the GUP fast entry points (--gup), or\n"
+"bpf_stats of loaded BPF programs.\n";
 
 /* Same order as the enum in bpf/bench/benchfloor.bpf.c. */
 static const char *const floor_names[] = {
@@ -51,7 +52,7 @@ static int silent_print(enum libbpf_print_level l, const char *fmt, va_list ap)
 
 /* Keep the programs wanted; a tp_btf program for an event this kernel does
  * not have would fail the whole load, so those are left out up front. */
-static struct benchfloor_bpf *floor_load(bool classic, bool btf, int ablate)
+static struct benchfloor_bpf *floor_load(bool classic, bool btf, int ablate, bool gup)
 {
 	struct benchfloor_bpf *s = benchfloor_bpf__open();
 	struct btf *kbtf = btf ? btf__load_vmlinux_btf() : NULL;
@@ -69,8 +70,10 @@ static struct benchfloor_bpf *floor_load(bool classic, bool btf, int ablate)
 
 		if (!strncmp(name, "ab_", 3))	/* ablation: 2 = without task storage */
 			keep = ablate == 1 || (ablate == 2 && strncmp(name, "ab_task", 7));
+		if (!strncmp(name, "gf_", 3))	/* fexit on the GUP entry points */
+			keep = gup;
 
-		if (keep && is_btf && strncmp(name, "ab_", 3)) {
+		if (keep && is_btf && strncmp(name, "ab_", 3) && strncmp(name, "gf_", 3)) {
 			const char *ev = strrchr(bpf_program__section_name(p), '/');
 			char tn[128];
 
@@ -89,16 +92,16 @@ static struct benchfloor_bpf *floor_load(bool classic, bool btf, int ablate)
 	return s;
 }
 
-static int run_floor(double duration, bool classic, bool btf, bool ablate)
+static int run_floor(double duration, bool classic, bool btf, bool ablate, bool gup)
 {
 	struct benchfloor_bpf *s;
 	struct bpf_program *p;
 	int ntp = 0, nbtf = 0, nfail = 0;
 	uint64_t start;
 
-	s = floor_load(classic, btf, ablate);
+	s = floor_load(classic, btf, ablate, gup);
 	if (!s && ablate)	/* task storage not allowed here: the rest still */
-		s = floor_load(classic, btf, 2);
+		s = floor_load(classic, btf, 2, gup);
 	if (!s) {
 		warn_msg("cannot load the floor programs: %s", strerror(errno));
 		return EXIT_ERR;
@@ -132,6 +135,8 @@ static int run_floor(double duration, bool classic, bool btf, bool ablate)
 	printf("FLOOR");
 	for (int i = 0; i < FLOOR_N; i++)
 		printf(" %s=%llu", floor_names[i], (unsigned long long)s->bss->floor_hits[i]);
+	if (gup)
+		printf(" gup_calls=%llu", (unsigned long long)s->bss->gup_floor_calls);
 	printf("\n");
 	benchfloor_bpf__destroy(s);
 	return EXIT_OK;
@@ -255,12 +260,13 @@ int cmd_bench_floor(int argc, char **argv)
 		{ "classic", no_argument, NULL, 'C' },
 		{ "btf", no_argument, NULL, 'B' },
 		{ "ablate", no_argument, NULL, 'A' },
+		{ "gup", no_argument, NULL, 'G' },
 		{ "stats", no_argument, NULL, 'S' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	bool classic = false, btf = false, stats = false, ablate = false;
+	bool classic = false, btf = false, stats = false, ablate = false, gup = false;
 	double duration = 0;
 	int pids[16], npids = 0, c;
 	uint64_t v;
@@ -274,6 +280,7 @@ int cmd_bench_floor(int argc, char **argv)
 		case 'C': classic = true; break;
 		case 'B': btf = true; break;
 		case 'A': ablate = classic = true; break;
+		case 'G': gup = true; break;
 		case 'S': stats = true; break;
 		case 'p':
 			if (parse_u64(optarg, &v) < 0 || !v || v > 0x7fffffff || npids == 16)
@@ -287,9 +294,9 @@ int cmd_bench_floor(int argc, char **argv)
 	if (optind != argc)
 		goto bad;
 	libbpf_set_print(silent_print);
-	if (!classic && !btf)
+	if (!classic && !btf && !gup)
 		classic = btf = true;
-	return stats ? run_stats(pids, npids) : run_floor(duration, classic, btf, ablate);
+	return stats ? run_stats(pids, npids) : run_floor(duration, classic, btf, ablate, gup);
 bad:
 	fputs(usage_text, stderr);
 	return EXIT_USAGE;

@@ -216,13 +216,6 @@ static void fill_hooks(struct hook *h, struct daxleak_bpf *s)
 		s->progs.get_user_pages_remote_fexit, s->progs.pin_user_pages_remote_fexit,
 		s->progs.get_user_pages_unlocked_fexit, s->progs.pin_user_pages_unlocked_fexit,
 	};
-	struct bpf_program *fentry[DL_GUP_NR] = {
-		s->progs.get_user_pages_fast_fentry, s->progs.pin_user_pages_fast_fentry,
-		s->progs.get_user_pages_fast_only_fentry, s->progs.pin_user_pages_fast_only_fentry,
-		s->progs.get_user_pages_fentry, s->progs.pin_user_pages_fentry,
-		s->progs.get_user_pages_remote_fentry, s->progs.pin_user_pages_remote_fentry,
-		s->progs.get_user_pages_unlocked_fentry, s->progs.pin_user_pages_unlocked_fentry,
-	};
 	struct bpf_program *kp[DL_GUP_NR] = {
 		s->progs.get_user_pages_fast_kprobe, s->progs.pin_user_pages_fast_kprobe,
 		s->progs.get_user_pages_fast_only_kprobe, s->progs.pin_user_pages_fast_only_kprobe,
@@ -243,10 +236,6 @@ static void fill_hooks(struct hook *h, struct daxleak_bpf *s)
 	for (int i = 0; i < DL_GUP_NR; i++) {
 		h[H_GUP_EXIT0 + i] = (struct hook){ .func = gup_funcs[i], .fentry = fexit[i],
 						    .kprobe = { kp[i], krp[i] }, .lost = gup_lost[i] };
-		h[H_GUP_GUARD0 + i] = (struct hook){
-			.func = gup_funcs[i], .fentry = fentry[i], .role = "entry-guard",
-			.lost = "nesting guard (only with fexit): a GUP call nested in another "
-				"could be counted twice" };
 	}
 	h[H_PUT_PAGE] = (struct hook){ .func = "__put_devmap_managed_page_refs",
 		.fentry = s->progs.put_page_refs_fentry, .kprobe = { s->progs.put_page_refs_kprobe },
@@ -354,16 +343,6 @@ static void adjust_hooks(struct leak_ctx *c)
 {
 	struct hook *h = c->hooks;
 
-	for (int i = 0; i < DL_GUP_NR; i++) {
-		struct hook *g = &h[H_GUP_GUARD0 + i];
-
-		/* The guard's fentry pairs with the fexit; the kprobe variant
-		 * carries its own entry program. */
-		if (g->method != PM_NONE && h[H_GUP_EXIT0 + i].method != PM_FENTRY)
-			hook_off(g, h[H_GUP_EXIT0 + i].method == PM_KPROBE ?
-				 "not needed: the kprobe pair saves the arguments itself" :
-				 "exit hook unavailable");
-	}
 	/* A compiler clone may have rewritten the arguments: only the plain symbol. */
 	if (h[H_DISASSOC].method != PM_NONE && strcmp(h[H_DISASSOC].symbol, h[H_DISASSOC].func))
 		hook_off(&h[H_DISASSOC], "only a compiler clone here: its arguments may differ");
@@ -391,6 +370,9 @@ static void set_vmemmap_base(struct leak_ctx *c, const struct leak_args *a)
 	if (!vb && probe_kallsyms_data() != 0)
 		vb = a->scan_at_start ? daxnow_vmemmap_base_addr() : ksym_data_addr(NULL, "vmemmap_base");
 	c->skel->bss->vmemmap_base_addr = vb;
+	/* pages of these ranges are skipped at once by the GUP exits */
+	c->skel->bss->nr_ram_ranges = vb ? ram_pfn_ranges("/proc/iomem", c->skel->bss->ram_pfn_lo,
+							  c->skel->bss->ram_pfn_hi, DL_RAM_RANGES) : 0;
 }
 
 static void configure(struct leak_ctx *c, const struct leak_args *a)
@@ -400,6 +382,7 @@ static void configure(struct leak_ctx *c, const struct leak_args *a)
 	s->rodata->targ_tgid = a->pid;
 	s->rodata->idle_ref = c->era.era == ERA_ZERO_BASED ? 0 : 1;
 	s->rodata->zero_based = c->era.era == ERA_ZERO_BASED;
+	s->rodata->nested_gup_flags = gup_nested_flags(probe_vmlinux_btf());
 	bpf_map__set_max_entries(s->maps.tracked, a->max_folios);
 	bpf_map__set_max_entries(s->maps.stacks, a->max_stacks);
 }
@@ -648,18 +631,6 @@ int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
 	set_vmemmap_base(c, a);
 	if (probe_attach(c->hooks, DL_NHOOKS) <= 0)
 		warn_msg("no kernel hook could be attached; only the /proc waiter scan runs");
-	/* A guard whose exit failed to attach would only inflate nesting depth. */
-	for (int i = 0; i < DL_GUP_NR; i++)
-		if (c->hooks[H_GUP_EXIT0 + i].method == PM_NONE &&
-		    c->hooks[H_GUP_GUARD0 + i].method != PM_NONE) {
-			for (int k = 0; k < HOOK_MAX_PROGS; k++) {
-				bpf_link__destroy(c->hooks[H_GUP_GUARD0 + i].links[k]);
-				c->hooks[H_GUP_GUARD0 + i].links[k] = NULL;
-			}
-			c->hooks[H_GUP_GUARD0 + i].method = PM_NONE;
-			snprintf(c->hooks[H_GUP_GUARD0 + i].why, sizeof(c->hooks[0].why),
-				 "exit hook unavailable");
-		}
 	startup_mark("attach");
 	attach_scan(c);
 	startup_mark("scan");

@@ -221,11 +221,28 @@ const struct daxnow_held *leak_start_held(const struct leak_ctx *c, uint64_t pag
 	return NULL;
 }
 
+/* The /proc walk finds tasks asleep in a DAX layout wait that no hook
+ * reported. Its cost grows with the machine's task count, not with DAX
+ * activity: walk only when such a task can exist. Without the busy-page
+ * hook, always; with it, when break_layouts ran since the last walk, while
+ * a waiter is known or the last walk found one, and at the first report
+ * when the scan at start did not run (waits older than daxleak). */
+static bool proc_walk_needed(struct leak_ctx *c)
+{
+	uint64_t busy = c->counters[DLC_BUSY_CALLS];
+	bool need = !c->caps.busy || busy != c->walk_busy_calls || c->nwaiters ||
+		    c->walk_found || (!c->start_ran && !c->reports);
+
+	c->walk_busy_calls = busy;
+	return need;
+}
+
+static int walk_proc_waiters(struct leak_ctx *c);
+
 static int read_waiters(struct leak_ctx *c)
 {
 	uint32_t key, next, *prev = NULL;
-	DIR *pd;
-	struct dirent *de;
+	size_t known;
 
 	c->nwaiters = 0;
 	while (!bpf_map_get_next_key(c->waiters_fd, prev, &next)) {
@@ -251,7 +268,22 @@ static int read_waiters(struct leak_ctx *c)
 		if (push_waiter(c, &r))
 			return -1;
 	}
-	/* Tasks asleep in a DAX layout wait that no hook reported. */
+	if (!proc_walk_needed(c))
+		return 0;
+	known = c->nwaiters;
+	if (walk_proc_waiters(c))
+		return -1;
+	c->walk_found = c->nwaiters > known;
+	return 0;
+}
+
+/* Tasks asleep in a DAX layout wait that no hook reported. */
+static int walk_proc_waiters(struct leak_ctx *c)
+{
+	DIR *pd;
+	struct dirent *de;
+
+	c->proc_walks++;
 	pd = opendir("/proc");
 	if (!pd)
 		return 0;

@@ -94,13 +94,4 @@ void leak_compat_notes(struct hook *h)
 		if (h[i].method == PM_KPROBE && !h[i].why[0])
 			snprintf(h[i].why, sizeof(h[i].why),
 				 "kprobe: no bpf_get_func_arg/ret for fentry in this kernel");
-	for (int i = 0; i < DL_GUP_NR; i++) {
-		struct hook *g = &h[H_GUP_GUARD0 + i];
-
-		if (g->method != PM_NONE || h[H_GUP_EXIT0 + i].method != PM_KPROBE)
-			continue;
-		snprintf(g->why, sizeof(g->why), "not needed: the kprobe pair saves the "
-			 "arguments itself");
-		g->lost = NULL;
-	}
 }

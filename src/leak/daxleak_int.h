@@ -31,8 +31,7 @@ struct leak_args {
 /* Hook table layout (see fill_hooks in daxleak.c). */
 enum {
 	H_GUP_EXIT0 = 0,			/* DL_GUP_NR exit hooks */
-	H_GUP_GUARD0 = DL_GUP_NR,		/* DL_GUP_NR entry guards (fentry only) */
-	H_PUT_PAGE = 2 * DL_GUP_NR,		/* __put_devmap_managed_page_refs (6.1) */
+	H_PUT_PAGE = DL_GUP_NR,			/* __put_devmap_managed_page_refs (6.1) */
 	H_PUT_FOLIO,				/* __put_devmap_managed_folio_refs (6.12) */
 	H_PUT_DEVMAP,				/* put_devmap_managed_page (5.10) */
 	H_PUT_COMPOUND,				/* put_compound_head (5.10 unpin) */
@@ -127,6 +126,9 @@ struct leak_ctx {
 	uint64_t anomaly_total[DLA_NR];
 	uint64_t reports, max_outstanding, waiters_seen;
 	uint64_t stacks_gc;
+	/* /proc walks for waiters no hook saw (see proc_walk_needed) */
+	uint64_t proc_walks, walk_busy_calls;
+	bool walk_found;
 	uint64_t counters[DLC_NR];
 	/* the --now scan at start-up (a.scan_at_start), kept for its stacks,
 	 * ops and holders; its finds are in the BPF maps, marked seen at start */
@@ -142,6 +144,15 @@ struct leak_ctx {
 /* daxleak.c */
 int daxleak_start(struct leak_ctx *c, const struct leak_args *a);
 void daxleak_stop(struct leak_ctx *c);
+
+/* daxleak_gup.c: FOLL_GET | FOLL_PIN of the running kernel (from its BTF,
+ * else the values of the kernels that #define them): the flags that mark a
+ * GUP call made by another GUP entry point. */
+struct btf;
+uint32_t gup_nested_flags(const struct btf *btf);
+/* System RAM ranges of IOMEM (/proc/iomem) as pfns [lo, hi], at most max;
+ * 0 if unknown. */
+int ram_pfn_ranges(const char *iomem, __u64 *lo, __u64 *hi, int max);
 
 /* daxleak_collect.c */
 int leak_collect(struct leak_ctx *c);

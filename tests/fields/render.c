@@ -101,7 +101,7 @@ static void render_leak(void)
 	for (int i = 0; i < DL_NHOOKS; i++)
 		c.hooks[i] = (struct hook){ .func = "get_user_pages_fast", .lost = "lost" };
 	c.hooks[0].method = PM_FENTRY;
-	c.hooks[H_GUP_GUARD0].role = "entry-guard";
+	c.hooks[1].role = "entry-guard";	/* a role shows when a hook has one */
 	c.caps.leaks = c.caps.release_seen = true;
 	c.a.scan_at_start = true;
 	c.start_ran = true;

@@ -1,6 +1,6 @@
 # tools/bench/aggregate.jq: raw bench records (jq -s) -> results.json.
 # Records: kind=hoststartup|size|hostenv (host) and, tagged with vmera,
-# kind=env|loop|startup|session|bpfstat|statsession|maxload|maxrate (VM).
+# kind=env|loop|startup|session|bpfstat|statsession|maxload|maxrate|gupload|gupenv|gupsession (VM).
 def median: sort | if length == 0 then null
 	elif length % 2 == 1 then .[(length - 1) / 2]
 	else (.[length / 2 - 1] + .[length / 2]) / 2 end;
@@ -67,6 +67,24 @@ def bpfcost($recs):
 		| $s[(length - 1) / 2 | floor]
 		  + { rounds: ($s | length), ratio_min: $s[0].ratio_to_floor, ratio_max: $s[-1].ratio_to_floor } ];
 
+# daxleak on ordinary O_DIRECT reads: per fio engine and mode (gupfloor: an
+# empty fexit on the same GUP entry points; leak: daxleak), per round the loss
+# of IOPS vs nothing attached (1 - iops_mode / iops_none, in %).
+def gupcost($loads):
+	[ $loads | group_by(.engine)[] | . as $g
+		| [ $g[] | select(.mode == "none") ] as $base
+		| ($g | map(.mode) | unique | map(select(. != "none")))[] as $m
+		| [ $g[] | select(.mode == $m) ] as $tool
+		| [ $tool[] as $t | ($base[] | select(.round == $t.round)) as $b
+			| 100 * (1 - $t.iops / $b.iops) ] as $per_round
+		| { engine: $g[0].engine, mode: $m,
+		    none_iops: ($base | map(.iops) | median),
+		    mode_iops: ($tool | map(.iops) | median),
+		    slowdown_pct: ($per_round | median | r1),
+		    slowdown_pct_min: ($per_round | min | r1),
+		    slowdown_pct_max: ($per_round | max | r1),
+		    rounds: ($per_round | length) } ];
+
 def era_block:
 	. as $r
 	| ($r | map(select(.kind == "loop"))) as $loops
@@ -80,6 +98,10 @@ def era_block:
 		| { mode: .[0].mode, hwm_kb_max: (map(.hwm_kb) | max), lost_total: (map(.lost // 0) | add),
 		    events_total: (map(.events // 0) | add) } ],
 	    bpf_cost: bpfcost($r),
+	    gup_odirect: gupcost($r | map(select(.kind == "gupload"))),
+	    gup_env: ($r | map(select(.kind == "gupenv")) | .[0]),
+	    gup_bpf: [ $r | map(select(.kind == "gupbpfstat" and .run_cnt > 0))[]
+		| { name, run_cnt, ns_per_run: (.run_time_ns / .run_cnt | r1) } ],
 	    ablation: [ $r | map(select(.kind == "ablate" and .run_cnt > 0)) | sort_by(.id)[]
 		| { name, run_cnt, ns_per_run: (.run_time_ns / .run_cnt | r1) } ],
 	    maxrate: [ $r | map(select(.kind == "maxrate"))[]
@@ -107,6 +129,7 @@ def era_block:
 	  target("daxtop default view: workload slowdown (worst workload, median of rounds)"; worst($e; "top"); "%"; 3; "vm " + $e.era),
 	  target("daxtop default view: per-event BPF cost / floor"; ($e.bpf_cost[] | select(.mode == "top") | .ratio_to_floor); "x"; 3; "vm " + $e.era),
 	  target("daxleak: workload slowdown (worst workload, median of rounds)"; worst($e; "leak"); "%"; 10; "vm " + $e.era),
+	  target("daxleak: O_DIRECT reads on null_blk, IOPS lost (worst fio engine)"; ([ $e.gup_odirect[] | select(.mode == "leak") | .slowdown_pct ] | max); "%"; 5; "vm " + $e.era),
 	  target("daxtop default view: events lost at the highest fault rate"; ($e.maxrate[] | select(.mode == "top") | .lost); "events"; 0; "vm " + $e.era),
 	  target("daxtop peak RSS"; ($e.sessions[] | select(.mode == "top") | .hwm_kb_max | mib); "MiB"; 16; "vm " + $e.era),
 	  target("daxleak peak RSS"; ($e.sessions[] | select(.mode == "leak") | .hwm_kb_max | mib); "MiB"; 16; "vm " + $e.era) ]

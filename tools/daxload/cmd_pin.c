@@ -15,7 +15,7 @@
 static const char usage[] =
 "usage: daxload pin --pages N --hold SECONDS [--offset BYTES] [--ready-file PATH]\n"
 "                   [--handoff | --to-parent | --in-flight] [--no-drain] [--munmap] [--pfn]\n"
-"                   [--pmd] [--allow-non-dax] FILE\n"
+"                   [--pmd] [--cold] [--allow-non-dax] FILE\n"
 "  Maps N pages of FILE MAP_SHARED, writes them, vmsplice()s them into a pipe\n"
 "  sized to hold them all and does not read it: each page keeps an extra\n"
 "  reference. Prints op=pin event=ready, holds for SECONDS (inf: forever) or\n"
@@ -27,6 +27,9 @@ static const char usage[] =
 "               before Linux 6.15 truncate/punch then do not wait for it)\n"
 "  --pmd        map (and allocate) the whole 2 MiB chunks around the pinned pages,\n"
 "               2 MiB aligned, so the kernel can map them with a PMD\n"
+"  --cold       vmsplice the pages without writing them first: no page table\n"
+"               entry yet, so get_user_pages_fast takes its slow path (up to\n"
+"               Linux 6.2 a nested get_user_pages_unlocked call)\n"
 "  --ready-file create PATH (content: holder pid) once the pin is in place\n"
 "  --to-parent  a child pins (through the mapping both share), passes the pipe\n"
 "               to this process (SCM_RIGHTS) and exits: the culprit is gone, this\n"
@@ -40,9 +43,24 @@ struct pin_opts {
 	uint64_t pages, offset;
 	double hold;
 	const char *ready_file;
-	bool handoff, no_drain, do_munmap, pfn, allow, hold_set, pmd, in_flight;
+	bool handoff, no_drain, do_munmap, pfn, allow, hold_set, pmd, in_flight, cold;
 	int to_parent;		/* --to-parent: the socket to the parent, else -1 */
 };
+
+/* --cold: the file's blocks written through write(2), not through this
+ * mapping (an unwritten extent would map the shared zero page instead of
+ * a DAX page): the mapping has no page table entry when vmsplice comes. */
+static int write_cold(int fd, const struct map_req *m)
+{
+	static const char page[4096] = { 'c' };
+
+	for (uint64_t off = 0; off < m->len; off += sizeof(page))
+		if (pwrite(fd, page, sizeof(page), (off_t)(m->offset + off)) != (ssize_t)sizeof(page)) {
+			errsys(errno, "pwrite (--cold)");
+			return -1;
+		}
+	return 0;
+}
 
 /* The mapping: the pinned pages alone, or with --pmd the 2 MiB chunks
  * holding them (a PMD needs a whole aligned chunk inside the VMA and the
@@ -286,6 +304,7 @@ int cmd_pin(int argc, char **argv)
 		{ "munmap", no_argument, NULL, 'u' },
 		{ "pfn", no_argument, NULL, 'f' },
 		{ "pmd", no_argument, NULL, 'P' },
+		{ "cold", no_argument, NULL, 'C' },
 		{ "allow-non-dax", no_argument, NULL, 'A' },
 		{ "to-parent", no_argument, NULL, 'T' },
 		{ "in-flight", no_argument, NULL, 'I' },
@@ -323,6 +342,7 @@ int cmd_pin(int argc, char **argv)
 		case 'u': po.do_munmap = true; break;
 		case 'f': po.pfn = true; break;
 		case 'P': po.pmd = true; break;
+		case 'C': po.cold = true; break;
 		case 'A': po.allow = true; break;
 		case 'T': to_parent = true; break;
 		case 'I': po.in_flight = true; break;
@@ -343,7 +363,10 @@ int cmd_pin(int argc, char **argv)
 		return EXIT_ERR;
 	if (region_map(&r, f.fd, &m) < 0)
 		return EXIT_ERR;
-	region_touch(&r, true, 0);
+	if (!po.cold)
+		region_touch(&r, true, 0);
+	else if (write_cold(f.fd, &m) < 0)
+		return EXIT_ERR;
 	pr = pinned_part(&r, &po);
 	/* --to-parent: both keep the mapping (before 6.15 break_layouts waits
 	 * only for mapped files); the child pins through it */

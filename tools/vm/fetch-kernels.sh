@@ -21,8 +21,8 @@ LOCK=${DAXTRACE_KERNELS_LOCK:-$HERE/kernels.lock}
 ALL_ERAS="5.10 6.1 6.12 7"
 
 # Module dirs (below kernel/) the guest needs: pmem drivers, filesystems, their libs,
-# block drivers (null_blk).
-MODDIRS="drivers/nvdimm drivers/acpi/nfit drivers/dax drivers/block fs/ext4 fs/xfs fs/jbd2 fs/mbcache lib crypto arch/x86/crypto"
+# block drivers (null_blk, for make bench) and configfs (null_blk needs it).
+MODDIRS="drivers/nvdimm drivers/acpi/nfit drivers/dax drivers/block fs/configfs fs/ext4 fs/xfs fs/jbd2 fs/mbcache lib crypto arch/x86/crypto"
 
 log() { echo "fetch-kernels: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -142,8 +142,10 @@ pkgs_available() {
 # Is the era's cache usable without the network?  Yes if it holds the locked packages,
 # or the lock has no line (nothing pinned), or it is the fallback already fetched for
 # this very lock line (the pinned one being gone from the mirror).
+# A tree unpacked with another MODDIRS (older fetcher) lacks modules: unpack again.
+moddirs_ok() { [ "$(cat "$1/moddirs" 2>/dev/null)" = "$MODDIRS" ]; }
 cache_ok() { dir=$1 locked=$2
-	[ -f "$dir/versions.txt" ] && [ -f "$dir/vmlinuz" ] || return 1
+	[ -f "$dir/versions.txt" ] && [ -f "$dir/vmlinuz" ] && moddirs_ok "$dir" || return 1
 	[ -z "$locked" ] && return 0
 	[ "$(cache_pkgs "$dir")" = "$locked" ] && return 0
 	[ "$(cat "$dir/fallback-for" 2>/dev/null)" = "$locked" ] || return 1
@@ -174,7 +176,7 @@ fetch_era() { era=$1
 		[ "$REFRESH" = 0 ] && [ -n "$locked" ] && { fallback=$locked; gone_note "$era" "$locked" "$want"; }
 	fi
 	kver=$(pkgs_kver "$want")
-	if [ "$(cache_pkgs "$dir")" = "$want" ] && [ -f "$dir/vmlinuz" ]; then
+	if [ "$(cache_pkgs "$dir")" = "$want" ] && [ -f "$dir/vmlinuz" ] && moddirs_ok "$dir"; then
 		log "$era: cache already holds $want"
 	else
 		download_era "$era" "$kver" "$want"
@@ -198,6 +200,7 @@ download_era() { era=$1 kver=$2 want=$3
 	finish_tree "$stage" "$kver"
 	[ "${DAXTRACE_KEEP_DEBS:-0}" = 1 ] || rm -rf "$stage/debs"
 	echo "$kver" >"$stage/kver"
+	echo "$MODDIRS" >"$stage/moddirs"
 	rm -rf "$dir"; mv "$stage" "$dir"
 	log "$era: done: $(du -sh "$dir" | cut -f1) in $dir"
 }

@@ -7,6 +7,9 @@
 # order, host mke2fs/mkfs.xfs/jq with their libraries, build/daxtrace and build/daxload
 # when they exist, the guest init, test library and scenarios.  OUT is rebuilt only
 # when an input changed (OUT.key holds the hash of all inputs).
+# DAXTEST_BENCH_TOOLS=1 adds host fio (Debian package, with its libraries) and the
+# null_blk closure in /modules/bench (insmod order in its order file; not loaded
+# at boot: the bench scenario loads it).
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +29,10 @@ MODS="nfit nd_pmem nd_e820 ext4 xfs"
 # Host tools the guest runs by full path (busybox would shadow mke2fs otherwise).
 HOSTBINS="/sbin/mke2fs /sbin/mkfs.xfs /usr/bin/jq"
 OPTBINS="$REPO/build/daxtrace $REPO/build/daxload"
+BENCH=${DAXTEST_BENCH_TOOLS:-}
+BENCHMODS="null_blk"
+[ -z "$BENCH" ] || [ -x /usr/bin/fio ] ||
+	{ echo "mkinitramfs: DAXTEST_BENCH_TOOLS needs fio on the host: apt-get install fio" >&2; exit 1; }
 
 # Insmod order: modprobe's dependency walk, first occurrence of each module wins.
 # The guest kernel's tree only: no host configuration (-C /dev/null, no
@@ -33,7 +40,7 @@ OPTBINS="$REPO/build/daxtrace $REPO/build/daxload"
 # for libnvdimm) would print "install CMD" instead of the module's insmod line
 # and drop it from the image.
 modlist() {
-	env -u MODPROBE_OPTIONS modprobe -C /dev/null -d "$KROOT" -S "$KVER" -a --show-depends $MODS |
+	env -u MODPROBE_OPTIONS modprobe -C /dev/null -d "$KROOT" -S "$KVER" -a --show-depends ${1:-$MODS} |
 		awk '$1 == "insmod" && !seen[$2]++ { print $2 }'
 }
 
@@ -43,6 +50,7 @@ inputs_key() {
 		echo "$ERA $KVER $GZIP"
 		cat "$KDIR/versions.txt"
 		for f in $(modlist) ; do echo "$f"; done
+		[ -z "$BENCH" ] || { echo bench; modlist "$BENCHMODS"; sha256sum /usr/bin/fio; }
 		sha256sum "$0" "$HERE"/guest/* "$HERE"/scenarios/*.sh /bin/busybox $HOSTBINS /etc/mke2fs.conf
 		[ -z "$EXTRA" ] || sha256sum "$EXTRA"/*.sh
 		for f in $OPTBINS; do [ -f "$f" ] && sha256sum "$f" || echo "absent $f"; done
@@ -96,6 +104,15 @@ copy_with_libs /sbin/mke2fs
 copy_with_libs /sbin/mkfs.xfs
 copy_with_libs /usr/bin/jq bin
 cp /etc/mke2fs.conf "$ST/etc/"
+if [ -n "$BENCH" ]; then
+	copy_with_libs /usr/bin/fio bin
+	mkdir -p "$ST/modules/bench"
+	for m in $(modlist "$BENCHMODS"); do
+		cp "$m" "$ST/modules/bench/"
+		basename "$m" >>"$ST/modules/bench/order"
+	done
+	log "$ERA: bench tools: fio, $(tr '\n' ' ' <"$ST/modules/bench/order")"
+fi
 
 # daxtrace/daxload: optional (other parts of the tree may not have built them yet).
 for f in $OPTBINS; do

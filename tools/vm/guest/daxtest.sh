@@ -144,6 +144,19 @@ wait_for_line() {
 	done
 	return 1
 }
+# leak_start OUT ERR [ARGS...]: daxtrace leak -o json ARGS in the background,
+# stdout to OUT, stderr to ERR; sets LEAK (its pid). Fails leak_ready and
+# returns 1 if it is not ready within 60 s.
+leak_start() {
+	_out=$1 _err=$2
+	shift 2
+	daxtrace leak -o json "$@" >"$_out" 2>"$_err" &
+	LEAK=$!
+	wait_for_line "$_err" 'ready' 60 && return 0
+	fail leak_ready "daxleak did not start: $(tail -n 3 "$_err" | tr '\n' '|')"
+	kill $LEAK 2>/dev/null
+	return 1
+}
 wait_pid_gone() { # wait_pid_gone PID TIMEOUT_S
 	_t=$(( $2 * 10 ))
 	while [ $_t -gt 0 ] && kill -0 "$1" 2>/dev/null; do usleep 100000; _t=$((_t - 1)); done

@@ -10,13 +10,18 @@
 #  - events lost at the highest fault rate: two 4k loops per tool, the tool's
 #    own lost/overflow counters;
 #  - ablation: daxtop's fault-path pieces (LRU/hash/task-storage start map,
-#    ktime, file and row lookups) as separate programs, bpf_stats per piece.
+#    ktime, file and row lookups) as separate programs, bpf_stats per piece;
+#  - gup: daxleak's cost on ordinary (non-DAX) O_DIRECT I/O: fio 4 KiB random
+#    reads on null_blk (psync and io_uring, queue depth 1), nothing attached vs
+#    an empty fexit on the GUP fast entry points (gupfloor: the least any such
+#    hook costs) vs daxleak, rounds interleaved (needs the bench image:
+#    DAXTEST_BENCH_TOOLS=1).
 # Every number is one "@@DAXTEST INFO bench_vm BENCH kind=... k=v ..." line;
 # tools/bench/run turns them into JSON. Only correctness is asserted (the
 # tools start, counts are not lost in daxtop's default view).
 # Knobs on the kernel cmdline (tools/vm/run --append): daxbench.rounds=N
 # daxbench.secs=S (per loop) daxbench.modes=a,b daxbench.workloads=a,b
-# daxbench.phases=loop,stats,maxrate,ablate
+# daxbench.phases=loop,stats,maxrate,ablate,gup daxbench.engines=psync,io_uring
 . /daxtest/daxtest.sh
 
 T=/tmp/bench
@@ -24,7 +29,8 @@ rm -rf $T; mkdir -p $T
 ROUNDS=3 SECS=2 STATSECS=2 MAXSECS=3 STATROUNDS=3
 MODES="none floor floorbtf top tophist leak"
 WLS="4k-r-1 4k-w-1 2m-r-1 2m-w-1 4k-r-2 4k-w-2 2m-r-2 2m-w-2"
-PHASES="loop stats maxrate ablate"
+PHASES="loop stats maxrate ablate gup"
+ENGINES="psync io_uring"
 for a in $(cat /proc/cmdline); do
 	case $a in
 	daxbench.rounds=*) ROUNDS=${a#*=}; STATROUNDS=$ROUNDS ;;
@@ -32,6 +38,7 @@ for a in $(cat /proc/cmdline); do
 	daxbench.modes=*) MODES=$(echo "${a#*=}" | tr , ' ') ;;
 	daxbench.workloads=*) WLS=$(echo "${a#*=}" | tr , ' ') ;;
 	daxbench.phases=*) PHASES=$(echo "${a#*=}" | tr , ' ') ;;
+	daxbench.engines=*) ENGINES=$(echo "${a#*=}" | tr , ' ') ;;
 	esac
 done
 bench() { echo "@@DAXTEST INFO $DAXTEST_SCENARIO BENCH $*"; }
@@ -62,6 +69,7 @@ tool_start() {
 	top) daxtrace top -b -i 1 >$T/tool.out 2>$T/tool.err & ;;
 	tophist) daxtrace top -b -i 1 --hist >$T/tool.out 2>$T/tool.err & ;;
 	leak) daxtrace leak >$T/tool.out 2>$T/tool.err & ;;
+	gupfloor) daxtrace bench-floor --gup >$T/tool.out 2>$T/tool.err & ;;
 	*) fail mode_$1 "unknown mode"; return 1 ;;
 	esac
 	TPID=$!
@@ -232,5 +240,80 @@ if has_phase ablate; then
 		pass ablate_phase_done "$(grep ready $T/tool.err)"
 	fi
 	echo 0 >/proc/sys/kernel/bpf_stats_enabled
+fi
+# ---- phase 5: daxleak on ordinary O_DIRECT reads (fio on null_blk) ----------------
+# null_blk without backing memory: each read is a pin_user_pages_fast of the
+# user buffer (iov_iter_extract_pages) and little else, so the GUP hooks'
+# share of the time is as large as it gets on a real disk.
+nullblk_up() {
+	[ -e /dev/nullb0 ] && return 0
+	[ -f /modules/bench/order ] || return 1
+	for m in $(cat /modules/bench/order); do
+		case $m in
+		null_blk.ko*) insmod /modules/bench/$m nr_devices=1 queue_mode=2 irqmode=0 bs=4096 gb=1 ;;
+		*) insmod /modules/bench/$m ;;
+		esac 2>&1 | grep -v 'File exists'
+	done
+	n=50
+	while [ ! -e /dev/nullb0 ] && [ $n -gt 0 ]; do usleep 100000; n=$((n - 1)); done
+	[ -e /dev/nullb0 ]
+}
+# run_fio ENGINE SECS: sets IOPS, IOS (reads completed).
+run_fio() {
+	IOPS="" IOS=""
+	fio --name=gup --filename=/dev/nullb0 --direct=1 --rw=randread --bs=4k \
+		--ioengine="$1" --iodepth=1 --numjobs=1 --time_based --runtime="$2" \
+		--output-format=json --output=$T/fio.json >$T/fio.err 2>&1 ||
+		{ fail fio_$1 "$(tail -n 3 $T/fio.err | tr '\n' '|')"; return 1; }
+	IOPS=$(jq '.jobs[0].read.iops | floor' $T/fio.json)
+	IOS=$(jq '.jobs[0].read.total_ios' $T/fio.json)
+	[ -n "$IOPS" ] && [ "$IOPS" != null ]
+}
+if has_phase gup; then
+	if ! have fio || ! nullblk_up; then
+		fail gup_tools "fio or null_blk missing: boot the bench image (DAXTEST_BENCH_TOOLS=1 tools/vm/run ...)"
+	else
+		bench kind=gupenv fio="$(fio --version)" engines="$(echo $ENGINES | tr ' ' ,)"
+		for e in $ENGINES; do run_fio $e 1 >/dev/null; done	# warm-up
+		r=1
+		while [ $r -le "$ROUNDS" ]; do
+			# rotate which mode runs first
+			order=$(echo none gupfloor leak | awk -v r=$r '{ for (i = 0; i < NF; i++) printf "%s ", $((i + r - 1) % NF + 1) }')
+			for m in $order; do
+				tool_start $m || continue
+				sios=0
+				for e in $ENGINES; do
+					run_fio $e $SECS || continue
+					bench kind=gupload round=$r mode=$m engine=$e iops=$IOPS ios=$IOS
+					sios=$((sios + IOS))
+				done
+				tool_stop $m
+				[ $m = leak ] || continue
+				# the exit hook ran for every read (ground truth: fio's count)
+				gc=$(sed -n 's/^totals: gup calls \([0-9]*\),.*/\1/p' $T/tool.out | tail -n 1)
+				bench kind=gupsession round=$r gup_calls=${gc:-0} reads=$sios
+				check_ge gup_hook_saw_reads_r$r "$sios" "${gc:-0}"
+			done
+			r=$((r + 1))
+		done
+		# The exit program's own time per call (bpf_stats; a session of
+		# its own: the stats' clock reads would weigh on the rounds above)
+		# and daxleak's CPU time in user space while fio runs.
+		# gupfloor's empty program beside it: the same clock reads, so the
+		# difference is daxleak's own work per call.
+		echo 1 >/proc/sys/kernel/bpf_stats_enabled
+		tool_start gupfloor && FPID=$TPID
+		if tool_start leak; then
+			c0=$(awk '{ print $14 + $15 }' /proc/$TPID/stat)
+			for e in $ENGINES; do run_fio $e $SECS; done
+			c1=$(awk '{ print $14 + $15 }' /proc/$TPID/stat)
+			bench kind=guptoolcpu ticks=$((c1 - c0)) hz=100 secs=$(($(echo $ENGINES | wc -w) * SECS))
+			daxtrace bench-floor --stats -p $TPID ${FPID:+-p $FPID} | grep -e user_pages -e gf_ |
+				sed "s/^BPFSTAT /@@DAXTEST INFO $DAXTEST_SCENARIO BENCH kind=gupbpfstat /"
+			tool_stop leak
+		fi
+		[ -z "${FPID:-}" ] || { TPID=$FPID; tool_stop gupfloor; }
+		echo 0 >/proc/sys/kernel/bpf_stats_enabled
+	fi
 fi
 exit 0
