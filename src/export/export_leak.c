@@ -287,6 +287,8 @@ static int leak_src_drops(void *state, struct export_drop *out, int max)
 		{ "gup_batch_truncated", s->c.counters[DLC_BATCH_TRUNC] },
 		{ "hazard_ring_full", s->c.counters[DLC_ANOMALY_LOST] },
 		{ "waiter_map_full", s->c.counters[DLC_WAITER_OVERFLOW] },
+		/* runs the kernel skipped (a program already running on that CPU) */
+		{ "kernel_skipped", s->c.kernel_skipped },
 	};
 	int n = 0;
 

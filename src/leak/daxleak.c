@@ -17,6 +17,7 @@
 #include "paths.h"
 #include "core_btf.h"
 #include "preflight.h"
+#include "sched_shield.h"
 #include "util.h"
 
 static void usage(FILE *out)
@@ -240,24 +241,29 @@ static void fill_hooks(struct hook *h, struct daxleak_bpf *s)
 	h[H_PUT_PAGE] = (struct hook){ .func = "__put_devmap_managed_page_refs",
 		.fentry = s->progs.put_page_refs_fentry, .kprobe = { s->progs.put_page_refs_kprobe },
 		.lost = "exact releases on 6.1-era kernels (the scan still sees them, at interval "
-			"granularity), release-underflow anomalies" };
+			"granularity), release-underflow anomalies",
+		.exact = true };
 	h[H_PUT_FOLIO] = (struct hook){ .func = "__put_devmap_managed_folio_refs",
 		.fentry = s->progs.put_folio_refs_fentry, .kprobe = { s->progs.put_folio_refs_kprobe },
 		.lost = "exact releases on 6.12-era kernels (the scan still sees them, at interval "
-			"granularity), release-underflow anomalies" };
+			"granularity), release-underflow anomalies",
+		.exact = true };
 	h[H_FREE] = (struct hook){ .func = "free_zone_device_folio",
 		.fentry = s->progs.free_folio_fentry, .kprobe = { s->progs.free_folio_kprobe },
 		.lost = "exact final release on 6.15+ (the scan still sees it), freed-while-mapped "
-			"anomalies" };
+			"anomalies",
+		.exact = true };
 	h[H_BUSY] = (struct hook){ .func = "dax_layout_busy_page_range",
 		.fentry = s->progs.busy_fexit,
 		.kprobe = { s->progs.busy_kprobe, s->progs.busy_kretprobe },
 		.lost = "busy page of each break_layouts waiter and the join to its holder "
-			"(waiters still found through /proc wchan, without the page)" };
+			"(waiters still found through /proc wchan, without the page)",
+		.exact = true };
 	h[H_DISASSOC] = (struct hook){ .func = "dax_disassociate_entry",
 		.fentry = s->progs.disassoc_fentry, .kprobe = { s->progs.disassoc_kprobe },
 		.lost = "disassociated-while-held anomalies (the kernel's WARN in "
-			"dax_disassociate_entry on truncate/evict of a referenced page)" };
+			"dax_disassociate_entry on truncate/evict of a referenced page)",
+		.exact = true };
 	leak_compat_fill(h, s);
 	h[H_TP_PTE] = (struct hook){ .func = "dax_pte_fault_done", .is_tracepoint = true,
 		.tp = s->progs.tp_pte_fault_done, .lost = "DAX fault count (liveness only)" };
@@ -605,10 +611,16 @@ static void seed_from_scan(struct leak_ctx *c)
 
 int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
 {
-	struct probe_env env = { .forbid_fentry = a->no_fentry, .forbid_kprobe = a->no_kprobe };
+	/* tp_choice: the preemption check, so that release, free and busy-page
+	 * hooks (exact) take kprobes where fentry runs would nest and be
+	 * skipped (7.x) */
+	struct probe_env env = { .forbid_fentry = a->no_fentry, .forbid_kprobe = a->no_kprobe,
+				 .tp_choice = true };
 
 	memset(c, 0, sizeof(*c));
 	c->a = *a;
+	/* before any map syscall: see src/core/sched_shield.c */
+	sched_shield_bpf_syscalls();
 	if (a->scan_at_start)
 		daxnow_kallsyms_start();	/* needed below: under way meanwhile */
 	probe_env_detect(&env);

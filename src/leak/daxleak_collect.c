@@ -379,6 +379,8 @@ int leak_collect(struct leak_ctx *c)
 	run_scan(c);
 	ring_buffer__consume(c->rb);
 	memcpy(c->counters, c->skel->bss->counters, sizeof(c->counters));
+	/* the fault tracepoints (last) only tell liveness: not a lost event */
+	c->kernel_skipped = probe_missed_runs(c->hooks, H_TP_PTE);
 	if (read_tracked(c, scan_start) || read_waiters(c)) {
 		warn_msg("out of memory while collecting");
 		return -1;

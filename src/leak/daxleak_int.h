@@ -128,6 +128,10 @@ struct leak_ctx {
 	uint64_t stacks_gc;
 	/* /proc walks for waiters no hook saw (see proc_walk_needed) */
 	uint64_t proc_walks, walk_busy_calls;
+	/* runs of our programs the kernel skipped (bpf_stats recursion_misses:
+	 * a program of ours already running on that CPU, or another BPF user's
+	 * map syscall there): events we did not see */
+	uint64_t kernel_skipped;
 	bool walk_found;
 	uint64_t counters[DLC_NR];
 	/* the --now scan at start-up (a.scan_at_start), kept for its stacks,
