@@ -28,7 +28,7 @@ struct leak_args {
 	bool scan_at_start;	/* run the --now scan after attaching (plain daxleak: yes) */
 };
 
-/* Hook table layout (see fill_hooks in daxleak.c). */
+/* Hook table layout (see fill_hooks in daxleak_hooks.c). */
 enum {
 	H_GUP_EXIT0 = 0,			/* DL_GUP_NR exit hooks */
 	H_PUT_PAGE = DL_GUP_NR,			/* __put_devmap_managed_page_refs (6.1) */
@@ -145,9 +145,23 @@ struct leak_ctx {
 	size_t start_waiters, start_pages;
 };
 
-/* daxleak.c */
+/* daxleak.c: the session */
 int daxleak_start(struct leak_ctx *c, const struct leak_args *a);
 void daxleak_stop(struct leak_ctx *c);
+
+/* daxleak_args.c: the command line into *a; 0 ok, -1 after --help (exit
+ * 0), else the exit code of a usage error (said). */
+int leak_parse_args(int argc, char **argv, struct leak_args *a);
+
+/* daxleak_hooks.c: fill the hook table of the opened object, choose each
+ * hook's method (probe_select) and apply the era and pairing rules, all
+ * before load; after attach, what the attached hooks let this run see. */
+void leak_hooks_choose(struct leak_ctx *c, const struct probe_env *env);
+void leak_caps_derive(struct leak_ctx *c);
+
+/* daxleak_seed.c: after attach, run the --now scan (c->start) and put what
+ * it finds into the maps, marked seen at start. */
+void leak_seed_from_scan(struct leak_ctx *c);
 
 /* daxleak_gup.c: FOLL_GET | FOLL_PIN of the running kernel (from its BTF,
  * else the values of the kernels that #define them): the flags that mark a
