@@ -104,18 +104,6 @@ static void hook_off(struct hook *h, const char *why)
 			bpf_program__set_autoload(h->kprobe[k], false);
 }
 
-/* Number of parameters of a vmlinux function, -1 if unknown. */
-static int btf_nr_params(struct btf *btf, const char *fn)
-{
-	const struct btf_type *t;
-	int id;
-
-	if (!btf || (id = btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC)) <= 0)
-		return -1;
-	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
-	return t && btf_is_func_proto(t) ? btf_vlen(t) : -1;
-}
-
 /* x86 BPF trampolines before 6.5 take at most 6 arguments (6.1's
  * get_user_pages_remote has 7): use the kprobe pair for those. */
 static void avoid_wide_fentry(struct leak_ctx *c, const struct probe_env *env)
@@ -132,7 +120,7 @@ static void avoid_wide_fentry(struct leak_ctx *c, const struct probe_env *env)
 		struct hook *h = &c->hooks[i];
 		int n;
 
-		if (h->method != PM_FENTRY || (n = btf_nr_params(btf, h->func)) <= 6)
+		if (h->method != PM_FENTRY || (n = probe_btf_func_params(btf, h->func)) <= 6)
 			continue;
 		if (h->kprobe[0] && env->kprobes && !env->forbid_kprobe) {
 			h->method = PM_KPROBE;
