@@ -195,6 +195,7 @@ void daxleak_stop(struct leak_ctx *c)
 	daxleak_bpf__destroy(c->skel);
 	daxnow_report_free(&c->start);
 	leak_holder_checks_free(c);
+	leak_report_free(c);
 	ksyms_free(c->ks);
 	free(c->ents);
 	free(c->waiters);
@@ -206,6 +207,7 @@ void daxleak_stop(struct leak_ctx *c)
 
 static void print_report(struct leak_ctx *c, bool final)
 {
+	leak_report_build(c);
 	if (c->a.json)
 		leak_print_json(stdout, c, final);
 	else if (c->a.folded)
