@@ -18,7 +18,7 @@ CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
 	    -Iinclude -I$(BUILD)
 # Each object's make dependencies (headers, skeletons) come from the compiler.
 DEPFLAGS := -MMD -MP
-# One parse of the kernel's BTF per process, shared with libbpf (src/core/probe.c).
+# One parse of the kernel's BTF per process, shared with libbpf (src/core/probe_btf.c).
 BTF_WRAP := -Wl,--wrap=btf__load_vmlinux_btf,--wrap=btf__free
 LDLIBS   := $(BTF_WRAP) -lbpf -lelf -lz -lzstd -lncursesw -ltinfo -lpthread
 BPFFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Ibpf/core -Wall \

@@ -82,7 +82,7 @@ static struct benchfloor_bpf *floor_load(bool classic, bool btf, int ablate, boo
 		}
 		bpf_program__set_autoload(p, keep);
 	}
-	btf__free(kbtf);	/* the shared copy (src/core/probe.c) stays for the load */
+	btf__free(kbtf);	/* the shared copy (src/core/probe_btf.c) stays for the load */
 	err = benchfloor_bpf__load(s);
 	probe_release_btf();
 	if (err) {

@@ -1,6 +1,9 @@
 /* Hook selection shared by every tool: for each hook, the best method this
  * kernel allows (tracepoint; fentry/fexit, else kprobe/kretprobe, else
- * unavailable with a reason), decided before load, attached after load. */
+ * unavailable with a reason), decided before load, attached after load.
+ * One header, five files: the shared kernel BTF (probe_btf.c), the
+ * environment (probe_env.c), selection (probe_select.c), attach and detach
+ * (probe_attach.c), what was chosen for people and JSON (probe_report.c). */
 #ifndef DAXTRACE_PROBE_H
 #define DAXTRACE_PROBE_H
 
@@ -65,13 +68,16 @@ struct probe_env {
 	char tracefs[128];		/* tracefs events directory, "" if none */
 };
 
+/* probe_env.c */
 void probe_env_detect(struct probe_env *env);
 /* 1 if kallsyms lists data and per-CPU symbols (CONFIG_KALLSYMS_ALL), 0 if
  * it lists only functions (a data symbol is then never found there: no
  * need to read it for one), -1 unknown. Asked once, from the kernel's BTF. */
 int probe_kallsyms_data(void);
+
+/* probe_btf.c */
 /* The kernel's BTF, parsed once and shared with libbpf's object loads (see
- * src/core/probe.c) until probe_attach or probe_release_btf frees it; NULL
+ * src/core/probe_btf.c) until probe_attach or probe_release_btf frees it; NULL
  * without BTF. Load every object before attaching. */
 struct btf *probe_vmlinux_btf(void);
 void probe_release_btf(void);
@@ -81,9 +87,15 @@ void probe_release_btf(void);
 int probe_btf_check(void);
 /* Why it does not parse, or NULL (parsed, or not tried yet). */
 const char *probe_btf_problem(void);
+/* Parameter count of the function `name` in btf, -1 if absent (or no btf). */
+int probe_btf_func_params(struct btf *btf, const char *name);
+
+/* probe_select.c */
 /* Choose methods and set autoload on every program of every hook.
  * Returns the number of usable hooks. */
 int probe_select(struct hook *hooks, int n, const struct probe_env *env);
+
+/* probe_attach.c */
 /* Attach chosen programs of a loaded object; a failure marks the hook
  * unavailable with the reason and the others keep going. Frees the shared
  * BTF first: loads come before attaches. */
@@ -94,6 +106,7 @@ void probe_detach(struct hook *hooks, int n);
  * (bpf_prog_info.recursion_misses), summed over the hooks' attached programs. */
 unsigned long long probe_missed_runs(const struct hook *hooks, int n);
 
+/* probe_report.c */
 const char *probe_method_name(enum probe_method m);
 int probe_count(const struct hook *hooks, int n, enum probe_method m);
 /* One line per unavailable hook: "hook: unavailable (why); lost: ..." */

@@ -1,5 +1,5 @@
 /* Whether BTF tracepoint programs run with preemption disabled here
- * (src/core/tpcheck.c), asked by hook selection (src/core/probe.c). */
+ * (src/core/tpcheck.c), asked by the environment probe (src/core/probe_env.c). */
 #ifndef DAXTRACE_TPCHECK_H
 #define DAXTRACE_TPCHECK_H
 

@@ -391,3 +391,23 @@ int leak_collect(struct leak_ctx *c)
 	return 0;
 }
 
+/* Grouping sorts c->ents and costs (a pass per group over its pages):
+ * only for a report that is printed, not for export's collections. */
+void leak_report_build(struct leak_ctx *c)
+{
+	leak_report_free(c);
+	c->groups = leak_groups_make(c, &c->ngroups);
+	c->held = 0;
+	for (size_t i = 0; i < c->ngroups; i++)
+		c->held += c->groups[i].n;
+	if (c->held > c->max_outstanding)
+		c->max_outstanding = c->held;
+}
+
+void leak_report_free(struct leak_ctx *c)
+{
+	leak_groups_free(c->groups, c->ngroups);
+	c->groups = NULL;
+	c->ngroups = 0;
+}
+

@@ -48,7 +48,7 @@ double leak_now_age(const struct leak_ctx *c, uint64_t ns)
 	return ns && now > ns ? (now - ns) / 1e9 : 0;
 }
 
-void leak_stack_ips(struct leak_ctx *c, int id, uint64_t *ips)
+void leak_stack_ips(const struct leak_ctx *c, int id, uint64_t *ips)
 {
 	memset(ips, 0, DL_STACK_DEPTH * sizeof(*ips));
 	if (id >= 0)
@@ -56,13 +56,13 @@ void leak_stack_ips(struct leak_ctx *c, int id, uint64_t *ips)
 }
 
 /* A kernel stack without our own frames on top (daxleak_kstack.c). */
-void leak_kstack_ips(struct leak_ctx *c, int id, uint64_t *ips)
+void leak_kstack_ips(const struct leak_ctx *c, int id, uint64_t *ips)
 {
 	leak_stack_ips(c, id, ips);
 	kstack_trim(c->ks, ips, DL_STACK_DEPTH);
 }
 
-void leak_kframe(struct leak_ctx *c, uint64_t ip, char *buf, size_t len)
+void leak_kframe(const struct leak_ctx *c, uint64_t ip, char *buf, size_t len)
 {
 	uint64_t off;
 	const struct ksym *s = c->ks ? ksyms_find(c->ks, ip, &off) : NULL;

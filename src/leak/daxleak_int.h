@@ -28,7 +28,7 @@ struct leak_args {
 	bool scan_at_start;	/* run the --now scan after attaching (plain daxleak: yes) */
 };
 
-/* Hook table layout (see fill_hooks in daxleak.c). */
+/* Hook table layout (see fill_hooks in daxleak_hooks.c). */
 enum {
 	H_GUP_EXIT0 = 0,			/* DL_GUP_NR exit hooks */
 	H_PUT_PAGE = DL_GUP_NR,			/* __put_devmap_managed_page_refs (6.1) */
@@ -120,6 +120,10 @@ struct leak_ctx {
 	size_t nwaiters, cap_waiters;
 	struct anomaly_rec *anoms;	/* this interval */
 	size_t nanoms, cap_anoms;
+	/* the printed report's view (leak_report_build): the reported pages
+	 * grouped by culprit, largest first, and how many pages they hold */
+	struct group *groups;
+	size_t ngroups, held;
 	/* cumulative */
 	struct hist user_hist;		/* hold times of releases found by the scan (ns) */
 	uint64_t scan_released, scan_runs, scan_errors;
@@ -145,9 +149,23 @@ struct leak_ctx {
 	size_t start_waiters, start_pages;
 };
 
-/* daxleak.c */
+/* daxleak.c: the session */
 int daxleak_start(struct leak_ctx *c, const struct leak_args *a);
 void daxleak_stop(struct leak_ctx *c);
+
+/* daxleak_args.c: the command line into *a; 0 ok, -1 after --help (exit
+ * 0), else the exit code of a usage error (said). */
+int leak_parse_args(int argc, char **argv, struct leak_args *a);
+
+/* daxleak_hooks.c: fill the hook table of the opened object, choose each
+ * hook's method (probe_select) and apply the era and pairing rules, all
+ * before load; after attach, what the attached hooks let this run see. */
+void leak_hooks_choose(struct leak_ctx *c, const struct probe_env *env);
+void leak_caps_derive(struct leak_ctx *c);
+
+/* daxleak_seed.c: after attach, run the --now scan (c->start) and put what
+ * it finds into the maps, marked seen at start. */
+void leak_seed_from_scan(struct leak_ctx *c);
 
 /* daxleak_gup.c: FOLL_GET | FOLL_PIN of the running kernel (from its BTF,
  * else the values of the kernels that #define them): the flags that mark a
@@ -158,8 +176,12 @@ uint32_t gup_nested_flags(const struct btf *btf);
  * 0 if unknown. */
 int ram_pfn_ranges(const char *iomem, __u64 *lo, __u64 *hi, int max);
 
-/* daxleak_collect.c */
+/* daxleak_collect.c: read the maps into the report (leak_collect); then,
+ * for a report that is printed, build its view (c->groups, c->held, the
+ * most held so far): the renderers below only read. */
 int leak_collect(struct leak_ctx *c);
+void leak_report_build(struct leak_ctx *c);
+void leak_report_free(struct leak_ctx *c);
 /* daxleak_holder.c: fill each waiter's `now` (who holds its page now). */
 void leak_check_holders(struct leak_ctx *c);
 void leak_holder_checks_free(struct leak_ctx *c);
@@ -167,10 +189,10 @@ void leak_holder_checks_free(struct leak_ctx *c);
 void holder_now_of(const struct daxnow_report *r, const struct daxnow_waiter *w,
 		   struct holder_now *out);
 /* daxleak_text.c, daxleak_json.c */
-void leak_print_text(FILE *out, struct leak_ctx *c, bool final);
-void leak_print_json(FILE *out, struct leak_ctx *c, bool final);
-void leak_print_folded(FILE *out, struct leak_ctx *c);
-void leak_print_start(FILE *out, struct leak_ctx *c);
+void leak_print_text(FILE *out, const struct leak_ctx *c, bool final);
+void leak_print_json(FILE *out, const struct leak_ctx *c, bool final);
+void leak_print_folded(FILE *out, const struct leak_ctx *c);
+void leak_print_start(FILE *out, const struct leak_ctx *c);
 void leak_caps_explain(FILE *out, const struct leak_ctx *c);
 void leak_print_start_scan(FILE *out, const struct leak_ctx *c);
 /* What the start-up scan says about a tracked page (NULL: nothing). */

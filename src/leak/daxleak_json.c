@@ -5,7 +5,7 @@
 #include "hist_user.h"
 #include "util.h"
 
-static void json_stack(struct json *j, struct leak_ctx *c, int id, bool user, uint32_t pid)
+static void json_stack(struct json *j, const struct leak_ctx *c, int id, bool user, uint32_t pid)
 {
 	uint64_t ips[DL_STACK_DEPTH];
 	char fr[256];
@@ -30,7 +30,7 @@ static void json_stack(struct json *j, struct leak_ctx *c, int id, bool user, ui
 }
 
 /* A kernel stack the scan at start read (no stack id). */
-static void json_ips(struct json *j, struct leak_ctx *c, const __u64 *ips, int n)
+static void json_ips(struct json *j, const struct leak_ctx *c, const __u64 *ips, int n)
 {
 	char fr[256];
 
@@ -42,7 +42,7 @@ static void json_ips(struct json *j, struct leak_ctx *c, const __u64 *ips, int n
 	json_arr_end(j);
 }
 
-static void json_big_folios(struct json *j, struct leak_ctx *c, const struct group *g)
+static void json_big_folios(struct json *j, const struct leak_ctx *c, const struct group *g)
 {
 	struct big_folio *bf;
 	size_t n = leak_group_big_folios(c, g, &bf);
@@ -148,7 +148,7 @@ static void json_waiter_holder(struct json *j, const struct waiter_rec *w,
 	json_kv_str(j, "holder_note", w->now.verdict == HOLDER_NONE ? HOLDER_NONE_TEXT : "");
 }
 
-static void json_waiter(struct json *j, struct leak_ctx *c, const struct waiter_rec *w)
+static void json_waiter(struct json *j, const struct leak_ctx *c, const struct waiter_rec *w)
 {
 	size_t nheld;
 	const struct leak_entry *h = leak_holder_of(c, w, &nheld);
@@ -184,7 +184,7 @@ static void json_waiter(struct json *j, struct leak_ctx *c, const struct waiter_
 	json_obj_end(j);
 }
 
-void leak_print_start(FILE *out, struct leak_ctx *c)
+void leak_print_start(FILE *out, const struct leak_ctx *c)
 {
 	struct json j;
 
@@ -212,7 +212,7 @@ void leak_print_start(FILE *out, struct leak_ctx *c)
 	json_line_end(&j);
 }
 
-static void json_held_page(struct json *j, struct leak_ctx *c, const struct leak_entry *e)
+static void json_held_page(struct json *j, const struct leak_ctx *c, const struct leak_entry *e)
 {
 	const char *p = leak_path_of(e->v.pid, e->v.dev, e->v.ino, c);
 	char dev[24];
@@ -250,7 +250,7 @@ static void json_held_page(struct json *j, struct leak_ctx *c, const struct leak
 	json_obj_end(j);
 }
 
-static void json_group(struct json *j, struct leak_ctx *c, const struct group *g)
+static void json_group(struct json *j, const struct leak_ctx *c, const struct group *g)
 {
 	const struct leak_entry *e0 = &c->ents[g->idx[0]];
 
@@ -281,7 +281,7 @@ static void json_group(struct json *j, struct leak_ctx *c, const struct group *g
 	json_obj_end(j);
 }
 
-static void json_anomaly(struct json *j, struct leak_ctx *c, const struct anomaly_rec *r)
+static void json_anomaly(struct json *j, const struct leak_ctx *c, const struct anomaly_rec *r)
 {
 	const struct dl_anomaly *a = &r->a;
 	char dev[24];
@@ -306,10 +306,10 @@ static void json_anomaly(struct json *j, struct leak_ctx *c, const struct anomal
 	json_obj_end(j);
 }
 
-void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
+void leak_print_json(FILE *out, const struct leak_ctx *c, bool final)
 {
-	size_t ng, held = 0;
-	struct group *g = leak_groups_make(c, &ng);
+	const struct group *g = c->groups;
+	size_t ng = c->ngroups, held = c->held;
 	struct json j;
 	int idle = leak_idle(c);
 	static const char *const cnames[DLC_NR] = {
@@ -320,10 +320,6 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 		"read_errors",
 	};
 
-	for (size_t i = 0; i < ng; i++)
-		held += g[i].n;
-	if (held > c->max_outstanding)
-		c->max_outstanding = held;
 	json_init(&j, out);
 	json_obj_begin(&j);
 	json_kv_str(&j, "type", final ? "summary" : "report");
@@ -376,6 +372,5 @@ void leak_print_json(FILE *out, struct leak_ctx *c, bool final)
 	}
 	json_obj_end(&j);
 	json_line_end(&j);
-	leak_groups_free(g, ng);
 }
 

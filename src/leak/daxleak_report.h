@@ -46,10 +46,10 @@ extern const char *const anomaly_help[DLA_NR];
 const char *leak_gup_name(const struct leak_ctx *c, int g);
 int leak_idle(const struct leak_ctx *c);
 double leak_now_age(const struct leak_ctx *c, uint64_t ns);
-void leak_stack_ips(struct leak_ctx *c, int id, uint64_t *ips);
+void leak_stack_ips(const struct leak_ctx *c, int id, uint64_t *ips);
 /* A kernel stack without our own frames on top (daxleak_kstack.c). */
-void leak_kstack_ips(struct leak_ctx *c, int id, uint64_t *ips);
-void leak_kframe(struct leak_ctx *c, uint64_t ip, char *buf, size_t len);
+void leak_kstack_ips(const struct leak_ctx *c, int id, uint64_t *ips);
+void leak_kframe(const struct leak_ctx *c, uint64_t ip, char *buf, size_t len);
 const char *leak_path_of(uint32_t pid, uint32_t dev, uint64_t ino, const struct leak_ctx *c);
 void leak_fmt_dev(uint32_t dev, char *buf, size_t len);
 void leak_fmt_pfn(uint64_t pfn, char *buf, size_t len);

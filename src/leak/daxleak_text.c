@@ -35,7 +35,7 @@ void leak_caps_explain(FILE *out, const struct leak_ctx *c)
 			"only\n", prog_name);
 }
 
-static void print_stack_lines(FILE *out, struct leak_ctx *c, const struct group *g)
+static void print_stack_lines(FILE *out, const struct leak_ctx *c, const struct group *g)
 {
 	uint64_t ips[DL_STACK_DEPTH];
 	char fr[256];
@@ -62,7 +62,7 @@ static void print_stack_lines(FILE *out, struct leak_ctx *c, const struct group 
 
 /* One line per large folio: the kernel counts its references on the
  * head, so per page only "taken through this page" is known. */
-static void print_big_folios(FILE *out, struct leak_ctx *c, const struct group *g)
+static void print_big_folios(FILE *out, const struct leak_ctx *c, const struct group *g)
 {
 	struct big_folio *bf;
 	size_t n = leak_group_big_folios(c, g, &bf);
@@ -81,9 +81,9 @@ static void print_big_folios(FILE *out, struct leak_ctx *c, const struct group *
 	free(bf);
 }
 
-static void print_counters_line(FILE *out, struct leak_ctx *c)
+static void print_counters_line(FILE *out, const struct leak_ctx *c)
 {
-	uint64_t *k = c->counters;
+	const uint64_t *k = c->counters;
 
 	if (k[DLC_TRACK_OVERFLOW] || k[DLC_STACK_LOST] || k[DLC_BATCH_TRUNC] ||
 	    k[DLC_ANOMALY_LOST] || k[DLC_WAITER_OVERFLOW] || k[DLC_READ_ERR] || c->kernel_skipped)
@@ -105,7 +105,7 @@ static const char *held_how(const struct daxnow_held *h)
 }
 
 /* References older than daxleak: who holds them now, no culprit. */
-static void print_start_group(FILE *out, struct leak_ctx *c, const struct group *g,
+static void print_start_group(FILE *out, const struct leak_ctx *c, const struct group *g,
 			      const struct leak_entry *e0)
 {
 	const struct daxnow_held *h = leak_start_held(c, e0->page);
@@ -190,7 +190,7 @@ static void print_waiter_line(FILE *out, const struct leak_ctx *c, const struct 
 		waited, w->w.ino ? dev : "?", (unsigned long long)w->w.ino, busy, holder);
 }
 
-static void print_group(FILE *out, struct leak_ctx *c, const struct group *g)
+static void print_group(FILE *out, const struct leak_ctx *c, const struct group *g)
 {
 	char dev[24], pfn[24];
 	int idle = leak_idle(c);
@@ -230,18 +230,65 @@ static void print_group(FILE *out, struct leak_ctx *c, const struct group *g)
 		fprintf(out, "    ... %zu more (--rows 0 or -v lists all)\n", g->n - rows);
 }
 
-void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
+static void print_anomaly_lines(FILE *out, const struct leak_ctx *c)
 {
-	size_t ng, held = 0, nstart = 0;
-	struct group *g = leak_groups_make(c, &ng);
-	char ts[32], dev[24], pfn[24];
+	char dev[24], pfn[24];
+
+	if (!c->nanoms)
+		return;
+	fprintf(out, "ANOMALIES\n");
+	for (size_t i = 0; i < c->nanoms; i++) {
+		const struct dl_anomaly *a = &c->anoms[i].a;
+		char culprit[64] = "unknown";
+
+		leak_fmt_dev(a->dev, dev, sizeof(dev));
+		leak_fmt_pfn(a->pfn, pfn, sizeof(pfn));
+		if (a->culprit_pid)
+			snprintf(culprit, sizeof(culprit), "pid %u comm %.16s", a->culprit_pid,
+				 a->culprit_comm);
+		fprintf(out, "    %-19s pid %u comm %.16s dev %s ino %llu offset 0x%llx pfn %s "
+			"refcount %d mapcount %d refs %d culprit %s: %s\n", anomaly_name(a->type),
+			a->pid, a->comm, dev, (unsigned long long)a->ino,
+			(unsigned long long)a->index * 4096ULL, pfn, a->refcount, a->mapcount,
+			a->refs, culprit, anomaly_help[a->type < DLA_NR ? a->type : 0]);
+	}
+}
+
+/* The summary's totals since start: counters, anomalies, hold times. */
+static void print_totals(FILE *out, const struct leak_ctx *c)
+{
+	struct hist h = c->user_hist;
+	const uint64_t *k = c->counters;
+
+	hist_merge(&h, &c->skel->bss->hold_hist.h);
+	fprintf(out, "totals: gup calls %llu, pages %llu, dax pages %llu, releases seen %llu "
+		"(matched %llu), final frees %llu, released by scan %llu, busy-page waits %llu, "
+		"fs_dax faults %llu, max held %llu\n",
+		(unsigned long long)k[DLC_GUP_CALLS], (unsigned long long)k[DLC_PAGES_SEEN],
+		(unsigned long long)k[DLC_DAX_PAGES], (unsigned long long)k[DLC_RELEASES],
+		(unsigned long long)k[DLC_RELEASE_MATCHED], (unsigned long long)k[DLC_FREES],
+		(unsigned long long)c->scan_released, (unsigned long long)k[DLC_BUSY_FOUND],
+		(unsigned long long)k[DLC_FAULTS], (unsigned long long)c->max_outstanding);
+	fprintf(out, "anomalies total:");
+	for (int t = 0; t < DLA_NR; t++)
+		fprintf(out, " %s %llu", anomaly_name(t),
+			(unsigned long long)(c->anomaly_total[t]));
+	fprintf(out, "\n");
+	if (hist_total(&h)) {
+		fprintf(out, "reference hold times (released references; scan-found releases "
+			"are rounded up to the interval):\n");
+		hist_print(out, &h, "msecs", 1000000);
+	}
+}
+
+void leak_print_text(FILE *out, const struct leak_ctx *c, bool final)
+{
+	const struct group *g = c->groups;
+	size_t ng = c->ngroups, held = c->held, nstart = 0;
+	char ts[32];
 	time_t t = time(NULL);
 	int idle = leak_idle(c);
 
-	for (size_t i = 0; i < ng; i++)
-		held += g[i].n;
-	if (held > c->max_outstanding)
-		c->max_outstanding = held;
 	strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
 	nstart = leak_seen_at_start(g, ng, false);
 	fprintf(out, "%s %s: %zu page%s held > %.1fs (%zu seen at start) by %zu culprit stack%s, "
@@ -264,59 +311,18 @@ void leak_print_text(FILE *out, struct leak_ctx *c, bool final)
 		for (size_t i = 0; i < c->nwaiters; i++)
 			print_waiter_line(out, c, &c->waiters[i]);
 	}
-	if (c->nanoms) {
-		fprintf(out, "ANOMALIES\n");
-		for (size_t i = 0; i < c->nanoms; i++) {
-			struct dl_anomaly *a = &c->anoms[i].a;
-
-			leak_fmt_dev(a->dev, dev, sizeof(dev));
-			leak_fmt_pfn(a->pfn, pfn, sizeof(pfn));
-			char culprit[64] = "unknown";
-
-			if (a->culprit_pid)
-				snprintf(culprit, sizeof(culprit), "pid %u comm %.16s", a->culprit_pid,
-					 a->culprit_comm);
-			fprintf(out, "    %-19s pid %u comm %.16s dev %s ino %llu offset 0x%llx pfn %s "
-				"refcount %d mapcount %d refs %d culprit %s: %s\n", anomaly_name(a->type),
-				a->pid, a->comm, dev, (unsigned long long)a->ino,
-				(unsigned long long)a->index * 4096ULL, pfn, a->refcount, a->mapcount,
-				a->refs, culprit, anomaly_help[a->type < DLA_NR ? a->type : 0]);
-		}
-	}
+	print_anomaly_lines(out, c);
 	print_counters_line(out, c);
-	if (final) {
-		struct hist h = c->user_hist;
-		uint64_t *k = c->counters;
-
-		hist_merge(&h, &c->skel->bss->hold_hist.h);
-		fprintf(out, "totals: gup calls %llu, pages %llu, dax pages %llu, releases seen %llu "
-			"(matched %llu), final frees %llu, released by scan %llu, busy-page waits %llu, "
-			"fs_dax faults %llu, max held %llu\n",
-			(unsigned long long)k[DLC_GUP_CALLS], (unsigned long long)k[DLC_PAGES_SEEN],
-			(unsigned long long)k[DLC_DAX_PAGES], (unsigned long long)k[DLC_RELEASES],
-			(unsigned long long)k[DLC_RELEASE_MATCHED], (unsigned long long)k[DLC_FREES],
-			(unsigned long long)c->scan_released, (unsigned long long)k[DLC_BUSY_FOUND],
-			(unsigned long long)k[DLC_FAULTS], (unsigned long long)c->max_outstanding);
-		fprintf(out, "anomalies total:");
-		for (int t = 0; t < DLA_NR; t++)
-			fprintf(out, " %s %llu", anomaly_name(t),
-				(unsigned long long)(c->anomaly_total[t]));
-		fprintf(out, "\n");
-		if (hist_total(&h)) {
-			fprintf(out, "reference hold times (released references; scan-found releases "
-				"are rounded up to the interval):\n");
-			hist_print(out, &h, "msecs", 1000000);
-		}
-	}
-	leak_groups_free(g, ng);
+	if (final)
+		print_totals(out, c);
 }
 
 /* ---- folded --------------------------------------------------------- */
 
-void leak_print_folded(FILE *out, struct leak_ctx *c)
+void leak_print_folded(FILE *out, const struct leak_ctx *c)
 {
-	size_t ng;
-	struct group *g = leak_groups_make(c, &ng);
+	const struct group *g = c->groups;
+	size_t ng = c->ngroups;
 	uint64_t ips[DL_STACK_DEPTH];
 	char fr[256];
 
@@ -357,6 +363,5 @@ void leak_print_folded(FILE *out, struct leak_ctx *c)
 		}
 		fprintf(out, " %zu\n", g[i].n);
 	}
-	leak_groups_free(g, ng);
 }
 

@@ -129,10 +129,12 @@ static void render_leak(void)
 	c.skel = &skel;
 	doc("leak.start");
 	leak_print_start(stdout, &c);
+	leak_report_build(&c);
 	doc("leak.report");
 	leak_print_json(stdout, &c, false);
 	doc("leak.summary");
 	leak_print_json(stdout, &c, true);
+	leak_report_free(&c);
 }
 
 /* --- daxleak --now -o json: a waiter with a mapping and a pipe holder,

@@ -2,7 +2,8 @@
  * culprit (pid, kernel stack, user stack), one extra-reference count per
  * folio (subpages of a large folio share it), seen-at-start pages apart,
  * --min-age honoured, largest group first; a waiter's holder is the oldest
- * entry on its busy folio. Ground truth: the entries built here. */
+ * entry on its busy folio; the printed report's view (leak_report_build,
+ * daxleak_collect.c). Ground truth: the entries built here. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -126,11 +127,43 @@ static void test_holder_of(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* The printed report's view is built in collection (daxleak_collect.c),
+ * so the renderers only read: the groups, the pages they hold, and the
+ * most held at any report, kept when fewer are held later. */
+static void test_report_build(void **state)
+{
+	struct leak_entry e[] = {
+		ent(FOLIO_A, 3, 9, 20, 1, 3, 10, false), ent(FOLIO_A, 1, 9, 20, 1, 3, 12, false),
+		ent(FOLIO_B, 0, 0, 20, 1, 1, 11, false), ent(FOLIO_C, 0, 0, 10, 2, 1, 30, false),
+		ent(FOLIO_C, 9, 0, 10, 2, 1, 1, false),		/* too young: not held */
+		ent(FOLIO_S, 0, 0, 0, -1, 1, 50, true),
+	};
+	struct leak_ctx c = ctx(e, 6, 2);
+
+	leak_report_build(&c);
+	assert_int_equal(c.ngroups, 3);
+	assert_int_equal(c.groups[0].pid, 20);
+	assert_int_equal(c.groups[0].n, 3);
+	assert_int_equal(c.held, 5);
+	assert_int_equal(c.max_outstanding, 5);
+	/* grouping sorted the entries: seen-at-start last */
+	assert_true(c.ents[5].v.flags & DL_SEEN_AT_START);
+	/* a later report holding fewer: its own view, the most held kept */
+	c.nents = 1;
+	leak_report_build(&c);
+	assert_int_equal(c.ngroups, 1);
+	assert_int_equal(c.held, 1);
+	assert_int_equal(c.max_outstanding, 5);
+	leak_report_free(&c);
+	assert_null(c.groups);
+	assert_int_equal(c.ngroups, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_groups), cmocka_unit_test(test_no_leak_caps),
-		cmocka_unit_test(test_holder_of),
+		cmocka_unit_test(test_holder_of), cmocka_unit_test(test_report_build),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
