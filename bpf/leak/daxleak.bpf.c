@@ -12,7 +12,7 @@
  *  waiters      dax_layout_busy_page_range return value (the busy page)
  *
  * Each function hook has an fentry/fexit and a kprobe/kretprobe variant;
- * user space (src/probe.c) enables one per hook before load. */
+ * user space (src/core/probe_select.c) enables one per hook before load. */
 #include "dax_page.bpf.h"
 #include "hist.bpf.h"
 #include "daxleak.h"

@@ -224,7 +224,7 @@ int cmd_leak(int argc, char **argv)
 	uint64_t n = 0, start;
 	int rc;
 
-	/* --now: a one-shot look at what is stuck already (src/daxnow.c). */
+	/* --now: a one-shot look at what is stuck already (src/leak/scan*.c). */
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--now"))
 			return daxnow_run(argc, argv);
