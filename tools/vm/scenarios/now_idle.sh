@@ -5,7 +5,7 @@
 
 need_tools daxtrace daxload jq || exit 1
 if daxleak --now --help 2>&1 | grep -q 'One look at the kernel'; then :; else
-	fail now_wired "daxleak --now is not wired to daxnow_run (src/leak/daxleak_args.c)"
+	fail now_wired "daxleak --now is not wired to daxnow_run (src/leak/daxleak.c cmd_leak)"
 	exit 1
 fi
 t0=$(cut -d' ' -f1 /proc/uptime)

@@ -20,7 +20,7 @@ PAGES=16
 
 need_tools daxtrace daxload jq || exit 1
 if daxleak --now --help 2>&1 | grep -q 'One look at the kernel'; then :; else
-	fail now_wired "daxleak --now is not wired to daxnow_run (src/leak/daxleak_args.c)"
+	fail now_wired "daxleak --now is not wired to daxnow_run (src/leak/daxleak.c cmd_leak)"
 	exit 1
 fi
 
