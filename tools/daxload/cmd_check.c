@@ -30,31 +30,21 @@ static const char *blocks_first_2m(const char *path, uint64_t size)
 
 int cmd_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	struct dfile f;
 	struct out o;
-	int c;
+	const char *path;
+	int rc = only_path_arg(argc, argv, usage, &path);
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(usage, stdout);
-			return EXIT_OK;
-		}
-		return bad_option(usage, argc, argv, c);
-	}
-	if (optind != argc - 1)
-		return usage_error(usage, "need exactly one PATH");
-	if (path_check(argv[optind], &f) < 0)
+	if (rc >= 0)
+		return rc;
+	if (path_check(path, &f) < 0)
 		return EXIT_ERR;
 	out_begin(&o, "check", NULL);
 	out_file(&o, &f);
 	out_kv(&o, "dax_attr", "%s", f.dax_attr_known ? "known" : "unknown");
 	out_kv(&o, "fs", "%s", f.fs);
 	out_kv(&o, "mount_dax", "%s", f.mnt_dax);
-	out_kv(&o, "blocks_2m_aligned", "%s", blocks_first_2m(argv[optind], f.size));
+	out_kv(&o, "blocks_2m_aligned", "%s", blocks_first_2m(path, f.size));
 	out_emit(&o);
 	return f.dax ? EXIT_OK : EXIT_ERR;
 }

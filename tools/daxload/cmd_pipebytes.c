@@ -14,29 +14,19 @@ static const char usage[] =
 
 int cmd_pipe_bytes(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	uint64_t bytes;
 	struct out o;
-	int c;
+	const char *path;
+	int rc = only_path_arg(argc, argv, usage, &path);
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(usage, stdout);
-			return EXIT_OK;
-		}
-		return bad_option(usage, argc, argv, c);
-	}
-	if (optind != argc - 1)
-		return usage_error(usage, "need exactly one PATH");
-	if (pipe_bytes_of(argv[optind], &bytes) < 0) {
+	if (rc >= 0)
+		return rc;
+	if (pipe_bytes_of(path, &bytes) < 0) {
 		errsys(errno, "open/FIONREAD pipe");
 		return EXIT_ERR;
 	}
 	out_begin(&o, "pipe-bytes", NULL);
-	out_str(&o, "path", argv[optind]);
+	out_str(&o, "path", path);
 	out_kv(&o, "bytes", "%llu", (unsigned long long)bytes);
 	out_emit(&o);
 	return EXIT_OK;

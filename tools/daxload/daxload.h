@@ -149,5 +149,8 @@ int cmd_pipe_bytes(int argc, char **argv);
 int usage_error(const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int bad_option(const char *usage, int argc, char **argv, int opt);
+/* A command whose only argument is one PATH (and --help): -1 with *path set
+ * to go on, else the exit code to return (help printed, or bad usage). */
+int only_path_arg(int argc, char **argv, const char *usage, const char **path);
 
 #endif

@@ -64,6 +64,27 @@ int bad_option(const char *usage, int argc, char **argv, int opt)
 	return usage_error(usage, "bad option '%s' (unknown, or missing its value)", arg);
 }
 
+int only_path_arg(int argc, char **argv, const char *usage, const char **path)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return EXIT_OK;
+		}
+		return bad_option(usage, argc, argv, c);
+	}
+	if (optind != argc - 1)
+		return usage_error(usage, "need exactly one PATH");
+	*path = argv[optind];
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	/* Writes to a closed pipe should fail with EPIPE, not kill a holder. */
