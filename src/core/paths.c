@@ -98,9 +98,15 @@ void path_label(uint32_t pid, uint32_t dev, uint64_t ino, char *buf, size_t len)
 {
 	const char *p = path_lookup(pid, dev, ino);
 
-	if (p)
-		snprintf(buf, len, "%s", p);
-	else
+	if (p) {
+		/* one text line per row: a newline in a name is written as
+		 * /proc/PID/maps writes it (\012); JSON gets the exact name */
+		size_t used = 0;
+
+		buf[0] = '\0';
+		for (; *p && used + 1 < len; p++)
+			used += snprintf(buf + used, len - used, *p == '\n' ? "\\012" : "%c", *p);
+	} else
 		snprintf(buf, len, "dev %u:%u ino %llu", kdev_major(dev), kdev_minor(dev),
 			 (unsigned long long)ino);
 }

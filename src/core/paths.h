@@ -9,7 +9,7 @@
 
 /* Path of the file, or NULL if no live mapping names it. */
 const char *path_lookup(uint32_t pid, uint32_t dev, uint64_t ino);
-/* Label for display: the path, else "dev MAJ:MIN ino N". */
+/* A one-line text label: the path, a newline written as \012, or "dev M:N ino I". */
 void path_label(uint32_t pid, uint32_t dev, uint64_t ino, char *buf, size_t len);
 void paths_clear(void);
 /* Is (dev, ino) in the cache already? */

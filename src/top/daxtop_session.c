@@ -221,14 +221,13 @@ void daxtop_stop(struct daxtop_ctx *c)
 	paths_clear();
 }
 
-/* "/name" at buf + used, written as /proc/PID/maps writes names (a newline
- * as \012, so a path stays one line in text output), "..." after a name
- * BPF got only the start of. Returns the new used. */
+/* "/name" at buf + used as it is (path_label escapes a newline for text),
+ * "..." after a name BPF got only the start of. Returns the new used. */
 static size_t put_name(char *buf, size_t used, size_t len, const char *name, bool cut)
 {
 	used += snprintf(buf + used, len - used, "/");
 	for (int i = 0; i < DAXTOP_NAME_LEN && name[i] && used < len; i++)
-		used += snprintf(buf + used, len - used, name[i] == '\n' ? "\\012" : "%c", name[i]);
+		used += snprintf(buf + used, len - used, "%c", name[i]);
 	if (cut && used < len)
 		used += snprintf(buf + used, len - used, "...");
 	return used;

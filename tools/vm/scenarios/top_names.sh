@@ -6,8 +6,8 @@
 # export --per-file` stays a well-formed exposition in valid UTF-8 whose
 # per-file counts add up to the kernel's. Twice: while the process still
 # maps the file (path from /proc/PID/maps) and after it exited (path from
-# the dentry names BPF saw: a newline written as \012 like maps does, the
-# 255-byte name cut and marked "...").
+# the dentry names BPF saw, the 255-byte name cut and marked "..."). A
+# newline is written as \012 in text (as /proc/PID/maps does), exact in JSON.
 . /daxtest/daxtest.sh
 
 T=/tmp/top_names
@@ -25,7 +25,7 @@ name_of() { # name_of DIR N: the Nth hostile path in DIR
 }
 # The JSON file name each should get (jq, $d the directory, $long).
 want1='$d + "/sp ace  name"'
-want2='$d + "/new\\012line"'
+want2='$d + "/new\nline"'
 want3='$d + "/bad\ufffd\ufffdutf"'
 want4='$d + "/" + $long, $d + "/" + $long[0:47] + "..."'
 trace_start fs_dax
