@@ -75,14 +75,14 @@ VERSION=$(sed -n 's/^daxtrace_build_info{version="\([^"]*\)".*/\1/p' "$TMP/m1")
 check "all 8 fs_dax tracepoints attached" \
 	test "$(grep -c '^daxtrace_probe_attached{tool="top",hook="dax_[a-z_]*",method="tracepoint"} 1$' "$TMP/m1")" = 8
 check "every hook has a 0/1 attach status" \
-	test "$(grep -Ec '^daxtrace_probe_attached\{.*\} [01]$' "$TMP/m1")" = 10
+	test "$(grep -Ec '^daxtrace_probe_attached\{.*\} [01]$' "$TMP/m1")" = 11
 check "unavailable hooks say so (0, method none/unavailable)" sh -c \
 	"! grep -q 'method=\"unavailable\"} 1' '$TMP/m1'"
 for fam in daxtrace_faults_total daxtrace_fault_latency_seconds daxtrace_pmd_fallbacks_total \
 	   daxtrace_events_dropped_total daxtrace_writeback_bytes_total daxtrace_row_map_capacity; do
 	check "family $fam declared" grep -q "^# TYPE $fam " "$TMP/m1"
 done
-check "PMD fallback reasons at zero" test "$(grep -c '^daxtrace_pmd_fallbacks_total{reason="[a-z_]*"} 0$' "$TMP/m1")" = 5
+check "PMD fallback reasons at zero" test "$(grep -c '^daxtrace_pmd_fallbacks_total{reason="[a-z_]*"} 0$' "$TMP/m1")" = 7
 check "drops by source and reason at zero" grep -q '^daxtrace_events_dropped_total{source="top",reason="row_map_full"} 0$' "$TMP/m1"
 check "events at zero (no DAX here)" grep -q '^daxtrace_events_total 0$' "$TMP/m1"
 
@@ -97,7 +97,7 @@ check "waiters: both states present, at 0 (no DAX here)" test "$(grep -Ec \
 	'^daxtrace_break_layouts_waiters\{state="[SD]"\} 0$' "$TMP/m1")" = 2
 check "oldest waiter 0 when none" grep -q '^daxtrace_break_layouts_oldest_waiter_seconds 0$' "$TMP/m1"
 check "6 hazard kinds, counters at 0" test "$(grep -Ec '^daxtrace_leak_hazards_total\{kind="[a-z_]+"\} 0$' "$TMP/m1")" = 6
-check "leak drops by reason at 0" test "$(grep -Ec '^daxtrace_events_dropped_total\{source="leak",reason="[a-z_]+"\} 0$' "$TMP/m1")" = 4
+check "leak drops by reason at 0" test "$(grep -Ec '^daxtrace_events_dropped_total\{source="leak",reason="[a-z_]+"\} 0$' "$TMP/m1")" = 5
 check "threshold defaults to daxleak's 5 s" grep -q '^daxtrace_leak_min_age_seconds 5$' "$TMP/m1"
 # Extra references are counted only when an acquisition hook attached; the
 # exporter says so on stderr (daxleak's own wording), and then the gauges
@@ -288,8 +288,8 @@ check "Prometheus query daxtrace_build_info = 1 (version $VERSION)" test "$got" 
 check "Prometheus sees the target up" test "$(q 'up{job="daxtrace"}' | jq -r '.data.result[0].value[1]')" = 1
 check "Prometheus: 8 tracepoint hooks attached" \
 	test "$(q 'sum(daxtrace_probe_attached{method="tracepoint"})' | jq -r '.data.result[0].value[1]')" = 8
-check "Prometheus: 5 PMD fallback reasons ingested, at 0" \
-	test "$(q 'count(daxtrace_pmd_fallbacks_total == 0)' | jq -r '.data.result[0].value[1]')" = 5
+check "Prometheus: 7 PMD fallback reasons ingested, at 0" \
+	test "$(q 'count(daxtrace_pmd_fallbacks_total == 0)' | jq -r '.data.result[0].value[1]')" = 7
 rules=$(curl -s --max-time 3 "http://127.0.0.1:$PPORT/api/v1/rules" |
 	jq -r '[.data.groups[].rules[] | select(.health == "ok")] | length')
 check "Prometheus loaded the alert rules, all healthy ($rules)" test "$rules" = 9
