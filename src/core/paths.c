@@ -94,19 +94,26 @@ const char *path_lookup(uint32_t pid, uint32_t dev, uint64_t ino)
 	return p ? p : (pid ? scan_maps(pid, dev, ino) : NULL);
 }
 
+/* One text line per row: a newline in a name is written as /proc/PID/maps
+ * writes it (\012); JSON writers take the exact name. */
+void path_text(const char *path, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	for (; *path && used + 1 < len; path++)
+		used += snprintf(buf + used, len - used, *path == '\n' ? "\\012" : "%c", *path);
+}
+
 void path_label(uint32_t pid, uint32_t dev, uint64_t ino, char *buf, size_t len)
 {
 	const char *p = path_lookup(pid, dev, ino);
 
-	if (p) {
-		/* one text line per row: a newline in a name is written as
-		 * /proc/PID/maps writes it (\012); JSON gets the exact name */
-		size_t used = 0;
-
-		buf[0] = '\0';
-		for (; *p && used + 1 < len; p++)
-			used += snprintf(buf + used, len - used, *p == '\n' ? "\\012" : "%c", *p);
-	} else
+	if (p)
+		path_text(p, buf, len);
+	else
 		snprintf(buf, len, "dev %u:%u ino %llu", kdev_major(dev), kdev_minor(dev),
 			 (unsigned long long)ino);
 }

@@ -9,6 +9,8 @@
 
 /* Path of the file, or NULL if no live mapping names it. */
 const char *path_lookup(uint32_t pid, uint32_t dev, uint64_t ino);
+/* path for one line of text: a newline written as \012 (as in /proc/PID/maps). */
+void path_text(const char *path, char *buf, size_t len);
 /* A one-line text label: the path, a newline written as \012, or "dev M:N ino I". */
 void path_label(uint32_t pid, uint32_t dev, uint64_t ino, char *buf, size_t len);
 void paths_clear(void);

@@ -2,6 +2,7 @@
 #include <time.h>
 #include "blwait.h"
 #include "daxleak_report.h"
+#include "paths.h"
 #include "daxleak.skel.h"
 #include "hist_user.h"
 #include "util.h"
@@ -213,18 +214,20 @@ static void print_group(FILE *out, const struct leak_ctx *c, const struct group 
 	for (size_t k = 0; k < g->n && k < rows; k++) {
 		const struct leak_entry *e = &c->ents[g->idx[k]];
 		const char *p = leak_path_of(e->v.pid, e->v.dev, e->v.ino, c);
-		char age[16];
+		char age[16], pt[4200];
 
 		leak_fmt_dev(e->v.dev, dev, sizeof(dev));
 		leak_fmt_pfn(e->v.pfn, pfn, sizeof(pfn));
 		/* seen at start: taken before daxleak, so at least this old */
 		snprintf(age, sizeof(age), "%s%.1f", e->v.flags & DL_SEEN_AT_START ? ">=" : "",
 			 e->age_s);
+		if (p)
+			path_text(p, pt, sizeof(pt));	/* a hostile name stays on its line */
 		fprintf(out, "    %-7s %-9llu 0x%-10llx %-12s %-5u %-6d %-4d %-4d %-7s %s\n",
 			e->v.shared ? "-" : dev, (unsigned long long)e->v.ino,
 			(unsigned long long)e->v.index * 4096ULL, pfn, e->v.order, e->v.cur_ref, idle,
 			e->v.cur_map, age,
-			e->v.shared ? "(shared extent: several files)" : p ? p : "?");
+			e->v.shared ? "(shared extent: several files)" : p ? pt : "?");
 	}
 	if (g->n > rows)
 		fprintf(out, "    ... %zu more (--rows 0 or -v lists all)\n", g->n - rows);
