@@ -28,12 +28,16 @@
 
 int sched_shield_bpf_syscalls(void)
 {
+	/* once per process: export starts both the top and the leak session */
+	static int answer = 1;
 	struct sched_param sp = { .sched_priority = 1 };
 
-	if (!sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
-		return 0;
-	warn_msg("cannot run at real-time priority (SCHED_FIFO: %s): on a preemptible kernel, "
-		 "faults other tasks take while this tool reads its BPF maps can be skipped by "
-		 "the kernel; they are counted in lost (skipped)", strerror(errno));
-	return -1;
+	if (answer <= 0)
+		return answer;
+	answer = sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) ? -1 : 0;
+	if (answer)
+		warn_msg("cannot run at real-time priority (SCHED_FIFO: %s): on a preemptible "
+			 "kernel, events other tasks cause while this tool reads its BPF maps can "
+			 "be skipped by the kernel; they are counted as skipped", strerror(errno));
+	return answer;
 }

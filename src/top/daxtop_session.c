@@ -225,12 +225,8 @@ void daxtop_stop(struct daxtop_ctx *c)
  * "..." after a name BPF got only the start of. Returns the new used. */
 static size_t put_name(char *buf, size_t used, size_t len, const char *name, bool cut)
 {
-	used += snprintf(buf + used, len - used, "/");
-	for (int i = 0; i < DAXTOP_NAME_LEN && name[i] && used < len; i++)
-		used += snprintf(buf + used, len - used, "%c", name[i]);
-	if (cut && used < len)
-		used += snprintf(buf + used, len - used, "...");
-	return used;
+	return used + snprintf(buf + used, len - used, "/%.*s%s", DAXTOP_NAME_LEN, name,
+			       cut ? "..." : "");
 }
 
 /* Path from the names BPF saw at the first fault: mount point + names. */
