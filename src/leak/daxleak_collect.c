@@ -11,6 +11,7 @@
 #include "daxleak_report.h"
 #include "daxleak.skel.h"
 #include "hist_user.h"
+#include "map_keys.h"
 #include "mounts.h"
 #include "util.h"
 
@@ -72,18 +73,37 @@ static int push_entry(struct leak_ctx *c, const struct leak_entry *e)
 	return 0;
 }
 
+/* Released between scans: the hold time is known to within one interval. */
+static void scan_released(struct leak_ctx *c, const struct dl_page_val *v)
+{
+	struct hist h = {};
+	uint64_t d = v->scan_ns - v->first_ns;
+	int s = 0;
+
+	while (s < HIST_SLOTS - 1 && (d >> s))
+		s++;
+	h.slots[s] = 1;
+	hist_merge(&c->user_hist, &h);
+	c->scan_released++;
+}
+
 static int read_tracked(struct leak_ctx *c, uint64_t scan_start)
 {
-	uint64_t key, next, *prev = NULL;
 	int idle = leak_idle(c);
+	struct map_keys keys;
 
 	c->nents = 0;
 	c->collect_ns = mono_ns();
-	while (!bpf_map_get_next_key(c->tracked_fd, prev, &next)) {
-		struct leak_entry e = { .page = next };
+	/* keys first: a release deletes entries under the walk */
+	if (map_keys_read(c->tracked_fd, sizeof(uint64_t), bpf_map__max_entries(c->skel->maps.tracked),
+			  &keys))
+		return -1;
+	for (size_t i = 0; i < keys.n; i++) {
+		uint64_t key;
+		struct leak_entry e;
 
-		key = next;
-		prev = &key;
+		memcpy(&key, map_key(&keys, i), sizeof(key));
+		e = (struct leak_entry){ .page = key };
 		if (bpf_map_lookup_elem(c->tracked_fd, &key, &e.v))
 			continue;
 		if (c->caps.scan && e.v.scan_ns >= scan_start) {
@@ -95,17 +115,7 @@ static int read_tracked(struct leak_ctx *c, uint64_t scan_start)
 				add_scan_anomaly(c, key, &e.v, DLA_BELOW_IDLE);
 			e.extra = (int64_t)e.v.cur_ref - floor;
 			if (e.extra <= 0) {
-				/* released between scans: the hold time is known to
-				 * within one interval */
-				struct hist h = {};
-				uint64_t d = e.v.scan_ns - e.v.first_ns;
-				int s = 0;
-
-				while (s < HIST_SLOTS - 1 && (d >> s))
-					s++;
-				h.slots[s] = 1;
-				hist_merge(&c->user_hist, &h);
-				c->scan_released++;
+				scan_released(c, &e.v);
 				bpf_map_delete_elem(c->tracked_fd, &key);
 				continue;
 			}
@@ -116,9 +126,12 @@ static int read_tracked(struct leak_ctx *c, uint64_t scan_start)
 		}
 		e.age_s = e.v.first_ns && c->collect_ns > e.v.first_ns ?
 			  (c->collect_ns - e.v.first_ns) / 1e9 : 0;
-		if (push_entry(c, &e))
+		if (push_entry(c, &e)) {
+			map_keys_free(&keys);
 			return -1;
+		}
 	}
+	map_keys_free(&keys);
 	return 0;
 }
 
@@ -239,25 +252,37 @@ static bool proc_walk_needed(struct leak_ctx *c)
 
 static int walk_proc_waiters(struct leak_ctx *c);
 
+/* Gone, or no longer sleeping in a DAX wait for a while: the wait ended
+ * without a last busy-page call (signal). */
+static bool waiter_ended(const struct leak_ctx *c, const struct waiter_rec *r)
+{
+	bool asleep = r->state == 'S' || r->state == 'D';
+	bool stale = leak_now_age(c, r->w.last_ns) > 1.0;
+
+	return !r->state || (!asleep && stale) ||
+	       (asleep && r->wchan[0] && !wchan_is_dax_wait(r->wchan) && stale);
+}
+
 static int read_waiters(struct leak_ctx *c)
 {
-	uint32_t key, next, *prev = NULL;
+	struct map_keys keys;
 	size_t known;
+	int err = 0;
 
 	c->nwaiters = 0;
-	while (!bpf_map_get_next_key(c->waiters_fd, prev, &next)) {
+	/* keys first: an ended wait is deleted under the walk */
+	if (map_keys_read(c->waiters_fd, sizeof(uint32_t), bpf_map__max_entries(c->skel->maps.waiters),
+			  &keys))
+		return -1;
+	for (size_t i = 0; i < keys.n && !err; i++) {
 		struct waiter_rec r = {};
+		uint32_t key;
 
-		key = next;
-		prev = &key;
+		memcpy(&key, map_key(&keys, i), sizeof(key));
 		if (bpf_map_lookup_elem(c->waiters_fd, &key, &r.w))
 			continue;
 		r.state = task_state(r.w.pid, r.w.tid, r.wchan, sizeof(r.wchan));
-		/* Gone, or no longer sleeping in a DAX wait for a while: the
-		 * wait ended without a last busy-page call (signal). */
-		if (!r.state || (r.state != 'S' && r.state != 'D' && leak_now_age(c, r.w.last_ns) > 1.0) ||
-		    ((r.state == 'S' || r.state == 'D') && r.wchan[0] && !wchan_is_dax_wait(r.wchan) &&
-		     leak_now_age(c, r.w.last_ns) > 1.0)) {
+		if (waiter_ended(c, &r)) {
 			bpf_map_delete_elem(c->waiters_fd, &key);
 			continue;
 		}
@@ -265,9 +290,11 @@ static int read_waiters(struct leak_ctx *c)
 		if (r.w.flags & DL_SEEN_AT_START)
 			r.start = start_waiter(c, r.w.tid);
 		waiter_finish(c, &r);
-		if (push_waiter(c, &r))
-			return -1;
+		err = push_waiter(c, &r);
 	}
+	map_keys_free(&keys);
+	if (err)
+		return -1;
 	if (!proc_walk_needed(c))
 		return 0;
 	known = c->nwaiters;
@@ -337,37 +364,24 @@ static int walk_proc_waiters(struct leak_ctx *c)
  * taken by a racing acquisition shows as "[stack lost]", and is counted. */
 static void stacks_gc(struct leak_ctx *c)
 {
-	uint32_t key, next, *prev = NULL, n = 0, *ids;
 	uint32_t max = bpf_map__max_entries(c->skel->maps.stacks);
+	struct map_keys ids;
 
-	while (!bpf_map_get_next_key(c->stacks_fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		n++;
-	}
-	if (n < max / 4 * 3)
+	if (map_keys_read(c->stacks_fd, sizeof(uint32_t), max, &ids))
 		return;
-	ids = calloc(n + 1, sizeof(*ids));
-	if (!ids)
-		return;
-	prev = NULL;
-	n = 0;
-	while (!bpf_map_get_next_key(c->stacks_fd, prev, &next)) {
-		ids[n++] = next;
-		key = next;
-		prev = &key;
-	}
-	for (uint32_t i = 0; i < n; i++) {
+	for (size_t i = 0; ids.n >= max / 4 * 3 && i < ids.n; i++) {
+		int id;
 		bool used = false;
 
+		memcpy(&id, map_key(&ids, i), sizeof(id));
 		for (size_t e = 0; e < c->nents && !used; e++)
-			used = c->ents[e].v.kstack == (int)ids[i] || c->ents[e].v.ustack == (int)ids[i];
+			used = c->ents[e].v.kstack == id || c->ents[e].v.ustack == id;
 		for (size_t w = 0; w < c->nwaiters && !used; w++)
-			used = c->waiters[w].w.kstack == (int)ids[i];
-		if (!used && !bpf_map_delete_elem(c->stacks_fd, &ids[i]))
+			used = c->waiters[w].w.kstack == id;
+		if (!used && !bpf_map_delete_elem(c->stacks_fd, &id))
 			c->stacks_gc++;
 	}
-	free(ids);
+	map_keys_free(&ids);
 }
 
 int leak_collect(struct leak_ctx *c)

@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 #include "daxtop_session.h"
 #include "core_btf.h"
+#include "map_keys.h"
 #include "mounts.h"
 #include "paths.h"
 #include "sched_shield.h"
@@ -292,8 +293,8 @@ static int snapshot_take(struct daxtop_ctx *c, struct snapshot *s)
 {
 	int fd = bpf_map__fd(c->skel->maps.rows);
 	int cap = bpf_map__max_entries(c->skel->maps.rows);
-	struct daxtop_key key, next, *prev = NULL;
 	int room = cap + libbpf_num_possible_cpus();	/* + rows only a row cache has */
+	struct map_keys keys;
 
 	memset(s, 0, sizeof(*s));
 	s->rows = calloc(room, sizeof(*s->rows));
@@ -303,17 +304,23 @@ static int snapshot_take(struct daxtop_ctx *c, struct snapshot *s)
 	s->t_ns = mono_ns();
 	s->prev_clock_ns = c->skel->bss->clock_ns;
 	clock_publish(c, s->t_ns);
-	while (s->n < cap && !bpf_map_get_next_key(fd, prev, &next)) {
+	if (map_keys_read(fd, sizeof(struct daxtop_key), cap, &keys)) {
+		free(s->rows);
+		s->rows = NULL;
+		return -1;
+	}
+	for (size_t i = 0; i < keys.n && s->n < cap; i++) {
 		struct view_row *v = &s->rows[s->n];
+		struct daxtop_key key;
 
-		if (!bpf_map_lookup_elem(fd, &next, &v->r)) {
-			v->key = next;
+		memcpy(&key, map_key(&keys, i), sizeof(key));
+		if (!bpf_map_lookup_elem(fd, &key, &v->r)) {
+			v->key = key;
 			v->nfiles = 1;
 			s->n++;
 		}
-		key = next;
-		prev = &key;
 	}
+	map_keys_free(&keys);
 	qsort(s->rows, s->n, sizeof(*s->rows), daxtop_key_cmp);
 	cpu_slots(c, s, room);	/* after the rows, never before */
 	learn_paths(c, s);

@@ -200,7 +200,11 @@ done
 
 # --- interactive screen under tmux ---
 if command -v tmux >/dev/null; then
-	tmux kill-session -t daxtest 2>/dev/null
+	# A session that outlives the tests: killing the last session stops
+	# the server, and a new-session racing that exit finds no server (CI
+	# saw the second screen test never start).
+	tmux new-session -d -s keep "sleep 600"
+	check "tmux: a private server runs" tmux has-session -t keep
 	tmux new-session -d -s daxtest -x 160 -y 40 "TERM=screen $PWD/build/daxtop -i 0.5; echo EXITED rc=\$?; sleep 30"
 	sleep 2.5
 	tmux capture-pane -p -t daxtest >"$TMP/tui1"
@@ -224,6 +228,7 @@ if command -v tmux >/dev/null; then
 	check "tui: q quits with exit 0" grep -q 'EXITED rc=0' "$TMP/tui4"
 	check "tui: screen restored (no table left)" sh -c "! grep -q 'PID COMM' '$TMP/tui4'"
 	tmux kill-session -t daxtest 2>/dev/null
+	check "tmux: the server outlives a finished session" tmux has-session -t keep
 	# A terminal to draw on but stdin at EOF: getch returned at once and
 	# the screen spun. Batch output on the terminal instead, and a note.
 	tmux new-session -d -s daxtest -x 160 -y 40 \
