@@ -1,6 +1,7 @@
 /* daxleak: collect one report from the BPF maps and /proc: tracked
  * pages, waiters (named by blwait.c), scan-found anomalies, stack GC. */
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -411,6 +412,8 @@ void leak_report_build(struct leak_ctx *c)
 {
 	leak_report_free(c);
 	c->groups = leak_groups_make(c, &c->ngroups);
+	if (!c->groups && errno == ENOMEM)
+		warn_msg("out of memory while grouping held pages: this report lists none");
 	c->held = 0;
 	for (size_t i = 0; i < c->ngroups; i++)
 		c->held += c->groups[i].n;

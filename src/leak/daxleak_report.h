@@ -12,7 +12,7 @@ struct group {
 	int32_t kstack, ustack;
 	uint32_t pid;
 	bool seen_at_start;	/* references older than daxleak: culprit unknown */
-	size_t *idx, n;
+	size_t *idx, n, cap;
 	size_t folios;
 	int64_t extra;		/* one count per folio: subpages share it */
 	double oldest;

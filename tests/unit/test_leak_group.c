@@ -108,6 +108,43 @@ static void test_no_leak_caps(void **state)
 	leak_groups_free(g, ng);
 }
 
+/* One culprit holding many pages (an RDMA registration): 40 large folios
+ * of 512 pages in two files, in a shuffled order, plus 4096 small pages.
+ * One group; each folio counted once with its first page's extra. */
+static void test_many_pages(void **state)
+{
+	size_t n = 40 * 512 + 4096, k = 0, ng;
+	struct leak_entry *e = calloc(n, sizeof(*e));
+	struct leak_ctx c;
+	struct group *g;
+
+	assert_non_null(e);
+	for (uint32_t f = 0; f < 40; f++)
+		for (uint32_t sub = 0; sub < 512; sub++) {
+			e[k] = ent(FOLIO_A + (uint64_t)f * 512 * 64, sub, 9, 20, 1, 2, 10, false);
+			e[k].v.ino = 100 + f % 2;	/* two files, folios interleaved */
+			e[k].v.index = (uint64_t)(f / 2) * 512 + sub;
+			k++;
+		}
+	for (uint32_t p = 0; p < 4096; p++, k++)
+		e[k] = ent(0xffffea0010000000ULL + (uint64_t)p * 64, 0, 0, 20, 1, 1, 10, false);
+	for (size_t i = n - 1; i > 0; i--) {	/* a fixed shuffle */
+		size_t j = (i * 2654435761u) % (i + 1);
+		struct leak_entry t = e[i];
+
+		e[i] = e[j];
+		e[j] = t;
+	}
+	c = ctx(e, n, 0);
+	g = leak_groups_make(&c, &ng);
+	assert_int_equal(ng, 1);
+	assert_int_equal(g[0].n, n);
+	assert_int_equal(g[0].folios, 40 + 4096);
+	assert_int_equal(g[0].extra, 40 * 2 + 4096);
+	leak_groups_free(g, ng);
+	free(e);
+}
+
 static void test_holder_of(void **state)
 {
 	struct leak_entry e[] = {
@@ -163,7 +200,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_groups), cmocka_unit_test(test_no_leak_caps),
-		cmocka_unit_test(test_holder_of), cmocka_unit_test(test_report_build),
+		cmocka_unit_test(test_holder_of),
+		cmocka_unit_test(test_many_pages), cmocka_unit_test(test_report_build),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
