@@ -47,8 +47,14 @@ static void print_bpf_caps(void)
 	const char *lim[MAX_LIMITS];
 	int n = kernel_limits(lim);
 
+	const char *unknown = c->probe_errno ? "unknown" : NULL;
+
 	printf("bpf:          bpf_loop=%s get_func_arg=%s task_vma_iter=%s\n",
-	       c->loop ? "yes" : "no", c->func_arg ? "yes" : "no", c->iter_task_vma ? "yes" : "no");
+	       unknown ? unknown : c->loop ? "yes" : "no",
+	       unknown ? unknown : c->func_arg ? "yes" : "no", c->iter_task_vma ? "yes" : "no");
+	if (unknown)
+		printf("bpf:          helpers not probed: loading a test program failed (%s); "
+		       "run as root for the real answer\n", strerror(c->probe_errno));
 	for (int i = 0; i < n; i++)
 		printf("limit:        %s\n", lim[i]);
 }
@@ -59,8 +65,9 @@ static void json_bpf_caps(struct json *j)
 	const char *lim[MAX_LIMITS];
 	int n = kernel_limits(lim);
 
-	json_kv_bool(j, "bpf_loop", c->loop);
-	json_kv_bool(j, "bpf_get_func_arg", c->func_arg);
+	/* not probed (no rights): null, not a guess */
+	json_kv_bool_or_null(j, "bpf_loop", !c->probe_errno, c->loop);
+	json_kv_bool_or_null(j, "bpf_get_func_arg", !c->probe_errno, c->func_arg);
 	json_kv_bool(j, "iter_task_vma", c->iter_task_vma);
 	json_key(j, "limits");
 	json_arr_begin(j);

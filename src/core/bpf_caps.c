@@ -16,7 +16,7 @@
  * loaded: a kernel that never heard of the id says "invalid func"; one that
  * knows it but refuses it for kprobes says "unknown func <name>", and one
  * that allows it complains about the arguments or loads. */
-static bool helper_known(int id)
+static bool helper_known(int id, int *probe_errno)
 {
 	struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 0 },
@@ -37,6 +37,8 @@ static bool helper_known(int id)
 		close(fd);
 		return true;
 	}
+	if (!log[0] && (errno == EPERM || errno == EACCES))
+		*probe_errno = errno;	/* refused before the verifier ran */
 	return !strstr(log, "invalid func");
 }
 
@@ -56,8 +58,8 @@ const struct bpf_caps *bpf_caps_get(void)
 	if (c.probed)
 		return &c;
 	c.probed = true;
-	c.loop = helper_known(HELPER_LOOP);
-	c.func_arg = helper_known(HELPER_GET_FUNC_ARG);
+	c.loop = helper_known(HELPER_LOOP, &c.probe_errno);
+	c.func_arg = helper_known(HELPER_GET_FUNC_ARG, &c.probe_errno);
 	c.iter_task_vma = iter_target_exists("bpf_iter_task_vma");
 	return &c;
 }

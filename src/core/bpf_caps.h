@@ -10,6 +10,8 @@ struct bpf_caps {
 	bool loop;		/* bpf_loop helper (and callback subprograms), 5.17 */
 	bool func_arg;		/* bpf_get_func_arg/ret for fentry/fexit, 5.17 */
 	bool iter_task_vma;	/* iter/task_vma, 5.19 */
+	int probe_errno;	/* helpers could not be probed (no rights: EPERM):
+				 * loop and func_arg are guesses, say "unknown" */
 };
 
 /* Probed once per process (a few tiny loads, about a millisecond). */

@@ -123,3 +123,9 @@ void json_kv_double_or_null(struct json *j, const char *k, bool have, double v)
 	json_key(j, k);
 	have ? json_double(j, v) : json_null(j);
 }
+
+void json_kv_bool_or_null(struct json *j, const char *k, bool have, bool v)
+{
+	json_key(j, k);
+	have ? json_bool(j, v) : json_null(j);
+}

@@ -40,5 +40,6 @@ void json_kv_bool(struct json *j, const char *k, bool v);
 /* v, or null where the value is not known (have false) */
 void json_kv_u64_or_null(struct json *j, const char *k, bool have, uint64_t v);
 void json_kv_double_or_null(struct json *j, const char *k, bool have, double v);
+void json_kv_bool_or_null(struct json *j, const char *k, bool have, bool v);
 
 #endif

@@ -130,6 +130,11 @@ if command -v setpriv >/dev/null; then
 		"jq -e '.root == false and .hooks == null and .kernel != \"\"' '$TMP/nr.json' >/dev/null"
 	check "not root: json and text agree on the era" \
 		grep -q "refcount era: $(jq -r .era "$TMP/nr.json" 2>/dev/null)" "$TMP/nr.txt"
+	# helpers cannot be probed without rights: unknown, never a guessed yes
+	check "not root: features says helpers are unknown, and why" sh -c \
+		"grep -q 'bpf_loop=unknown get_func_arg=unknown' '$TMP/nr.txt' && grep -q 'helpers not probed.*run as root' '$TMP/nr.txt'"
+	check "not root: features -o json gives null for unprobed helpers" sh -c \
+		"jq -e '.bpf_loop == null and .bpf_get_func_arg == null' '$TMP/nr.json' >/dev/null"
 fi
 
 # --- output that cannot be written: exit 1 with one line, streaming ones stop ---
