@@ -292,7 +292,8 @@ static int make_ready_file(const char *path, pid_t holder)
 	return 0;
 }
 
-int cmd_pin(int argc, char **argv)
+/* Options into po; -1 to go on, else the exit code. */
+static int pin_args(int argc, char **argv, struct pin_opts *po, bool *to_parent)
 {
 	static const struct option opts[] = {
 		{ "pages", required_argument, NULL, 'p' },
@@ -311,6 +312,93 @@ int cmd_pin(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_u64(optarg, &po->pages) < 0 || !po->pages || po->pages > (1u << 20))
+				return usage_error(usage, "bad --pages '%s'", optarg);
+			break;
+		case 'o':
+			if (parse_size(optarg, &po->offset) < 0 || po->offset % PAGE_4K)
+				return usage_error(usage, "bad --offset '%s' (a multiple of 4096)", optarg);
+			break;
+		case 'H':
+			if (parse_seconds(optarg, &po->hold) < 0)
+				return usage_error(usage, "bad --hold '%s' (seconds or inf)", optarg);
+			po->hold_set = true;
+			break;
+		case 'R': po->ready_file = optarg; break;
+		case 'F': po->handoff = true; break;
+		case 'N': po->no_drain = true; break;
+		case 'u': po->do_munmap = true; break;
+		case 'f': po->pfn = true; break;
+		case 'P': po->pmd = true; break;
+		case 'C': po->cold = true; break;
+		case 'A': po->allow = true; break;
+		case 'T': *to_parent = true; break;
+		case 'I': po->in_flight = true; break;
+		case 'h': fputs(usage, stdout); return EXIT_OK;
+		default: return bad_option(usage, argc, argv, c);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error(usage, "need exactly one FILE");
+	if (!po->hold_set)
+		return usage_error(usage, "--hold SECONDS is required (inf to hold until SIGUSR1)");
+	if ((*to_parent || po->in_flight) && po->handoff)
+		return usage_error(usage, "--handoff goes with neither --to-parent nor --in-flight");
+	return -1;
+}
+
+/* --handoff: a child holds the pipe (and the mapping unless --munmap);
+ * this process prints ready and exits. */
+static int hold_handoff(struct dfile *f, struct region *r, const struct region *pr,
+			struct pinpipe *pp, const struct pin_opts *po, const char *pfns)
+{
+	uint64_t t_ready;
+	int sync[2];
+	pid_t child;
+	char b = 0;
+
+	if (pipe(sync) < 0) {
+		errsys(errno, "pipe");
+		return EXIT_ERR;
+	}
+	child = fork();
+	if (child < 0) {
+		errsys(errno, "fork");
+		return EXIT_ERR;
+	}
+	if (child == 0) {
+		/* The holder takes over the mapping too, unless --munmap: before
+		 * 6.15 break_layouts ignores pinned pages of an unmapped file. */
+		if (po->do_munmap) {
+			region_unmap(r);
+			dfile_close(f);
+		}
+		close(sync[0]);
+		t_ready = now_ns();
+		if (write_full(sync[1], &b, 1) < 0)
+			_exit(EXIT_ERR);
+		close(sync[1]);
+		_exit(pin_hold(f, pp, po, t_ready));
+	}
+	close(sync[1]);
+	while (read(sync[0], &b, 1) < 0 && errno == EINTR)
+		;
+	close(sync[0]);
+	t_ready = now_ns();
+	ready_line(f, pr, pp, po, child, t_ready, pfns, r);
+	if (make_ready_file(po->ready_file, child) < 0)
+		return EXIT_ERR;
+	pinpipe_close(pp);
+	return EXIT_OK;	/* the child keeps holding */
+}
+
+int cmd_pin(int argc, char **argv)
+{
 	struct pin_opts po = { .pages = 16, .to_parent = -1 };
 	bool to_parent = false;
 	struct map_req m = { .pmd_colour = true, .write = true, .shared = true };
@@ -321,41 +409,9 @@ int cmd_pin(int argc, char **argv)
 	static char pfns[256 * 20];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (parse_u64(optarg, &po.pages) < 0 || !po.pages || po.pages > (1u << 20))
-				return usage_error(usage, "bad --pages '%s'", optarg);
-			break;
-		case 'o':
-			if (parse_size(optarg, &po.offset) < 0 || po.offset % PAGE_4K)
-				return usage_error(usage, "bad --offset '%s' (a multiple of 4096)", optarg);
-			break;
-		case 'H':
-			if (parse_seconds(optarg, &po.hold) < 0)
-				return usage_error(usage, "bad --hold '%s' (seconds or inf)", optarg);
-			po.hold_set = true;
-			break;
-		case 'R': po.ready_file = optarg; break;
-		case 'F': po.handoff = true; break;
-		case 'N': po.no_drain = true; break;
-		case 'u': po.do_munmap = true; break;
-		case 'f': po.pfn = true; break;
-		case 'P': po.pmd = true; break;
-		case 'C': po.cold = true; break;
-		case 'A': po.allow = true; break;
-		case 'T': to_parent = true; break;
-		case 'I': po.in_flight = true; break;
-		case 'h': fputs(usage, stdout); return EXIT_OK;
-		default: return bad_option(usage, argc, argv, c);
-		}
-	}
-	if (optind != argc - 1)
-		return usage_error(usage, "need exactly one FILE");
-	if (!po.hold_set)
-		return usage_error(usage, "--hold SECONDS is required (inf to hold until SIGUSR1)");
-	if ((to_parent || po.in_flight) && po.handoff)
-		return usage_error(usage, "--handoff goes with neither --to-parent nor --in-flight");
+	c = pin_args(argc, argv, &po, &to_parent);
+	if (c >= 0)
+		return c;
 	pin_map_req(&po, &m);
 	hold_signals_block();	/* a SIGUSR1 sent right after ready must not kill us */
 
@@ -386,46 +442,8 @@ int cmd_pin(int argc, char **argv)
 			emit_pfn_lines("pin", &f, &pr, true);
 	}
 
-	if (po.handoff) {
-		int sync[2];
-		pid_t child;
-		char b = 0;
-
-		if (pipe(sync) < 0) {
-			errsys(errno, "pipe");
-			return EXIT_ERR;
-		}
-		child = fork();
-		if (child < 0) {
-			errsys(errno, "fork");
-			return EXIT_ERR;
-		}
-		if (child == 0) {
-			/* The holder takes over the mapping too, unless --munmap: before
-			 * 6.15 break_layouts ignores pinned pages of an unmapped file. */
-			if (po.do_munmap) {
-				region_unmap(&r);
-				dfile_close(&f);
-			}
-			close(sync[0]);
-			t_ready = now_ns();
-			if (write_full(sync[1], &b, 1) < 0)
-				_exit(EXIT_ERR);
-			close(sync[1]);
-			_exit(pin_hold(&f, &pp, &po, t_ready));
-		}
-		close(sync[1]);
-		while (read(sync[0], &b, 1) < 0 && errno == EINTR)
-			;
-		close(sync[0]);
-		t_ready = now_ns();
-		ready_line(&f, &pr, &pp, &po, child, t_ready, pfns, &r);
-		if (make_ready_file(po.ready_file, child) < 0)
-			return EXIT_ERR;
-		pinpipe_close(&pp);
-		return EXIT_OK;	/* the child keeps holding */
-	}
-
+	if (po.handoff)
+		return hold_handoff(&f, &r, &pr, &pp, &po, pfns);
 	if (po.do_munmap) {
 		region_unmap(&r);
 		dfile_close(&f);

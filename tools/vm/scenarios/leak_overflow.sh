@@ -40,7 +40,6 @@ if wait_for_line /tmp/leak_churn.err ready 60; then
 		wait $!
 		i=$((i + 1))
 	done
-	wait
 	sleep 0.5
 	kill -INT $L
 	wait $L
