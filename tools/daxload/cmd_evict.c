@@ -97,15 +97,9 @@ int cmd_evict(int argc, char **argv)
 	region_touch(&r, true, 0);
 	if (pinpipe_fill(&pp, r.va, r.len) < 0)
 		goto fail_unlink;
-	if (pipe(sync) < 0) {
-		errsys(errno, "pipe");
+	child = fork_linked(sync, false);
+	if (child < 0)
 		goto fail_unlink;
-	}
-	child = fork();
-	if (child < 0) {
-		errsys(errno, "fork");
-		goto fail_unlink;
-	}
 	if (child == 0) {
 		close(sync[0]);
 		holder(&f, &r, &pp, sync[1], hold);

@@ -231,15 +231,9 @@ static int fork_for_parent(struct pin_opts *po)
 	int sv[2];
 	pid_t child;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		errsys(errno, "socketpair");
+	child = fork_linked(sv, true);
+	if (child < 0)
 		return EXIT_ERR;
-	}
-	child = fork();
-	if (child < 0) {
-		errsys(errno, "fork");
-		return EXIT_ERR;
-	}
 	if (child == 0) {
 		close(sv[0]);
 		po->to_parent = sv[1];
@@ -362,15 +356,9 @@ static int hold_handoff(struct dfile *f, struct region *r, const struct region *
 	pid_t child;
 	char b = 0;
 
-	if (pipe(sync) < 0) {
-		errsys(errno, "pipe");
+	child = fork_linked(sync, false);
+	if (child < 0)
 		return EXIT_ERR;
-	}
-	child = fork();
-	if (child < 0) {
-		errsys(errno, "fork");
-		return EXIT_ERR;
-	}
 	if (child == 0) {
 		/* The holder takes over the mapping too, unless --munmap: before
 		 * 6.15 break_layouts ignores pinned pages of an unmapped file. */

@@ -55,6 +55,10 @@ int write_full(int fd, const void *buf, size_t len);
 int write_file_atomic(const char *path, const char *text);
 void sleep_ns(uint64_t ns);
 pid_t waitpid_eintr(pid_t pid, int *status);
+/* A pipe (or, with sock, a unix socket pair) into fds, then fork: the child
+ * gets 0, the parent the child's pid; -1 with one error line if either
+ * failed (nothing is left open then). */
+pid_t fork_linked(int fds[2], bool sock);
 
 /* Hold for `secs` (negative: forever) or until SIGUSR1/SIGINT/SIGTERM.
  * Returns the reason: "timeout", "sigusr1", "sigint", "sigterm". */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -182,4 +183,21 @@ const char *hold_wait(double secs)
 		if (sig < 0 && errno != EINTR && errno != EAGAIN)
 			return "error";
 	}
+}
+
+pid_t fork_linked(int fds[2], bool sock)
+{
+	pid_t child;
+
+	if ((sock ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) : pipe(fds)) < 0) {
+		errsys(errno, sock ? "socketpair" : "pipe");
+		return -1;
+	}
+	child = fork();
+	if (child < 0) {
+		errsys(errno, "fork");
+		close(fds[0]);
+		close(fds[1]);
+	}
+	return child;
 }
