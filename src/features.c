@@ -31,8 +31,17 @@ static bool module_lacks_btf(const char *mod)
 
 static int kernel_limits(const char **out)
 {
-	int n = bpf_caps_limits(bpf_caps_get(), out, MAX_LIMITS - 1);
+	const struct probe_misses *m = probe_misses_counted();
+	int n = bpf_caps_limits(bpf_caps_get(), out, MAX_LIMITS - 2);
 
+	if (!m->classic)
+		out[n++] = m->trampoline ?
+			"skipped runs not counted for classic tracepoints and kprobes: runs the "
+			"kernel skips (a program of ours already running on that CPU) cannot be "
+			"counted there; daxtop shows skipped=n/a, JSON null, export no series" :
+			"skipped runs not counted: runs the kernel skips (a program of ours "
+			"already running on that CPU) cannot be counted; daxtop shows "
+			"skipped=n/a, JSON null, export no series";
 	for (size_t i = 0; i < sizeof(module_btf) / sizeof(*module_btf); i++)
 		if (module_lacks_btf(module_btf[i])) {
 			out[n++] = NO_MODULE_BTF;

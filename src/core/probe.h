@@ -89,6 +89,15 @@ int probe_btf_check(void);
 const char *probe_btf_problem(void);
 /* Parameter count of the function `name` in btf, -1 if absent (or no btf). */
 int probe_btf_func_params(struct btf *btf, const char *name);
+/* Which programs' skipped runs the kernel counts (recursion_misses): those
+ * run through a trampoline (fentry, BTF tracepoints) and those run through
+ * trace_call_bpf (classic tracepoints, kprobes) got the counter in different
+ * kernels. From BTF fields, asked once (probe_env_detect asks first, while
+ * the BTF is loaded); known false if there is no BTF. */
+struct probe_misses {
+	bool known, trampoline, classic;
+};
+const struct probe_misses *probe_misses_counted(void);
 
 /* probe_select.c */
 /* Choose methods and set autoload on every program of every hook.
@@ -105,6 +114,9 @@ void probe_detach(struct hook *hooks, int n);
 /* Runs the kernel skipped because a program was already running on that CPU
  * (bpf_prog_info.recursion_misses), summed over the hooks' attached programs. */
 unsigned long long probe_missed_runs(const struct hook *hooks, int n);
+/* Whether every attached hook's skipped runs are counted by this kernel
+ * (see probe_misses_counted): if not, a skipped count of 0 means "unknown". */
+bool probe_missed_runs_counted(const struct hook *hooks, int n);
 
 /* probe_report.c */
 const char *probe_method_name(enum probe_method m);

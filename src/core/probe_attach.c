@@ -95,3 +95,18 @@ unsigned long long probe_missed_runs(const struct hook *hooks, int n)
 	}
 	return t;
 }
+
+bool probe_missed_runs_counted(const struct hook *hooks, int n)
+{
+	const struct probe_misses *m = probe_misses_counted();
+
+	for (int i = 0; i < n; i++) {
+		enum probe_method k = hooks[i].method;
+
+		if ((k == PM_TP_BTF || k == PM_FENTRY) && !m->trampoline)
+			return false;
+		if ((k == PM_TRACEPOINT || k == PM_KPROBE) && !m->classic)
+			return false;
+	}
+	return true;
+}

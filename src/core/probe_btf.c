@@ -118,3 +118,60 @@ int probe_btf_func_params(struct btf *btf, const char *name)
 	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
 	return t && btf_is_func_proto(t) ? btf_vlen(t) : -1;
 }
+
+/* The type of member `name` of struct/union t, looking into anonymous
+ * members too; NULL if none. */
+static const struct btf_type *member_type(const struct btf *btf, const struct btf_type *t,
+					  const char *name, int depth)
+{
+	const struct btf_member *m;
+
+	if (!t || !btf_is_composite(t) || depth > 4)
+		return NULL;
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		const struct btf_type *mt = btf__type_by_id(btf, m->type);
+		const char *mn = btf__name_by_offset(btf, m->name_off);
+
+		while (mt && (btf_is_mod(mt) || btf_is_typedef(mt)))
+			mt = btf__type_by_id(btf, mt->type);
+		if (mn && !strcmp(mn, name))
+			return mt;
+		if ((!mn || !mn[0]) && (mt = member_type(btf, mt, name, depth + 1)))
+			return mt;
+	}
+	return NULL;
+}
+
+static const struct btf_type *struct_path(const struct btf *btf, const char *type,
+					  const char *const *path)
+{
+	int id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+
+	for (; t && *path; path++)
+		t = member_type(btf, t, *path, 0);
+	return t;
+}
+
+const struct probe_misses *probe_misses_counted(void)
+{
+	static const char *const prog_info[] = { "recursion_misses", NULL };
+	static const char *const kprobe_info[] = { "perf_event", "kprobe", "missed", NULL };
+	static struct probe_misses m;
+	struct btf *btf;
+
+	if (m.known)
+		return &m;
+	btf = probe_vmlinux_btf();
+	if (!btf)
+		return &m;
+	m.known = true;
+	/* the counter a skipped run increments, read by bpf_obj_get_info */
+	m.trampoline = struct_path(btf, "bpf_prog_info", prog_info) != NULL;
+	/* trace_call_bpf (classic tracepoints, kprobes) counts its skips in
+	 * the same counter since the kernel that also reports a kprobe
+	 * link's missed runs (one change) */
+	m.classic = m.trampoline && struct_path(btf, "bpf_link_info", kprobe_info) != NULL;
+	return &m;
+}

@@ -144,6 +144,7 @@ void probe_env_detect(struct probe_env *env)
 	env->btf = path_exists(VMLINUX_BTF);
 	env->kprobes = path_exists("/sys/bus/event_source/devices/kprobe/type");
 	read_lockdown(env->lockdown, sizeof(env->lockdown));
+	(void)probe_misses_counted();	/* while the kernel's BTF is loaded */
 	/* DAXTRACE_NO_TRACEFS=1 forces the BTF-tracepoint fallback (tests). */
 	if (!getenv("DAXTRACE_NO_TRACEFS"))
 		find_tracefs(env->tracefs, sizeof(env->tracefs));

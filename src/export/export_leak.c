@@ -290,9 +290,11 @@ static int leak_src_drops(void *state, struct export_drop *out, int max)
 		/* runs the kernel skipped (a program already running on that CPU) */
 		{ "kernel_skipped", s->c.kernel_skipped },
 	};
+	/* kernel_skipped (last) unknown on this kernel: no series rather than 0 */
+	size_t nd = sizeof(d) / sizeof(d[0]) - !s->c.skips_counted;
 	int n = 0;
 
-	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]) && n < max; i++)
+	for (size_t i = 0; i < nd && n < max; i++)
 		out[n++] = d[i];
 	return n;
 }

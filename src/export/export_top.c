@@ -353,16 +353,19 @@ static void top_write(void *state, struct prom *p)
 
 static int top_drops(void *state, struct export_drop *out, int max)
 {
-	const struct snapshot *s = &((struct top_source *)state)->c.cur;
+	const struct daxtop_ctx *c = &((struct top_source *)state)->c;
+	const struct snapshot *s = &c->cur;
 	const struct export_drop d[] = {
 		{ daxtop_drop_name(DROP_ROW_FULL), s->drops[DROP_ROW_FULL] },
 		{ daxtop_drop_name(DROP_WAIT_FULL), s->drops[DROP_WAIT_FULL] },
 		/* runs the kernel skipped (a program already running on that CPU) */
 		{ "kernel_skipped", s->missed_runs },
 	};
+	/* kernel_skipped (last) unknown on this kernel: no series rather than 0 */
+	size_t nd = sizeof(d) / sizeof(d[0]) - !c->skips_counted;
 	int n = 0;
 
-	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]) && n < max; i++)
+	for (size_t i = 0; i < nd && n < max; i++)
 		out[n++] = d[i];
 	return n;
 }

@@ -169,6 +169,7 @@ int daxleak_start(struct leak_ctx *c, const struct leak_args *a)
 	set_vmemmap_base(c, a);
 	if (probe_attach(c->hooks, DL_NHOOKS) <= 0)
 		warn_msg("no kernel hook could be attached; only the /proc waiter scan runs");
+	c->skips_counted = probe_missed_runs_counted(c->hooks, H_TP_PTE);
 	startup_mark("attach");
 	attach_scan(c);
 	startup_mark("scan");

@@ -136,6 +136,7 @@ struct leak_ctx {
 	 * a program of ours already running on that CPU, or another BPF user's
 	 * map syscall there): events we did not see */
 	uint64_t kernel_skipped;
+	bool skips_counted;	/* else kernel_skipped is unknown, not 0 */
 	bool walk_found;
 	uint64_t counters[DLC_NR];
 	/* the --now scan at start-up (a.scan_at_start), kept for its stacks,

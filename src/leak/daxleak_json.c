@@ -353,7 +353,8 @@ void leak_print_json(FILE *out, const struct leak_ctx *c, bool final)
 	json_kv_u64(&j, "released_by_scan", c->scan_released);
 	json_kv_u64(&j, "scan_runs", c->scan_runs);
 	json_kv_u64(&j, "proc_walks", c->proc_walks);
-	json_kv_u64(&j, "kernel_skipped", c->kernel_skipped);
+	/* null: this kernel does not count the runs it skips */
+	json_kv_u64_or_null(&j, "kernel_skipped", c->skips_counted, c->kernel_skipped);
 	json_kv_u64(&j, "scan_errors", c->scan_errors);
 	json_kv_u64(&j, "stacks_collected", c->stacks_gc);
 	json_obj_end(&j);

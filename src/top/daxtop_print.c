@@ -24,14 +24,17 @@ void daxtop_header_line(const struct daxtop_ctx *c, const struct snapshot *cur,
 {
 	double secs = (cur->t_ns - (base ? base->t_ns : c->attach_ns)) / 1e9;
 	uint64_t timed, faults;
+	char skipped[24] = "n/a";	/* this kernel does not count them */
 
 	lat_timed(cur, base, &timed, &faults);
+	if (c->skips_counted)
+		snprintf(skipped, sizeof(skipped), "%llu",
+			 (unsigned long long)(cur->missed_runs - (base ? base->missed_runs : 0)));
 	snprintf(buf, len, "host=%s kernel=%s era=%s idle=%d span=%.2fs events=%llu lost=%llu "
-		 "(skipped=%llu) lat_timed=%llu/%llu%s lat_missed=%llu hooks: %s", c->host,
+		 "(skipped=%s) lat_timed=%llu/%llu%s lat_missed=%llu hooks: %s", c->host,
 		 c->kernel, era_short_name(c->era.era), c->era.idle, secs,
 		 (unsigned long long)(cur->events - (base ? base->events : 0)),
-		 (unsigned long long)total_drops(cur, base),
-		 (unsigned long long)(cur->missed_runs - (base ? base->missed_runs : 0)),
+		 (unsigned long long)total_drops(cur, base), skipped,
 		 (unsigned long long)timed, (unsigned long long)faults,
 		 c->lat_all ? "(all)" : timed < faults ? "(sampled)" : "",
 		 (unsigned long long)(cur->drops[DROP_LAT_NO_START] -
@@ -221,7 +224,9 @@ void daxtop_print_json(FILE *out, const struct daxtop_ctx *c, const struct snaps
 	json_obj_begin(&j);
 	for (int i = 0; i < DROP_NR; i++)
 		json_kv_u64(&j, daxtop_drop_name(i), cur->drops[i] - (base ? base->drops[i] : 0));
-	json_kv_u64(&j, "kernel_skipped_runs", cur->missed_runs - (base ? base->missed_runs : 0));
+	/* null: this kernel does not count the runs it skips */
+	json_kv_u64_or_null(&j, "kernel_skipped_runs", c->skips_counted,
+			    cur->missed_runs - (base ? base->missed_runs : 0));
 	json_obj_end(&j);
 	json_key(&j, "rows");
 	json_arr_begin(&j);

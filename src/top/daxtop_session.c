@@ -204,6 +204,7 @@ int daxtop_start(struct daxtop_ctx *c, struct hook *hooks, const struct daxtop_c
 		return -1;
 	}
 	startup_mark("attach");
+	c->skips_counted = probe_missed_runs_counted(hooks, NHOOKS);
 	c->attach_ns = mono_ns();
 	c->lat_all = a->lat_all;
 	clock_publish(c, c->attach_ns);

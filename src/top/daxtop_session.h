@@ -57,6 +57,8 @@ struct daxtop_ctx {
 	bool lat_all;		/* every fault timed (else sampled at high rates) */
 	bool row_cache;		/* faults gathered per CPU (include/daxtop.h) */
 	bool no_take_delete;	/* the kernel has no lookup-and-delete (before 5.14) */
+	bool skips_counted;	/* the kernel counts the runs it skips (else
+				 * "skipped" is unknown, not 0) */
 	bool resolve_paths;	/* collection names every row's file from /proc while its
 				 * process lives (daxtop's views; export names its own) */
 	struct slot_seen *seen;	/* per CPU: what its row cache held at the last snapshot */

@@ -66,8 +66,14 @@ one_hang() {
 	check_eq $1_now_op "$2" "$now_op"
 	check_eq $1_daxleak_op "$2" "$leak_op"
 	check_eq $1_export_op "$2" "$exp_op"
-	check_eq $1_daxleak_waiter_holder "$PIN" \
-		"$(jq --argjson p $WPID '[.waiters[] | select(.pid == $p)][0].holder.pid // 0' $T/leak.last)"
+	holder=$(jq --argjson p $WPID '[.waiters[] | select(.pid == $p)][0].holder.pid // 0' $T/leak.last)
+	check_eq $1_daxleak_waiter_holder "$PIN" "$holder"
+	if [ "$holder" != "$PIN" ]; then	# what daxleak knew, for the log
+		info "$1: daxleak counters $(jq -c .counters $T/leak.last)"
+		info "$1: daxleak held $(jq -c '[.held_pages, .tracked, [.groups[] | {pid, n: (.held | length)}]]' $T/leak.last)"
+		info "$1: daxleak waiter $(jq -c --argjson p $WPID '[.waiters[] | select(.pid == $p)][0]' $T/leak.last | cut -c1-600)"
+		info "$1: pin $(cat $T/pin.out | tr '\n' ' ' | cut -c1-400)"
+	fi
 
 	# the hostile name: parseable everywhere, and daxleak names the file
 	# (jq -e passes on empty input: each file must have lines)
