@@ -85,17 +85,20 @@ static void print_big_folios(FILE *out, const struct leak_ctx *c, const struct g
 static void print_counters_line(FILE *out, const struct leak_ctx *c)
 {
 	const uint64_t *k = c->counters;
+	char skipped[24] = "n/a";	/* this kernel does not count them */
 
+	if (c->skips_counted)
+		snprintf(skipped, sizeof(skipped), "%llu", (unsigned long long)c->kernel_skipped);
 	if (k[DLC_TRACK_OVERFLOW] || k[DLC_STACK_LOST] || k[DLC_BATCH_TRUNC] ||
 	    k[DLC_ANOMALY_LOST] || k[DLC_WAITER_OVERFLOW] || k[DLC_READ_ERR] || c->kernel_skipped)
 		fprintf(out, "OVERFLOW: tracked-map-full %llu (--max-folios %llu), stacks-lost %llu "
 			"(--max-stacks %llu), gup-batch-truncated %llu, anomalies-lost %llu, "
-			"waiters-lost %llu, read-errors %llu, kernel-skipped-runs %llu\n",
+			"waiters-lost %llu, read-errors %llu, kernel-skipped-runs %s\n",
 			(unsigned long long)k[DLC_TRACK_OVERFLOW], (unsigned long long)c->a.max_folios,
 			(unsigned long long)k[DLC_STACK_LOST], (unsigned long long)c->a.max_stacks,
 			(unsigned long long)k[DLC_BATCH_TRUNC], (unsigned long long)k[DLC_ANOMALY_LOST],
 			(unsigned long long)k[DLC_WAITER_OVERFLOW], (unsigned long long)k[DLC_READ_ERR],
-			(unsigned long long)c->kernel_skipped);
+			skipped);
 }
 
 static const char *held_how(const struct daxnow_held *h)

@@ -77,4 +77,16 @@ while read -r l; do info "folded: $l"; done </tmp/leak_fold.txt
 check_true folded_line grep -qE '^daxload;.*vmsplice.* 4$' /tmp/leak_fold.txt
 check_eq text_exit 0 $?
 check_true text_overflow_line grep -q 'OVERFLOW: tracked-map-full [1-9]' /tmp/leak_over.txt
+# skipped runs: a count, or n/a only where the kernel cannot count them
+sk=$(grep -o 'kernel-skipped-runs [^ ]*' /tmp/leak_over.txt | head -n 1 | cut -d' ' -f2)
+jsk=$(echo "$sum" | jq '.counters.kernel_skipped')
+if [ "$sk" = n/a ]; then
+	kernel_limit "skipped runs not counted"
+	check_true skipped_na_is_a_stated_limit test -n "$LIMIT"
+	check_eq skipped_json_null null "$jsk"
+	LIMIT=
+else
+	check_true skipped_counted is_int "$sk"
+	check_true skipped_json_counted is_int "$jsk"
+fi
 exit 0
