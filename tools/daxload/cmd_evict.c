@@ -47,7 +47,14 @@ static void holder(struct dfile *f, struct region *r, struct pinpipe *pp, int sy
 	_exit(EXIT_OK);
 }
 
-int cmd_evict(int argc, char **argv)
+struct evict_opts {
+	uint64_t pages;
+	double hold;
+	bool force, allow;
+};
+
+/* Options into *eo; -1 to go on, else the exit code. */
+static int evict_args(int argc, char **argv, struct evict_opts *eo)
 {
 	static const struct option opts[] = {
 		{ "pages", required_argument, NULL, 'p' },
@@ -57,10 +64,68 @@ int cmd_evict(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_u64(optarg, &eo->pages) < 0 || !eo->pages || eo->pages > (1u << 20))
+				return usage_error(usage, "bad --pages '%s'", optarg);
+			break;
+		case 'H':
+			if (parse_seconds(optarg, &eo->hold) < 0)
+				return usage_error(usage, "bad --hold '%s' (seconds or inf)", optarg);
+			break;
+		case 'F': eo->force = true; break;
+		case 'A': eo->allow = true; break;
+		case 'h': fputs(usage, stdout); return EXIT_OK;
+		default: return bad_option(usage, argc, argv, c);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error(usage, "need exactly one FILE");
+	return -1;
+}
+
+/* Unmap, close, unlink, timing each (any may drop the last reference),
+ * and print the done line. The unlink's errno, or 0. */
+static int drop_and_report(struct dfile *f, struct region *r, pid_t child)
+{
+	uint64_t t0, t_munmap, t_close, t_unlink;
+	struct out o;
+	int err = 0;
+
+	t0 = now_ns();
+	region_unmap(r);
+	t_munmap = now_ns() - t0;
+	t0 = now_ns();
+	dfile_close(f);
+	t_close = now_ns() - t0;
+	t0 = now_ns();
+	if (unlink(f->path) < 0)
+		err = errno;
+	t_unlink = now_ns() - t0;
+
+	out_begin(&o, "evict", "done");
+	out_file(&o, f);
+	out_ms(&o, "munmap_ms", t_munmap);
+	out_ms(&o, "close_ms", t_close);
+	out_ms(&o, "unlink_ms", t_unlink);
+	out_ms(&o, "blocked_ms", t_munmap + t_close + t_unlink);
+	out_kv(&o, "rc", "%d", err);
+	out_kv(&o, "err", "%s", errno_name(err));
+	out_kv(&o, "holder_pid", "%d", (int)child);
+	out_emit(&o);
+	return err;
+}
+
+int cmd_evict(int argc, char **argv)
+{
 	struct map_req m = { .pmd_colour = true, .write = true, .shared = true };
-	uint64_t pages = 16, t0, t_munmap, t_close, t_unlink;
-	double hold = 2;
-	bool force = false, allow = false;
+	struct evict_opts eo = { .pages = 16, .hold = 2 };
+	uint64_t pages;
+	double hold;
+	bool force, allow;
 	int c, sync[2], status, err = 0;
 	struct dfile f;
 	struct region r;
@@ -69,24 +134,13 @@ int cmd_evict(int argc, char **argv)
 	pid_t child;
 	char b;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (parse_u64(optarg, &pages) < 0 || !pages || pages > (1u << 20))
-				return usage_error(usage, "bad --pages '%s'", optarg);
-			break;
-		case 'H':
-			if (parse_seconds(optarg, &hold) < 0)
-				return usage_error(usage, "bad --hold '%s' (seconds or inf)", optarg);
-			break;
-		case 'F': force = true; break;
-		case 'A': allow = true; break;
-		case 'h': fputs(usage, stdout); return EXIT_OK;
-		default: return bad_option(usage, argc, argv, c);
-		}
-	}
-	if (optind != argc - 1)
-		return usage_error(usage, "need exactly one FILE");
+	c = evict_args(argc, argv, &eo);
+	if (c >= 0)
+		return c;
+	pages = eo.pages;
+	hold = eo.hold;
+	force = eo.force;
+	allow = eo.allow;
 	m.len = pages * PAGE_4K;
 	hold_signals_block();
 
@@ -118,28 +172,7 @@ int cmd_evict(int argc, char **argv)
 	out_kv(&o, "t_ns", "%llu", (unsigned long long)now_ns());
 	out_emit(&o);
 
-	/* Each of these may be the one that drops the last reference. */
-	t0 = now_ns();
-	region_unmap(&r);
-	t_munmap = now_ns() - t0;
-	t0 = now_ns();
-	dfile_close(&f);
-	t_close = now_ns() - t0;
-	t0 = now_ns();
-	if (unlink(f.path) < 0)
-		err = errno;
-	t_unlink = now_ns() - t0;
-
-	out_begin(&o, "evict", "done");
-	out_file(&o, &f);
-	out_ms(&o, "munmap_ms", t_munmap);
-	out_ms(&o, "close_ms", t_close);
-	out_ms(&o, "unlink_ms", t_unlink);
-	out_ms(&o, "blocked_ms", t_munmap + t_close + t_unlink);
-	out_kv(&o, "rc", "%d", err);
-	out_kv(&o, "err", "%s", errno_name(err));
-	out_kv(&o, "holder_pid", "%d", (int)child);
-	out_emit(&o);
+	err = drop_and_report(&f, &r, child);
 	if (err)
 		errsys(err, "unlink");
 	if (waitpid_eintr(child, &status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {

@@ -106,7 +106,8 @@ static int fault_iteration(struct dfile *f, const struct fault_opts *fo, uint64_
 	return rc;
 }
 
-int cmd_fault(int argc, char **argv)
+/* Options into *fo; -1 to go on, else the exit code. */
+static int fault_args(int argc, char **argv, struct fault_opts *fo)
 {
 	static const struct option opts[] = {
 		{ "pages", required_argument, NULL, 'p' },
@@ -128,70 +129,80 @@ int cmd_fault(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct fault_opts fo = {
-		.m = { .offset = 0, .len = 1024 * PAGE_4K, .pmd_colour = true,
-		       .write = true, .shared = true },
-		.repeat = 1,
-	};
-	struct dfile f;
 	uint64_t v;
-	int c, rc = EXIT_OK;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_u64(optarg, &v) < 0 || !v || v > (1ULL << 40) / PAGE_4K)
 				return usage_error(usage, "bad --pages '%s'", optarg);
-			fo.m.len = v * PAGE_4K;
+			fo->m.len = v * PAGE_4K;
 			break;
 		case 's':
 			if (parse_size(optarg, &v) < 0 || !v || v % PAGE_4K)
 				return usage_error(usage, "bad --size '%s' (a positive multiple of 4096)", optarg);
-			fo.m.len = v;
+			fo->m.len = v;
 			break;
 		case 'o':
 			if (parse_size(optarg, &v) < 0 || v % PAGE_4K)
 				return usage_error(usage, "bad --offset '%s' (a multiple of 4096)", optarg);
-			fo.m.offset = v;
+			fo->m.offset = v;
 			break;
 		case 'a':
 			if (!strcmp(optarg, "2m") || !strcmp(optarg, "2M"))
-				fo.m.pmd_colour = true;
+				fo->m.pmd_colour = true;
 			else if (!strcmp(optarg, "4k") || !strcmp(optarg, "4K"))
-				fo.m.pmd_colour = false;
+				fo->m.pmd_colour = false;
 			else
 				return usage_error(usage, "bad --align '%s' (4k or 2m)", optarg);
 			break;
-		case 'w': fo.m.write = true; break;
-		case 'r': fo.m.write = false; break;
-		case 'S': fo.m.shared = true; fo.m.sync = false; break;
-		case 'P': fo.m.shared = false; fo.m.sync = false; break;
-		case 'Y': fo.m.shared = true; fo.m.sync = true; break;
-		case 'm': fo.do_msync = true; break;
-		case 'u': fo.do_munmap = true; break;
+		case 'w': fo->m.write = true; break;
+		case 'r': fo->m.write = false; break;
+		case 'S': fo->m.shared = true; fo->m.sync = false; break;
+		case 'P': fo->m.shared = false; fo->m.sync = false; break;
+		case 'Y': fo->m.shared = true; fo->m.sync = true; break;
+		case 'm': fo->do_msync = true; break;
+		case 'u': fo->do_munmap = true; break;
 		case 'H':
-			if (parse_seconds(optarg, &fo.hold) < 0)
+			if (parse_seconds(optarg, &fo->hold) < 0)
 				return usage_error(usage, "bad --hold '%s' (seconds or inf)", optarg);
 			break;
 		case 'n':
-			if (parse_u64(optarg, &fo.repeat) < 0 || !fo.repeat)
+			if (parse_u64(optarg, &fo->repeat) < 0 || !fo->repeat)
 				return usage_error(usage, "bad --repeat '%s'", optarg);
 			break;
 		case 'f':
-			fo.pfn = true;
+			fo->pfn = true;
 			if (optarg && !strcmp(optarg, "all"))
-				fo.pfn_all = true;
+				fo->pfn_all = true;
 			else if (optarg && strcmp(optarg, "sample"))
 				return usage_error(usage, "bad --pfn='%s' (sample or all)", optarg);
 			break;
-		case 'A': fo.allow = true; break;
-		case 'N': fo.no_alloc = true; break;
+		case 'A': fo->allow = true; break;
+		case 'N': fo->no_alloc = true; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return bad_option(usage, argc, argv, c);
 		}
 	}
 	if (optind != argc - 1)
 		return usage_error(usage, "need exactly one FILE");
+	return -1;
+}
+
+int cmd_fault(int argc, char **argv)
+{
+	struct fault_opts fo = {
+		.m = { .offset = 0, .len = 1024 * PAGE_4K, .pmd_colour = true,
+		       .write = true, .shared = true },
+		.repeat = 1,
+	};
+	struct dfile f;
+	int rc = fault_args(argc, argv, &fo);
+
+	if (rc >= 0)
+		return rc;
+	rc = EXIT_OK;
 	if (fo.hold != 0)
 		hold_signals_block();
 	if (dfile_setup(&f, argv[optind], fo.no_alloc ? 0 : fo.m.offset + fo.m.len, fo.allow, 0) < 0)

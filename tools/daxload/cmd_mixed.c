@@ -89,7 +89,14 @@ static int child_run(const char *dir, int k, uint64_t pages, double secs, bool q
 	return EXIT_OK;
 }
 
-int cmd_mixed(int argc, char **argv)
+struct mixed_opts {
+	uint64_t procs, pages;
+	double secs;
+	bool quiet, allow;
+};
+
+/* Options into *mo; -1 to go on, else the exit code. */
+static int mixed_args(int argc, char **argv, struct mixed_opts *mo)
 {
 	static const struct option opts[] = {
 		{ "procs", required_argument, NULL, 'n' },
@@ -100,54 +107,68 @@ int cmd_mixed(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	uint64_t procs = 0, pages = 1024, total_pages = 0, total_iters = 0, t0;
-	double secs = 1;
-	bool quiet = false, allow = false;
-	struct child_stat *st;
-	int c, gate[2], failed = 0;
-	pid_t *pids;
-	struct out o;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (parse_u64(optarg, &procs) < 0 || !procs || procs > 1024)
+			if (parse_u64(optarg, &mo->procs) < 0 || !mo->procs || mo->procs > 1024)
 				return usage_error(usage, "bad --procs '%s' (1..1024)", optarg);
 			break;
 		case 'p':
-			if (parse_u64(optarg, &pages) < 0 || !pages || pages > (1ULL << 28))
+			if (parse_u64(optarg, &mo->pages) < 0 || !mo->pages || mo->pages > (1ULL << 28))
 				return usage_error(usage, "bad --pages '%s'", optarg);
 			break;
 		case 't':
-			if (parse_seconds(optarg, &secs) < 0 || secs < 0)
+			if (parse_seconds(optarg, &mo->secs) < 0 || mo->secs < 0)
 				return usage_error(usage, "bad --seconds '%s'", optarg);
 			break;
-		case 'q': quiet = true; break;
-		case 'A': allow = true; break;
+		case 'q': mo->quiet = true; break;
+		case 'A': mo->allow = true; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return bad_option(usage, argc, argv, c);
 		}
 	}
 	if (optind != argc - 1)
 		return usage_error(usage, "need exactly one DIR");
-	if (!procs)
+	if (!mo->procs)
 		return usage_error(usage, "--procs N is required");
+	return -1;
+}
 
-	/* Refuse once here rather than once per child when the whole mount
-	 * is plainly not DAX; the children still check each file. */
-	if (!allow) {
-		struct dfile d;
+/* Refuse once here rather than once per child when the whole mount is
+ * plainly not DAX; the children still check each file. */
+static int refuse_non_dax_dir(const char *dir)
+{
+	struct dfile d;
 
-		if (path_check(argv[optind], &d) < 0)
-			return EXIT_ERR;
-		if (!strcmp(d.mnt_dax, "none") || !strcmp(d.mnt_dax, "never")) {
-			errmsg("not a DAX directory", "%s (fs=%s, dev=%u:%u) is on a mount "
-			       "without the dax option; mount a pmem fsdax device with -o dax "
-			       "(ext4) or -o dax=always (xfs), or pass --allow-non-dax",
-			       d.path, d.fs, d.dev_major, d.dev_minor);
-			return EXIT_ERR;
-		}
+	if (path_check(dir, &d) < 0)
+		return -1;
+	if (!strcmp(d.mnt_dax, "none") || !strcmp(d.mnt_dax, "never")) {
+		errmsg("not a DAX directory", "%s (fs=%s, dev=%u:%u) is on a mount "
+		       "without the dax option; mount a pmem fsdax device with -o dax "
+		       "(ext4) or -o dax=always (xfs), or pass --allow-non-dax",
+		       d.path, d.fs, d.dev_major, d.dev_minor);
+		return -1;
 	}
+	return 0;
+}
+
+int cmd_mixed(int argc, char **argv)
+{
+	struct mixed_opts mo = { .pages = 1024, .secs = 1 };
+	uint64_t procs, total_pages = 0, total_iters = 0, t0;
+	struct child_stat *st;
+	int c, gate[2], failed = 0;
+	pid_t *pids;
+	struct out o;
+
+	c = mixed_args(argc, argv, &mo);
+	if (c >= 0)
+		return c;
+	procs = mo.procs;
+	if (!mo.allow && refuse_non_dax_dir(argv[optind]) < 0)
+		return EXIT_ERR;
 
 	/* Shared with the children so the parent can sum their work. */
 	st = mmap(NULL, procs * sizeof(*st), PROT_READ | PROT_WRITE,
@@ -172,7 +193,7 @@ int cmd_mixed(int argc, char **argv)
 		}
 		if (pids[k] == 0) {
 			close(gate[1]);
-			_exit(child_run(argv[optind], (int)k, pages, secs, quiet, allow,
+			_exit(child_run(argv[optind], (int)k, mo.pages, mo.secs, mo.quiet, mo.allow,
 					gate[0], &st[k]));
 		}
 	}
