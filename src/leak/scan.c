@@ -288,6 +288,8 @@ static int scan_bpf(struct daxnow_report *r)
 	r->skel = NULL;	/* ours now: destroyed below */
 	r->have_rq_clock = bpf_program__autoload(s->progs.scan_tasks) ||
 			   bpf_program__autoload(s->progs.scan_tasks_noloop);
+	r->bounded_loops = bpf_program__autoload(s->progs.scan_tasks_noloop) ||
+			   bpf_program__autoload(s->progs.scan_tasks_cur_noloop);
 
 	/* 1: tasks */
 	buf = run_iter(r->have_rq_clock ? loaded_prog(s->progs.scan_tasks, s->progs.scan_tasks_noloop) :

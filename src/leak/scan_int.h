@@ -101,6 +101,7 @@ struct daxnow_report {
 	uint64_t tasks_seen, tasks_asleep, pipes_seen, vmas_seen, recs_lost, stack_errs;
 	uint64_t bucket_truncated;
 	bool have_bit_wait_table, have_vmemmap, have_var_wake, have_rq_clock;
+	bool bounded_loops;	/* the no-bpf_loop twins ran (scan_noloop.bpf.h) */
 	double scan_ms;
 	char lost[6][200];	/* what this run could not see, one line each */
 	int nlost;

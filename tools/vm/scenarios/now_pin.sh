@@ -84,6 +84,8 @@ sleep 3
 # bounded-loop twins, which must give the same answers.
 run_now "$OUT" now
 check_eq now_method bpf-iter "$(jq -r '.method' "$OUT")"
+kernel_limit "no bpf_loop" && loops=bounded || loops=bpf_loop
+check_eq now_loops $loops "$(jq -r '.loops' "$OUT")"
 info "waiters: $(jq -c '[.waiters[] | del(.stack)]' "$OUT" | cut -c1-1500)"
 w=$(jq -c --argjson p "$WPID" '[.waiters[] | select(.pid == $p)]' "$OUT")
 info "waiter stack: $(echo "$w" | jq -r '.[0].stack // [] | join(" < ")' | cut -c1-600)"
