@@ -2,9 +2,10 @@
  * scan's steps (walk_bucket, stack_step, cls_step, pipe_step in
  * scan.bpf.c) run from bounded loops instead of bpf_loop. Each step sits in
  * a global function, which the verifier checks once, apart from its
- * callers: a loop of N calls then costs the verifier a few instructions per
+ * callers: a loop of calls then costs the verifier a few instructions per
  * call, so 5.10's limits (1M instructions processed, 8192 pending branches)
- * allow the whole kernel stack and 4096 pipe steps. A global function takes
+ * allow the whole kernel stack and 4096 pipe steps (in chunks of 64 calls,
+ * see NL_CHUNK). A global function takes
  * only scalars, so the step contexts live in a per-CPU map (the iterators
  * run with migration disabled). Included at the end of scan.bpf.c. */
 #ifndef DAXTRACE_SCAN_NOLOOP_BPF_H
@@ -36,7 +37,7 @@ static __always_inline struct nl_ctx *nl_ctx(void)
 	return bpf_map_lookup_elem(&nl_cpu, &zero);
 }
 
-/* The steps, one call each; nonzero stops the loop as from a bpf_loop
+/* The steps, one call each; nonzero stops the walk as from a bpf_loop
  * callback. */
 __noinline int nl_bucket(__u32 i)
 {
@@ -73,6 +74,36 @@ __noinline int nl_pipe_step(__u32 i)
 	return c ? pipe_step(i, &c->pipe) : 1;
 }
 
+/* Steps k * NL_CHUNK .. (k + 1) * NL_CHUNK - 1 below `limit`, 1 when the
+ * walk is over. Chunks keep the verifier's work linear: a flat loop of N
+ * calls leaves it N states at the loop head to compare each new one with
+ * (4096 pipe steps took 10 s to load on 5.10 under emulation); this way
+ * each loop has at most 64 iterations. */
+#define NL_CHUNK	64
+#define NL_CHUNK_FN(name, step)							\
+__noinline int name(__u32 k, __u32 limit)					\
+{										\
+	for (__u32 j = 0; j < NL_CHUNK; j++) {					\
+		__u32 i = k * NL_CHUNK + j;					\
+										\
+		if (i >= limit || step(i))					\
+			return 1;						\
+	}									\
+	return 0;								\
+}
+NL_CHUNK_FN(nl_bucket_chunk, nl_bucket)
+NL_CHUNK_FN(nl_stack_chunk, nl_stack_word)
+NL_CHUNK_FN(nl_pipe_chunk, nl_pipe_step)
+
+/* Steps 0 .. limit - 1 (limit <= n, a multiple of NL_CHUNK) until one
+ * ends the walk. */
+#define NL_WALK(chunk, n, limit)						\
+	do {									\
+		for (__u32 k_ = 0; k_ < (n) / NL_CHUNK; k_++)			\
+			if (chunk(k_, limit))					\
+				break;						\
+	} while (0)
+
 static __always_inline __u32 classify_noloop(struct dn_task_rec *r)
 {
 	struct nl_ctx *c = nl_ctx();
@@ -100,9 +131,7 @@ static __always_inline void find_wait_noloop(struct task_struct *task, struct dn
 		return;
 	if (bit_wait_table_addr) {
 		c->walk = (struct walk_ctx){ .task = (__u64)task, .found_bucket = -1 };
-		for (__u32 i = 0; i < DN_BUCKETS; i++)
-			if (nl_bucket(i))
-				break;
+		NL_WALK(nl_bucket_chunk, DN_BUCKETS, DN_BUCKETS);
 		if (c->walk.wbq) {
 			wbq = c->walk.wbq;
 			r->via = DN_VIA_BUCKET;
@@ -112,9 +141,8 @@ static __always_inline void find_wait_noloop(struct task_struct *task, struct dn
 	if (!wbq) {
 		c->stack = (struct stack_ctx){ .task = (__u64)task };
 		c->stack.base = (__u64)BPF_CORE_READ(task, stack);
-		for (__u32 i = 0; c->stack.base && i < NL_STACK_WORDS; i++)
-			if (i >= words || nl_stack_word(i))
-				break;
+		if (c->stack.base)
+			NL_WALK(nl_stack_chunk, NL_STACK_WORDS, words);
 		if (c->stack.wbq) {
 			wbq = c->stack.wbq;
 			r->via = DN_VIA_STACK;
@@ -139,9 +167,7 @@ static __always_inline __u32 pipe_walk_noloop(struct pipe_ctx *p, __u32 n)
 	}
 	steps = bufs * nt;
 	c->pipe = *p;
-	for (__u32 i = 0; i < DN_NOLOOP_PIPE_STEPS; i++)
-		if (i >= steps || nl_pipe_step(i))
-			break;
+	NL_WALK(nl_pipe_chunk, DN_NOLOOP_PIPE_STEPS, steps);
 	*p = c->pipe;
 	return bufs;
 }

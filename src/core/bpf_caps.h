@@ -9,7 +9,7 @@ struct bpf_caps {
 	bool probed;
 	bool loop;		/* bpf_loop helper (and callback subprograms), 5.17 */
 	bool func_arg;		/* bpf_get_func_arg/ret for fentry/fexit, 5.17 */
-	bool iter_task_vma;	/* iter/task_vma, 5.19 */
+	bool iter_task_vma;	/* iter/task_vma, 5.12 */
 };
 
 /* Probed once per process (a few tiny loads, about a millisecond). */
