@@ -144,6 +144,15 @@ fi
 check_ge page_extra_refs 1 "$(echo "$w" | jq '.[0].page.extra // 0')"
 check_eq page_idle "$([ "$DAXTEST_ERA" = 7 ] && echo 0 || echo 1)" "$(echo "$w" | jq '.[0].page.idle')"
 
+# The same wait entry found on the waiter's kernel stack instead of in
+# bit_wait_table (what kernels without KALLSYMS_ALL do; on 5.10 the chunked
+# bounded-loop stack walk).
+DAXTRACE_SCAN_NO_BWT=1 daxleak --now -o json >/tmp/now.stack.json 2>/dev/null
+ws=$(jq -c --argjson p "$WPID" '[.waiters[] | select(.pid == $p)][0]' /tmp/now.stack.json)
+check_eq stack_search_via "task stack" "$(echo "$ws" | jq -r '.wait_entry_via')"
+check_eq stack_search_same_page "$(echo "$w" | jq -r '.[0].page.page')" "$(echo "$ws" | jq -r '.page.page // "none"')"
+check_eq stack_search_same_var "$(echo "$w" | jq -r '.[0].var')" "$(echo "$ws" | jq -r '.var // "none"')"
+
 # The holder: the process that has the pipe now.
 h=$(echo "$w" | jq -c --argjson p "$HOLDER" '[.[0].holders[] | select(.pid == $p and .how == "pipe")]')
 info "holders: $(echo "$w" | jq -c '.[0].holders')"
