@@ -13,6 +13,7 @@
 #define DN_BUCKET_DEPTH		64	/* wait entries followed per bucket */
 #define DN_MAX_PIPE_BUFS	4096	/* occupied pipe slots examined per pipe */
 #define DN_MAX_PIPE_PAGES	4096	/* pages of target files found in pipes */
+#define DN_NOLOOP_PIPE_STEPS	4096	/* (buffer, target) pairs per pipe without bpf_loop */
 
 /* What a kernel text range says about a task asleep in it. */
 enum dn_class {

@@ -233,6 +233,19 @@ static __always_inline __u64 dax_page_index(struct page *head, struct page *page
 	return dax_folio_index(head) + ((__u64)page - (__u64)head) / dax_page_size();
 }
 
+/* folio->mapping, or page->mapping where there is no folio (5.10). */
+static __always_inline unsigned long dax_folio_mapping(struct page *head)
+{
+	struct folio *f = (void *)head;
+	struct page___old *po = (void *)head;
+
+	if (bpf_core_field_exists(f->mapping))
+		return (unsigned long)BPF_CORE_READ(f, mapping);
+	if (bpf_core_field_exists(po->mapping))
+		return (unsigned long)BPF_CORE_READ(po, mapping);
+	return 0;
+}
+
 /* Owner of a DAX page: dev, inode and file index through folio->mapping.
  * mapping 0 or odd (6.1 PAGE_MAPPING_DAX_COW, 6.12 PAGE_MAPPING_DAX_SHARED,
  * 6.15+ NULL with ->share) means a reflink-shared extent: no single file.
@@ -240,15 +253,8 @@ static __always_inline __u64 dax_page_index(struct page *head, struct page *page
 static __always_inline __u64 dax_page_owner(struct page *head, struct page *page, __u32 *dev,
 					    __u64 *ino, __u64 *index, __u8 *shared)
 {
-	struct folio *f = (void *)head;
-	struct page___old *po = (void *)head;
-	unsigned long mapping = 0;
+	unsigned long mapping = dax_folio_mapping(head);
 	struct inode *host;
-
-	if (bpf_core_field_exists(f->mapping))
-		mapping = (unsigned long)BPF_CORE_READ(f, mapping);
-	else if (bpf_core_field_exists(po->mapping))
-		mapping = (unsigned long)BPF_CORE_READ(po, mapping);
 
 	*dev = 0;
 	*ino = 0;

@@ -12,6 +12,8 @@
  *                  the page behind the var.
  *  iter/task_file  pipes whose buffers hold a target page (vmsplice).
  *  iter/task_vma   mappings of a target page's file covering the page.
+ * Kernels without bpf_loop load the *_noloop twins (scan_noloop.bpf.h);
+ * kernels without iter/task_vma (before 5.12) list no mappings.
  */
 #include "dax_page.bpf.h"
 #include "scan.h"
@@ -181,9 +183,22 @@ static long stack_step(__u32 i, struct stack_ctx *s)
 	return 0;
 }
 
+/* The var a found wait entry waits on, and the page behind it. */
+static __always_inline void read_wait_entry(__u64 wbq, struct dn_task_rec *r)
+{
+	struct wait_bit_queue_entry *e = (void *)wbq;
+
+	if (!wbq)
+		return;
+	r->var = (__u64)BPF_CORE_READ(e, key.flags);
+	r->bit_nr = BPF_CORE_READ(e, key.bit_nr);
+	r->wq_func = (__u64)BPF_CORE_READ(e, wq_entry.func);
+	if (r->var)
+		resolve_var(r->var, &r->pg);
+}
+
 static __always_inline void find_wait(struct task_struct *task, struct dn_task_rec *r)
 {
-	struct wait_bit_queue_entry *e;
 	__u64 wbq = 0;
 
 	r->bucket = -1;
@@ -209,15 +224,13 @@ static __always_inline void find_wait(struct task_struct *task, struct dn_task_r
 			}
 		}
 	}
-	if (!wbq)
-		return;
-	e = (void *)wbq;
-	r->var = (__u64)BPF_CORE_READ(e, key.flags);
-	r->bit_nr = BPF_CORE_READ(e, key.bit_nr);
-	r->wq_func = (__u64)BPF_CORE_READ(e, wq_entry.func);
-	if (r->var)
-		resolve_var(r->var, &r->pg);
+	read_wait_entry(wbq, r);
 }
+
+/* Kernels without bpf_loop (5.10): the same steps from bounded loops over
+ * global functions (scan_noloop.bpf.h, after the programs they serve). */
+static __always_inline __u32 classify_noloop(struct dn_task_rec *r);
+static __always_inline void find_wait_noloop(struct task_struct *task, struct dn_task_rec *r);
 
 /* ---- tasks ----------------------------------------------------------- */
 
@@ -271,7 +284,7 @@ static __always_inline __u32 classify(struct dn_task_rec *r)
  * CPU's runqueue (needs the runqueues per-CPU symbol's address, i.e.
  * CONFIG_KALLSYMS_ALL), else the reading task's own se.exec_start, which
  * is at most one tick old since it is running this program. */
-static __always_inline int scan_task(struct bpf_iter__task *ctx, bool use_rq)
+static __always_inline int scan_task(struct bpf_iter__task *ctx, bool use_rq, bool noloop)
 {
 	struct task_struct *task = ctx->task;
 	struct dn_task_rec *r;
@@ -295,7 +308,7 @@ static __always_inline int scan_task(struct bpf_iter__task *ctx, bool use_rq)
 		return 0;
 	}
 	r->nframes = n / 8;
-	r->cls = classify(r);
+	r->cls = noloop ? classify_noloop(r) : classify(r);
 	if (!r->cls)
 		return 0;
 	r->type = DN_REC_TASK;
@@ -322,7 +335,9 @@ static __always_inline int scan_task(struct bpf_iter__task *ctx, bool use_rq)
 		if (bpf_core_field_exists(cur->sched_info.last_arrival))
 			r->now_clock = BPF_CORE_READ(cur, sched_info.last_arrival);
 	}
-	if (r->cls & DN_CLS_WAIT)
+	if ((r->cls & DN_CLS_WAIT) && noloop)
+		find_wait_noloop(task, r);
+	else if (r->cls & DN_CLS_WAIT)
 		find_wait(task, r);
 	if (bpf_seq_write(ctx->meta->seq, r, sizeof(*r)))
 		__sync_fetch_and_add(&recs_lost, 1);
@@ -332,13 +347,13 @@ static __always_inline int scan_task(struct bpf_iter__task *ctx, bool use_rq)
 SEC("iter/task")
 int scan_tasks(struct bpf_iter__task *ctx)
 {
-	return scan_task(ctx, true);
+	return scan_task(ctx, true, false);
 }
 
 SEC("iter/task")
 int scan_tasks_cur(struct bpf_iter__task *ctx)
 {
-	return scan_task(ctx, false);
+	return scan_task(ctx, false, false);
 }
 
 /* ---- pipes ----------------------------------------------------------- */
@@ -395,7 +410,7 @@ static long pipe_step(__u32 i, struct pipe_ctx *p)
 		p->exact++;
 		p->exact_mask |= 1ULL << t;
 	}
-	mapping = (__u64)BPF_CORE_READ((struct folio *)dax_page_head(page), mapping);
+	mapping = dax_folio_mapping(dax_page_head(page));	/* page->mapping on 5.10 */
 	if (tg->mapping && mapping == tg->mapping) {
 		p->same_file++;
 		p->file_mask |= 1ULL << t;
@@ -404,8 +419,9 @@ static long pipe_step(__u32 i, struct pipe_ctx *p)
 	return 0;
 }
 
-SEC("iter/task_file")
-int scan_pipes(struct bpf_iter__task_file *ctx)
+static __always_inline __u32 pipe_walk_noloop(struct pipe_ctx *p, __u32 n);
+
+static __always_inline int scan_pipe(struct bpf_iter__task_file *ctx, bool noloop)
 {
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
@@ -441,7 +457,10 @@ int scan_pipes(struct bpf_iter__task_file *ctx)
 	p.pipe = (__u64)pipe;
 	p.pid = BPF_CORE_READ(task, tgid);
 	p.fd = ctx->fd;
-	bpf_loop(n * p.nt, pipe_step, &p, 0);
+	if (noloop)
+		n = pipe_walk_noloop(&p, n);
+	else
+		bpf_loop(n * p.nt, pipe_step, &p, 0);
 	if (!p.exact && !p.same_file)
 		return 0;
 	r.type = DN_REC_PIPE;
@@ -459,6 +478,12 @@ int scan_pipes(struct bpf_iter__task_file *ctx)
 	if (bpf_seq_write(ctx->meta->seq, &r, sizeof(r)))
 		__sync_fetch_and_add(&recs_lost, 1);
 	return 0;
+}
+
+SEC("iter/task_file")
+int scan_pipes(struct bpf_iter__task_file *ctx)
+{
+	return scan_pipe(ctx, false);
 }
 
 /* ---- mappings -------------------------------------------------------- */
@@ -510,3 +535,5 @@ int scan_vmas(struct bpf_iter__task_vma *ctx)
 	}
 	return 0;
 }
+
+#include "scan_noloop.bpf.h"

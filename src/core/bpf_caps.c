@@ -70,17 +70,16 @@ int bpf_caps_limits(const struct bpf_caps *c, const char **out, int max)
 
 	if (!c->loop && n < max)
 		out[n++] = "no bpf_loop: daxleak counts GUP batches with bounded loops (kprobes); "
-			   "daxleak --now cannot load its task and holder iterators: /proc "
-			   "fallback, which finds waiters (pid, state, op, wait frame) but not the "
-			   "page they wait on, its refcount, the holders (pipes, mappings) nor "
-			   "the time asleep";
+			   "daxleak --now searches with bounded loops too: each pipe up to 4096 "
+			   "(buffer, waited page) pairs, the buffers past that counted and said";
 	if (!c->func_arg && n < max)
 		out[n++] = "no bpf_get_func_arg/ret: daxleak hooks functions with kprobes, "
 			   "not fentry/fexit; GUP kernel stacks are taken at entry, and a "
 			   "kretprobe attached later on the same function (a second daxleak) "
 			   "cuts them at kretprobe_trampoline";
 	if (!c->iter_task_vma && n < max)
-		out[n++] = "no task_vma iterator: daxleak --now cannot search mappings for "
-			   "holders of a busy page";
+		out[n++] = "no task_vma iterator: daxleak --now lists no mappings of a waited "
+			   "page's file (before 6.15 a mapping holds no reference, so no holder "
+			   "is missed)";
 	return n;
 }

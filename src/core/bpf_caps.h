@@ -9,7 +9,7 @@ struct bpf_caps {
 	bool probed;
 	bool loop;		/* bpf_loop helper (and callback subprograms), 5.17 */
 	bool func_arg;		/* bpf_get_func_arg/ret for fentry/fexit, 5.17 */
-	bool iter_task_vma;	/* iter/task_vma, 5.19 */
+	bool iter_task_vma;	/* iter/task_vma, 5.12 */
 	int probe_errno;	/* helpers could not be probed (no rights: EPERM):
 				 * loop and func_arg are guesses, say "unknown" */
 };

@@ -12,6 +12,7 @@
 #include "scan_int.h"
 #include "core_btf.h"
 #include "probe.h"
+#include "bpf_caps.h"
 #include "daxnow.skel.h"
 #include "util.h"
 
@@ -96,17 +97,26 @@ enum scan_part {
  * tells comes after the load (fill_scan), so the load need not wait for it. */
 static int load_scan(struct daxnow_report *r, enum scan_part part, struct daxnow_bpf **out)
 {
+	const struct bpf_caps *caps = bpf_caps_get();
 	struct daxnow_bpf *s = CORE_BTF_OPEN(daxnow_bpf);
+	/* DAXTRACE_SCAN_NOLOOP=1: the twins on any kernel (host tests) */
+	bool loop = caps->loop && !getenv("DAXTRACE_SCAN_NOLOOP");
 	int err;
 
 	*out = NULL;
 	if (!s)
 		return errno;
 	s->rodata->zero_based = r->era.era == ERA_ZERO_BASED;
-	bpf_program__set_autoload(s->progs.scan_tasks, part == PART_TASKS_RQ);
-	bpf_program__set_autoload(s->progs.scan_tasks_cur, part == PART_TASKS_CUR);
-	bpf_program__set_autoload(s->progs.scan_pipes, part == PART_HOLDERS);
-	bpf_program__set_autoload(s->progs.scan_vmas, part == PART_HOLDERS);
+	/* A kernel without bpf_loop loads the bounded-loop twins
+	 * (bpf/leak/scan_noloop.bpf.h); one without iter/task_vma no mapping
+	 * search: either would refuse the whole object over one program. */
+	bpf_program__set_autoload(s->progs.scan_tasks, loop && part == PART_TASKS_RQ);
+	bpf_program__set_autoload(s->progs.scan_tasks_cur, loop && part == PART_TASKS_CUR);
+	bpf_program__set_autoload(s->progs.scan_pipes, loop && part == PART_HOLDERS);
+	bpf_program__set_autoload(s->progs.scan_tasks_noloop, !loop && part == PART_TASKS_RQ);
+	bpf_program__set_autoload(s->progs.scan_tasks_cur_noloop, !loop && part == PART_TASKS_CUR);
+	bpf_program__set_autoload(s->progs.scan_pipes_noloop, !loop && part == PART_HOLDERS);
+	bpf_program__set_autoload(s->progs.scan_vmas, caps->iter_task_vma && part == PART_HOLDERS);
 	startup_mark("scan open");
 	err = daxnow_bpf__load(s);
 	startup_mark("scan load");
@@ -116,6 +126,12 @@ static int load_scan(struct daxnow_report *r, enum scan_part part, struct daxnow
 	}
 	*out = s;
 	return 0;
+}
+
+/* Whichever of a program and its bounded-loop twin was loaded. */
+static struct bpf_program *loaded_prog(struct bpf_program *loop, struct bpf_program *noloop)
+{
+	return bpf_program__autoload(loop) ? loop : noloop;
 }
 
 /* The kallsyms pass's addresses, into a loaded scan object before it runs. */
@@ -212,12 +228,45 @@ static void join_vma_rec(struct daxnow_report *r, const void *v) { join_vma(r, v
 static void scan_holders(struct daxnow_report *r, struct daxnow_bpf *h, const struct dn_target *tg,
 			 uint32_t nt)
 {
+	struct bpf_program *pipes = loaded_prog(h->progs.scan_pipes, h->progs.scan_pipes_noloop);
+
 	memcpy(h->bss->targets, tg, nt * sizeof(*tg));
 	h->bss->ntargets = nt;
-	join_records(r, h->progs.scan_pipes, "pipe holders: task_file iterator failed (%s)",
+	join_records(r, pipes, "pipe holders: task_file iterator failed (%s)",
 		     DN_REC_PIPE, sizeof(struct dn_pipe_rec), join_pipe_rec);
-	join_records(r, h->progs.scan_vmas, "mapping holders: task_vma iterator failed (%s)",
-		     DN_REC_VMA, sizeof(struct dn_vma_rec), join_vma_rec);
+	if (bpf_program__autoload(h->progs.scan_vmas))
+		join_records(r, h->progs.scan_vmas, "mapping holders: task_vma iterator failed (%s)",
+			     DN_REC_VMA, sizeof(struct dn_vma_rec), join_vma_rec);
+	else
+		scan_lost(r, "%s", "mappings of the waited pages' files: not listed (no task_vma "
+			  "iterator in this kernel; before 6.15 a mapping holds no reference, so "
+			  "no holder is missed)");
+}
+
+/* The scan's counters: s the task scan, h the holder scan (or NULL). */
+static void read_counters(struct daxnow_report *r, struct daxnow_bpf *s, struct daxnow_bpf *h)
+{
+	char line[200];
+
+	r->tasks_seen = s->bss->tasks_seen;
+	r->tasks_asleep = s->bss->tasks_asleep;
+	r->recs_lost = s->bss->recs_lost;
+	r->stack_errs = s->bss->stack_errs;
+	r->bucket_truncated = s->bss->bucket_truncated;
+	if (!h)
+		return;
+	r->pipe_pages_lost = h->bss->pipe_pages_lost;
+	r->pipe_bufs_cut = h->bss->pipe_bufs_cut;
+	r->pipes_seen = h->bss->pipes_seen;
+	r->vmas_seen = h->bss->vmas_seen;
+	r->recs_lost += h->bss->recs_lost;
+	r->stack_errs += h->bss->stack_errs;
+	if (!r->pipe_bufs_cut)
+		return;
+	snprintf(line, sizeof(line), "%llu pipe buffers past a pipe's first %u (buffer, waited "
+		 "page) pairs (the bounded search of kernels without bpf_loop)",
+		 (unsigned long long)r->pipe_bufs_cut, DN_NOLOOP_PIPE_STEPS);
+	scan_lost(r, "%s", line);
 }
 
 static int scan_bpf(struct daxnow_report *r)
@@ -237,11 +286,14 @@ static int scan_bpf(struct daxnow_report *r)
 		return -1;
 	s = r->skel;
 	r->skel = NULL;	/* ours now: destroyed below */
-	r->have_rq_clock = bpf_program__autoload(s->progs.scan_tasks);
+	r->have_rq_clock = bpf_program__autoload(s->progs.scan_tasks) ||
+			   bpf_program__autoload(s->progs.scan_tasks_noloop);
+	r->bounded_loops = bpf_program__autoload(s->progs.scan_tasks_noloop) ||
+			   bpf_program__autoload(s->progs.scan_tasks_cur_noloop);
 
 	/* 1: tasks */
-	buf = run_iter(r->have_rq_clock ? s->progs.scan_tasks : s->progs.scan_tasks_cur, &len,
-		       &err);
+	buf = run_iter(r->have_rq_clock ? loaded_prog(s->progs.scan_tasks, s->progs.scan_tasks_noloop) :
+		       loaded_prog(s->progs.scan_tasks_cur, s->progs.scan_tasks_cur_noloop), &len, &err);
 	if (!buf) {
 		snprintf(r->why_fallback, sizeof(r->why_fallback), "task iterator failed (%s)",
 			 strerror(err ? -err : ENOMEM));
@@ -283,19 +335,8 @@ static int scan_bpf(struct daxnow_report *r)
 	scan_held_from_waiters(r);
 	if (nt && h)
 		read_pipe_pages(r, bpf_map__fd(h->maps.pipe_pages));
-	r->tasks_seen = s->bss->tasks_seen;
-	r->tasks_asleep = s->bss->tasks_asleep;
-	r->recs_lost = s->bss->recs_lost;
-	r->stack_errs = s->bss->stack_errs;
-	r->bucket_truncated = s->bss->bucket_truncated;
-	if (h) {
-		r->pipe_pages_lost = h->bss->pipe_pages_lost;
-		r->pipes_seen = h->bss->pipes_seen;
-		r->vmas_seen = h->bss->vmas_seen;
-		r->recs_lost += h->bss->recs_lost;
-		r->stack_errs += h->bss->stack_errs;
-		daxnow_bpf__destroy(h);
-	}
+	read_counters(r, s, h);
+	daxnow_bpf__destroy(h);
 	daxnow_bpf__destroy(s);
 	return 0;
 }

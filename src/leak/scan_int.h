@@ -97,11 +97,13 @@ struct daxnow_report {
 	struct daxnow_held *held;	/* pages held from outside, one per page */
 	size_t nheld;
 	uint64_t pipe_pages_lost;	/* pipe pages beyond DN_MAX_PIPE_PAGES */
+	uint64_t pipe_bufs_cut;		/* pipe buffers beyond DN_NOLOOP_PIPE_STEPS (no bpf_loop) */
 	uint64_t tasks_seen, tasks_asleep, pipes_seen, vmas_seen, recs_lost, stack_errs;
 	uint64_t bucket_truncated;
 	bool have_bit_wait_table, have_vmemmap, have_var_wake, have_rq_clock;
+	bool bounded_loops;	/* the no-bpf_loop twins ran (scan_noloop.bpf.h) */
 	double scan_ms;
-	char lost[4][200];	/* what this run could not see, one line each */
+	char lost[6][200];	/* what this run could not see, one line each */
 	int nlost;
 	/* daxnow_prepare's: the loaded object until the scan runs */
 	struct daxnow_bpf *skel;

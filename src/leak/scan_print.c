@@ -168,7 +168,8 @@ static void print_waiter(FILE *out, const struct daxnow_report *r, const struct 
 
 void daxnow_print(FILE *out, const struct daxnow_report *r)
 {
-	const char *m = r->method == DAXNOW_BPF ? "BPF iterators" : "/proc fallback";
+	const char *m = r->method != DAXNOW_BPF ? "/proc fallback" :
+			r->bounded_loops ? "BPF iterators (bounded loops)" : "BPF iterators";
 
 	if (!r->nw)
 		fprintf(out, "nothing stuck: no task is waiting in DAX break_layouts "
@@ -306,6 +307,9 @@ void daxnow_print_json(struct json *j, const struct daxnow_report *r)
 	json_kv_str(j, "era", era_name(r->era.era));
 	json_kv_i64(j, "idle", r->era.idle);
 	json_kv_str(j, "method", r->method == DAXNOW_BPF ? "bpf-iter" : "proc");
+	/* which iterator programs: bpf_loop callbacks, or bounded loops where
+	 * the kernel has no bpf_loop (5.10) */
+	json_kv_str(j, "loops", r->method != DAXNOW_BPF ? "" : r->bounded_loops ? "bounded" : "bpf_loop");
 	json_kv_str(j, "fallback_reason", r->method == DAXNOW_PROC ? r->why_fallback : "");
 	json_kv_bool(j, "stuck", r->nw > 0);
 	json_kv_double(j, "scan_ms", r->scan_ms);

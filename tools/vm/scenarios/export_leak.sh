@@ -63,23 +63,18 @@ mss() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (a - b) * 1000 }'; }
 # age is a lower bound (at least since the exporter started, at most the
 # pin's own age); the waiter's from how long it has been asleep.
 sleep 1.5
-# A kernel without bpf_loop (5.10): the scan at start is the /proc fallback,
-# which sees neither the pages held before start nor how long a task slept.
-LIMIT=""
-kernel_limit "no bpf_loop" && info "kernel limit: $LIMIT"
 timed_scrape s0a $TR0
 info "truncate (older than the exporter) pid $TR0 state $st"
-unless_limited check_eq seen_at_start_folios "$(daxload_get $T/pin0.out pin pages)" "$(m s0a daxtrace_leak_extra_ref_folios)"
+check_eq seen_at_start_folios "$(daxload_get $T/pin0.out pin pages)" "$(m s0a daxtrace_leak_extra_ref_folios)"
 age=$(ms "$(m s0a daxtrace_leak_oldest_extra_ref_age_seconds)")
-unless_limited check_ge seen_at_start_age_since_exporter $(mss "$u0" "$T_RDY") $((age + 300))
-unless_limited check_le seen_at_start_age_at_most_the_pins $(awk -v u="$u1" -v t="$T0_READY" 'BEGIN { printf "%d", (u - t / 1e9) * 1000 + 50 }') "$age"
+check_ge seen_at_start_age_since_exporter $(mss "$u0" "$T_RDY") $((age + 300))
+check_le seen_at_start_age_at_most_the_pins $(awk -v u="$u1" -v t="$T0_READY" 'BEGIN { printf "%d", (u - t / 1e9) * 1000 + 50 }') "$age"
 check_eq seen_at_start_waiter_in_state_$st 1 "$(m s0a daxtrace_break_layouts_waiters "state=\"$st\"")"
 # asleep time comes from the run queue's task clock (no IRQ time): a lower bound too
 wage=$(ms "$(m s0a daxtrace_break_layouts_oldest_waiter_seconds)")
 info "waiter older than the exporter: ${wage} ms asleep, truncate launched $(mss "$u1" "$T0_TRUNC") ms ago"
-unless_limited check_ge seen_at_start_waiter_age_since_exporter $(mss "$u0" "$T_RDY") $((wage + 300))
-unless_limited check_le seen_at_start_waiter_age_at_most_the_truncates $(($(mss "$u1" "$T0_TRUNC") + 50)) "$wage"
-LIMIT=""
+check_ge seen_at_start_waiter_age_since_exporter $(mss "$u0" "$T_RDY") $((wage + 300))
+check_le seen_at_start_waiter_age_at_most_the_truncates $(($(mss "$u1" "$T0_TRUNC") + 50)) "$wage"
 kill -USR1 $(daxload_get $T/pin0.out pin holder_pid)
 wait $PIN0JOB
 wait $TR0

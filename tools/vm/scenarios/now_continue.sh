@@ -53,11 +53,6 @@ TRPID=$TRJOB
 info "pin pid=$PIN ino=$INO offset=$OFF; truncate pid=$TRPID"
 sleep 2
 
-# A kernel without bpf_loop (5.10): the scan at start is the /proc fallback,
-# which finds the waiter but not pages, holders, inode or time asleep.
-LIMIT=""
-kernel_limit "no bpf_loop" && info "kernel limit: $LIMIT"
-
 # ---- daxleak starts on it ------------------------------------------------------
 daxleak -o json -i 1 --min-age 0 >"$OUT" 2>"$ERR" &
 LEAK=$!
@@ -71,9 +66,8 @@ start=$(grep '"type":"start"' "$OUT" | head -n 1)
 info "scan at start: $(echo "$start" | jq -c '.scan_at_start')"
 check_eq start_scan_ran true "$(echo "$start" | jq '.scan_at_start.ran')"
 check_eq start_scan_waiters 1 "$(echo "$start" | jq '.scan_at_start.waiters')"
-unless_limited check_eq start_scan_pages $PAGES "$(echo "$start" | jq '.scan_at_start.pages')"
-[ -n "$LIMIT" ] && HELD_AT_START=0 || HELD_AT_START=$PAGES
-grep -q "seen at start: 1 task waiting in DAX break_layouts, $HELD_AT_START pages held" "$ERR" &&
+check_eq start_scan_pages $PAGES "$(echo "$start" | jq '.scan_at_start.pages')"
+grep -q "seen at start: 1 task waiting in DAX break_layouts, $PAGES pages held" "$ERR" &&
 	pass start_scan_line "stderr says what was seen at start" ||
 	fail start_scan_line "$(grep 'seen at start' "$ERR")"
 
@@ -88,34 +82,33 @@ check_eq waiter_listed 1 "$(echo "$w" | jq 'length')"
 check_eq waiter_seen_at_start true "$(echo "$w" | jq '.[0].seen_at_start')"
 check_eq waiter_waited_at_least true "$(echo "$w" | jq '.[0].waited_at_least')"
 check_eq waiter_op truncate "$(echo "$w" | jq -r '.[0].op')"
-unless_limited check_eq waiter_inode "$INO" "$(echo "$w" | jq '.[0].ino')"
+check_eq waiter_inode "$INO" "$(echo "$w" | jq '.[0].ino')"
 check_eq waiter_state S "$(echo "$w" | jq -r '.[0].state')"
-unless_limited check_ge waiter_waited_s 2 "$(echo "$w" | jq '.[0].waited_s // 0 | floor')"
-unless_limited check_eq waiter_holder_pid "$PIN" "$(echo "$w" | jq '.[0].holder.pid // 0')"
-unless_limited check_eq waiter_holder_seen_at_start true "$(echo "$w" | jq '.[0].holder.seen_at_start')"
+check_ge waiter_waited_s 2 "$(echo "$w" | jq '.[0].waited_s // 0 | floor')"
+check_eq waiter_holder_pid "$PIN" "$(echo "$w" | jq '.[0].holder.pid // 0')"
+check_eq waiter_holder_seen_at_start true "$(echo "$w" | jq '.[0].holder.seen_at_start')"
 case $(echo "$w" | jq -r '.[0].kernel_stack // [] | join(" ")') in
 *break_layout* | *wait_dax_page*) pass waiter_stack "scan stack has the wait frame" ;;
-*) if [ -n "$LIMIT" ]; then skip waiter_stack "kernel limit (daxtrace features): $LIMIT"
-   else fail waiter_stack "$(echo "$w" | jq -c '.[0].kernel_stack')"; fi ;;
+*) fail waiter_stack "$(echo "$w" | jq -c '.[0].kernel_stack')" ;;
 esac
 
 # The pinned pages: one seen-at-start group, held by the pinner's pipe.
 g=$(echo "$snap" | jq -c '[.groups[] | select(.seen_at_start)]')
 info "seen-at-start groups: $(echo "$g" | jq -c '[.[] | del(.held)]')"
-unless_limited check_eq start_groups 1 "$(echo "$g" | jq 'length')"
-unless_limited check_eq start_holder_pid "$PIN" "$(echo "$g" | jq '.[0].holder.pid // 0')"
-unless_limited check_eq start_holder_how pipe "$(echo "$g" | jq -r '.[0].holder.how // "none"')"
-unless_limited check_eq start_culprit_known false "$(echo "$g" | jq '.[0].culprit_known')"
-unless_limited check_eq start_pages $PAGES "$(echo "$g" | jq '[.[].held[]] | length')"
-unless_limited check_eq start_pages_total $PAGES "$(echo "$snap" | jq '.seen_at_start_pages')"
-unless_limited check_eq start_inode "$INO" "$(echo "$g" | jq -r '[.[].held[].ino] | unique | map(tostring) | join(",")')"
-unless_limited check_eq start_offsets "$(offsets "$OFF" $PAGES)" "$(echo "$g" | jq -r '[.[].held[].offset] | sort | map(tostring) | join(",")')"
-unless_limited check_eq start_marked $PAGES "$(echo "$g" | jq '[.[].held[] | select(.seen_at_start and .age_at_least)] | length')"
-unless_limited check_eq start_above_idle $PAGES "$(echo "$g" | jq '[.[].held[] | select(.refcount > .idle + .mapcount)] | length')"
+check_eq start_groups 1 "$(echo "$g" | jq 'length')"
+check_eq start_holder_pid "$PIN" "$(echo "$g" | jq '.[0].holder.pid // 0')"
+check_eq start_holder_how pipe "$(echo "$g" | jq -r '.[0].holder.how // "none"')"
+check_eq start_culprit_known false "$(echo "$g" | jq '.[0].culprit_known')"
+check_eq start_pages $PAGES "$(echo "$g" | jq '[.[].held[]] | length')"
+check_eq start_pages_total $PAGES "$(echo "$snap" | jq '.seen_at_start_pages')"
+check_eq start_inode "$INO" "$(echo "$g" | jq -r '[.[].held[].ino] | unique | map(tostring) | join(",")')"
+check_eq start_offsets "$(offsets "$OFF" $PAGES)" "$(echo "$g" | jq -r '[.[].held[].offset] | sort | map(tostring) | join(",")')"
+check_eq start_marked $PAGES "$(echo "$g" | jq '[.[].held[] | select(.seen_at_start and .age_at_least)] | length')"
+check_eq start_above_idle $PAGES "$(echo "$g" | jq '[.[].held[] | select(.refcount > .idle + .mapcount)] | length')"
 if [ -n "$PFNS" ] && [ "$(echo "$g" | jq '[.[].held[] | select(.pfn == null)] | length')" = 0 ]; then
 	got=$(echo "$g" | jq -r '[.[].held[] | {offset, pfn}] | sort_by(.offset) | map(.pfn) | .[]' |
 		while read -r p; do printf '0x%x,' "$p"; done)
-	unless_limited check_eq start_pfns "$PFNS" "${got%,}"
+	check_eq start_pfns "$PFNS" "${got%,}"
 else
 	info "SKIP start_pfns: pfns not known (daxload pfns='$PFNS')"
 fi
@@ -124,21 +117,17 @@ fi
 daxleak -i 0.5 -c 1 --min-age 0 >/tmp/nc.txt 2>/tmp/nc.txt.err
 check_eq text_exit 0 $?
 info "text: $(grep -v '^    [0-9]' /tmp/nc.txt | head -n 12 | tr '\n' '|')"
-grep -q " $HELD_AT_START pages held > 0.0s ($HELD_AT_START seen at start) by 0 culprit stacks, 1 waiter," /tmp/nc.txt &&
+grep -q " $PAGES pages held > 0.0s ($PAGES seen at start) by 0 culprit stacks, 1 waiter," /tmp/nc.txt &&
 	pass text_header "header counts the pages seen at start apart" ||
 	fail text_header "$(head -n 1 /tmp/nc.txt)"
-if [ -n "$LIMIT" ]; then
-	skip text_start_group "kernel limit (daxtrace features): $LIMIT"
-else
-	grep -q "^SEEN AT START held by pid $PIN comm daxload through a pipe" /tmp/nc.txt &&
-		pass text_start_group "SEEN AT START line" ||
-		fail text_start_group "$(head -c 600 /tmp/nc.txt | tr '\n' '|')"
-fi
+grep -q "^SEEN AT START held by pid $PIN comm daxload through a pipe" /tmp/nc.txt &&
+	pass text_start_group "SEEN AT START line" ||
+	fail text_start_group "$(head -c 600 /tmp/nc.txt | tr '\n' '|')"
 grep -Eq "^  \* $TRPID +$TRPID .* truncate " /tmp/nc.txt && pass text_waiter "* waiter row" ||
 	fail text_waiter "$(grep -A3 WAITERS /tmp/nc.txt | tr '\n' '|')"
 
 daxleak --folded -i 0.5 -c 1 --min-age 0 >/tmp/nc.folded 2>/dev/null
-unless_limited check_eq folded_start_line "daxload;[seen at start: culprit unknown] $PAGES" "$(grep 'seen at start' /tmp/nc.folded | head -n 1)"
+check_eq folded_start_line "daxload;[seen at start: culprit unknown] $PAGES" "$(grep 'seen at start' /tmp/nc.folded | head -n 1)"
 
 # ---- a reference taken after start is a normal item ----------------------------
 daxload pin --pages $PAGES2 --hold inf "$F2" >/tmp/nc.pin2 2>&1 &
@@ -158,7 +147,7 @@ check_eq new_via get_user_pages_fast "$(echo "$g2" | jq -r '.[0].via')"
 check_eq new_pages $PAGES2 "$(echo "$g2" | jq '[.[].held[] | select(.seen_at_start | not)] | length')"
 check_eq new_inode "$INO2" "$(echo "$g2" | jq -r '[.[].held[].ino] | unique | map(tostring) | join(",")')"
 check_eq new_offsets "$(offsets "$OFF2" $PAGES2)" "$(echo "$g2" | jq -r '[.[].held[].offset] | sort | map(tostring) | join(",")')"
-unless_limited check_eq still_start_pages $PAGES "$(echo "$snap" | jq '.seen_at_start_pages')"
+check_eq still_start_pages $PAGES "$(echo "$snap" | jq '.seen_at_start_pages')"
 
 # ---- release the first pin: its pages and the waiter go ------------------------
 kill -USR1 "$PIN"

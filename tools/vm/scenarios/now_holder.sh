@@ -16,14 +16,6 @@ mkdir -p $T
 F=$MNT/now_holder.dat
 PAGES=16
 need_tools daxtrace daxload jq || exit 1
-# Without bpf_loop (5.10) neither tool can search holders: --now falls back
-# to /proc (waiters only) and daxleak's holder is its culprit, marked as not
-# checked. Those checks are then of the stated limit instead.
-kernel_limit "no bpf_loop" && info "kernel limit: $LIMIT"
-# unchecked_holder NAME JSON: daxleak's holder says it was not checked now
-unchecked_holder() {
-	check_eq "$1" "false culprit" "$(echo "$2" | jq -r '"\(.holder.checked_now) \(.holder.how)"')"
-}
 
 daxtrace leak -o json -i 0.5 --min-age 1 >$T/leak.json 2>$T/leak.err &
 LEAK=$!
@@ -51,17 +43,13 @@ daxleak --now -o json >$T/now.json 2>$T/now.err
 grep '"type":"report"' $T/leak.json | tail -n 1 >$T/leak.last
 w=$(waiter $T/now.json $WPID)
 info "--now holders: $(echo "$w" | jq -c '.holders')"
-unless_limited check_eq parent_now_holder "$HOLDER" \
+check_eq parent_now_holder "$HOLDER" \
 	"$(echo "$w" | jq '[.holders[] | select(.how == "pipe")][0].pid // 0')"
 check_eq parent_now_not_pinner 0 \
 	"$(echo "$w" | jq --argjson p "$PINNER" '[.holders[] | select(.pid == $p)] | length')"
 l=$(waiter $T/leak.last $WPID)
 info "daxleak holder: $(echo "$l" | jq -c '.holder')"
-if [ -n "$LIMIT" ]; then
-	unchecked_holder parent_daxleak_holder_unchecked "$l"
-else
-	check_eq parent_daxleak_holder "$HOLDER" "$(echo "$l" | jq '.holder.pid // 0')"
-fi
+check_eq parent_daxleak_holder "$HOLDER" "$(echo "$l" | jq '.holder.pid // 0')"
 check_eq parent_daxleak_culprit "$PINNER" "$(echo "$l" | jq '.holder.culprit_pid // 0')"
 kill -USR1 "$HOLDER"
 wait $PINJOB
@@ -87,17 +75,13 @@ check_eq inflight_listed true "$(echo "$w" | jq '. != null')"
 check_eq inflight_now_no_pipe 0 "$(echo "$w" | jq '[.holders[] | select(.how == "pipe")] | length')"
 check_eq inflight_now_no_holding_map 0 \
 	"$(echo "$w" | jq '[.holders[] | select(.how == "mapping" and .holds_reference)] | length')"
-unless_limited check_eq inflight_now_note true "$(echo "$w" | jq '.holder_note | test("no process holds it")')"
+check_eq inflight_now_note true "$(echo "$w" | jq '.holder_note | test("no process holds it")')"
 check_eq inflight_now_held_pid 0 "$(jq '[.held[]?.holder_pid] | max // 0' $T/now2.json)"
-unless_limited check_true inflight_now_text grep -q "holder   none: no process holds it" $T/now2.txt
+check_true inflight_now_text grep -q "holder   none: no process holds it" $T/now2.txt
 l=$(waiter $T/leak2.last $WPID)
 info "daxleak waiter: $(echo "$l" | jq -c '{holder, holder_note}')"
-if [ -n "$LIMIT" ]; then
-	unchecked_holder inflight_daxleak_holder_unchecked "$l"
-else
-	check_eq inflight_daxleak_holder null "$(echo "$l" | jq -c '.holder')"
-	check_eq inflight_daxleak_note true "$(echo "$l" | jq '.holder_note // "" | test("no process holds it")')"
-fi
+check_eq inflight_daxleak_holder null "$(echo "$l" | jq -c '.holder')"
+check_eq inflight_daxleak_note true "$(echo "$l" | jq '.holder_note // "" | test("no process holds it")')"
 kill -USR1 "$PIN"
 wait $PINJOB
 wait $WPID
