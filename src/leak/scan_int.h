@@ -103,7 +103,7 @@ struct daxnow_report {
 	bool have_bit_wait_table, have_vmemmap, have_var_wake, have_rq_clock;
 	bool bounded_loops;	/* the no-bpf_loop twins ran (scan_noloop.bpf.h) */
 	double scan_ms;
-	char lost[6][200];	/* what this run could not see, one line each */
+	char lost[10][200];	/* what this run could not see, one line each */
 	int nlost;
 	/* daxnow_prepare's: the loaded object until the scan runs */
 	struct daxnow_bpf *skel;
