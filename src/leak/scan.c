@@ -246,40 +246,31 @@ static void scan_holders(struct daxnow_report *r, struct daxnow_bpf *h, const st
 /* The scan's counters: s the task scan, h the holder scan (or NULL). */
 static void read_counters(struct daxnow_report *r, struct daxnow_bpf *s, struct daxnow_bpf *h)
 {
-	char line[200];
-
 	r->tasks_seen = s->bss->tasks_seen;
 	r->tasks_asleep = s->bss->tasks_asleep;
 	r->recs_lost = s->bss->recs_lost;
 	r->stack_errs = s->bss->stack_errs;
 	r->bucket_truncated = s->bss->bucket_truncated;
-	if (r->bucket_truncated) {
-		snprintf(line, sizeof(line), "%llu wait-queue buckets past their first %d entries "
-			 "(their waiters were looked for on their stacks instead)",
-			 (unsigned long long)r->bucket_truncated, DN_BUCKET_DEPTH);
-		scan_lost(r, "%s", line);
+	if (r->bucket_truncated)
+		scan_lost(r, "%llu wait-queue buckets past their first %d entries (their waiters "
+			  "were looked for on their stacks instead)",
+			  (unsigned long long)r->bucket_truncated, DN_BUCKET_DEPTH);
+	if (h) {
+		r->pipe_pages_lost = h->bss->pipe_pages_lost;
+		r->pipe_bufs_cut = h->bss->pipe_bufs_cut;
+		r->pipes_seen = h->bss->pipes_seen;
+		r->vmas_seen = h->bss->vmas_seen;
+		r->recs_lost += h->bss->recs_lost;
+		r->stack_errs += h->bss->stack_errs;
+		if (r->pipe_bufs_cut)
+			scan_lost(r, "%llu pipe buffers past a pipe's first %u (buffer, waited "
+				  "page) pairs (the bounded search of kernels without bpf_loop)",
+				  (unsigned long long)r->pipe_bufs_cut, DN_NOLOOP_PIPE_STEPS);
 	}
-	if (!h)
-		goto stacks;
-	r->pipe_pages_lost = h->bss->pipe_pages_lost;
-	r->pipe_bufs_cut = h->bss->pipe_bufs_cut;
-	r->pipes_seen = h->bss->pipes_seen;
-	r->vmas_seen = h->bss->vmas_seen;
-	r->recs_lost += h->bss->recs_lost;
-	r->stack_errs += h->bss->stack_errs;
-	if (r->pipe_bufs_cut) {
-		snprintf(line, sizeof(line), "%llu pipe buffers past a pipe's first %u (buffer, "
-			 "waited page) pairs (the bounded search of kernels without bpf_loop)",
-			 (unsigned long long)r->pipe_bufs_cut, DN_NOLOOP_PIPE_STEPS);
-		scan_lost(r, "%s", line);
-	}
-stacks:
-	if (r->stack_errs) {
-		snprintf(line, sizeof(line), "%llu sleeping tasks whose kernel stack could not be "
-			 "read (not classified: a waiter among them is not listed)",
-			 (unsigned long long)r->stack_errs);
-		scan_lost(r, "%s", line);
-	}
+	if (r->stack_errs)
+		scan_lost(r, "%llu sleeping tasks whose kernel stack could not be read (not "
+			  "classified: a waiter among them is not listed)",
+			  (unsigned long long)r->stack_errs);
 }
 
 static int scan_bpf(struct daxnow_report *r)

@@ -126,7 +126,7 @@ void kallsyms_wait(void);
 
 /* Internal to src/leak/scan*.c: a line of what the run could not see; a
  * waiter from a task record; the /proc fallback (scan_proc.c). */
-void scan_lost(struct daxnow_report *r, const char *fmt, const char *arg);
+void scan_lost(struct daxnow_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void scan_add_waiter(struct daxnow_report *r, const struct dn_task_rec *t);
 void scan_proc(struct daxnow_report *r);
 /* The joins (scan_join.c, pure): */

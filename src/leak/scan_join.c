@@ -2,6 +2,7 @@
  * (no map or file reads but a holder's comm): waiters from task records,
  * waiter -> waited folio (targets) -> holders (pipes, mappings), the held
  * pages, the -p filter. Unit-tested in tests/unit/test_scan_join.c. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +11,15 @@
 
 #define N(a) (int)(sizeof(a) / sizeof((a)[0]))
 
-void scan_lost(struct daxnow_report *r, const char *fmt, const char *arg)
+void scan_lost(struct daxnow_report *r, const char *fmt, ...)
 {
-	if (r->nlost < N(r->lost))
-		snprintf(r->lost[r->nlost++], sizeof(r->lost[0]), fmt, arg);
+	va_list ap;
+
+	if (r->nlost >= N(r->lost))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->lost[r->nlost++], sizeof(r->lost[0]), fmt, ap);
+	va_end(ap);
 }
 
 static int hash_bucket(uint64_t var)
