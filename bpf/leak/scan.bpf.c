@@ -335,10 +335,12 @@ static __always_inline int scan_task(struct bpf_iter__task *ctx, bool use_rq, bo
 		if (bpf_core_field_exists(cur->sched_info.last_arrival))
 			r->now_clock = BPF_CORE_READ(cur, sched_info.last_arrival);
 	}
-	if ((r->cls & DN_CLS_WAIT) && noloop)
-		find_wait_noloop(task, r);
-	else if (r->cls & DN_CLS_WAIT)
-		find_wait(task, r);
+	if (r->cls & DN_CLS_WAIT) {
+		if (noloop)
+			find_wait_noloop(task, r);
+		else
+			find_wait(task, r);
+	}
 	if (bpf_seq_write(ctx->meta->seq, r, sizeof(*r)))
 		__sync_fetch_and_add(&recs_lost, 1);
 	return 0;

@@ -164,3 +164,12 @@ int parse_live_pid(const char *s, uint32_t *pid, char *why, size_t len)
 	*pid = (uint32_t)v;
 	return 0;
 }
+
+const char *count_or_na(char *buf, size_t len, bool known, uint64_t v)
+{
+	if (known)
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	else
+		snprintf(buf, len, "n/a");
+	return buf;
+}

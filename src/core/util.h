@@ -48,5 +48,8 @@ bool is_root(void);
 bool path_exists(const char *path);
 /* Read a small file's first line (newline stripped) into buf; -1 if unreadable. */
 int read_line(const char *path, char *buf, size_t len);
+/* v in decimal, or "n/a" where it is not known (a count this kernel does
+ * not keep): never a 0 that cannot be known. Returns buf. */
+const char *count_or_na(char *buf, size_t len, bool known, uint64_t v);
 
 #endif

@@ -85,10 +85,9 @@ static void print_big_folios(FILE *out, const struct leak_ctx *c, const struct g
 static void print_counters_line(FILE *out, const struct leak_ctx *c)
 {
 	const uint64_t *k = c->counters;
-	char skipped[24] = "n/a";	/* this kernel does not count them */
+	char skipped[24];
 
-	if (c->skips_counted)
-		snprintf(skipped, sizeof(skipped), "%llu", (unsigned long long)c->kernel_skipped);
+	count_or_na(skipped, sizeof(skipped), c->skips_counted, c->kernel_skipped);
 	if (k[DLC_TRACK_OVERFLOW] || k[DLC_STACK_LOST] || k[DLC_BATCH_TRUNC] ||
 	    k[DLC_ANOMALY_LOST] || k[DLC_WAITER_OVERFLOW] || k[DLC_READ_ERR] || c->kernel_skipped)
 		fprintf(out, "OVERFLOW: tracked-map-full %llu (--max-folios %llu), stacks-lost %llu "

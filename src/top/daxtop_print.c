@@ -24,12 +24,11 @@ void daxtop_header_line(const struct daxtop_ctx *c, const struct snapshot *cur,
 {
 	double secs = (cur->t_ns - (base ? base->t_ns : c->attach_ns)) / 1e9;
 	uint64_t timed, faults;
-	char skipped[24] = "n/a";	/* this kernel does not count them */
+	char skipped[24];
 
 	lat_timed(cur, base, &timed, &faults);
-	if (c->skips_counted)
-		snprintf(skipped, sizeof(skipped), "%llu",
-			 (unsigned long long)(cur->missed_runs - (base ? base->missed_runs : 0)));
+	count_or_na(skipped, sizeof(skipped), c->skips_counted,
+		    cur->missed_runs - (base ? base->missed_runs : 0));
 	snprintf(buf, len, "host=%s kernel=%s era=%s idle=%d span=%.2fs events=%llu lost=%llu "
 		 "(skipped=%s) lat_timed=%llu/%llu%s lat_missed=%llu hooks: %s", c->host,
 		 c->kernel, era_short_name(c->era.era), c->era.idle, secs,

@@ -25,6 +25,17 @@ static void test_u64(void **state)
 	assert_int_equal(parse_u64("99999999999999999999999", &v), -1);
 }
 
+/* A count this kernel does not keep is n/a, never 0. */
+static void test_count_or_na(void **state)
+{
+	char b[24];
+
+	assert_string_equal(count_or_na(b, sizeof(b), true, 0), "0");
+	assert_string_equal(count_or_na(b, sizeof(b), true, 18446744073709551615ULL),
+			    "18446744073709551615");
+	assert_string_equal(count_or_na(b, sizeof(b), false, 7), "n/a");
+}
+
 static void test_seconds(void **state)
 {
 	double d;
@@ -92,6 +103,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_u64),
+		cmocka_unit_test(test_count_or_na),
 		cmocka_unit_test(test_seconds),
 		cmocka_unit_test(test_dev_spec),
 		cmocka_unit_test(test_json),
